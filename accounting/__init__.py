@@ -1,0 +1,1 @@
+"""Accounting (slurmdbd): accounts, associations, QOS, usage and reports."""

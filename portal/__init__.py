@@ -1,0 +1,1 @@
+"""Drover's Django project: settings, ASGI app, Celery app, REST API, web portal."""

@@ -1,0 +1,1 @@
+"""The REST API under /api/ (DRF): thin views over scheduler.actions."""

@@ -1,0 +1,155 @@
+"""Settings for the controller and portal.
+
+Two runtime modes, chosen by environment variables (see docs/architecture.md):
+embedded (a SQLite file in the state dir, in-memory channel layer) and
+production (``DROVER_DATABASE_URL`` on PostgreSQL, ``DROVER_REDIS_URL`` for
+Channels, Celery and the cache).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+import platformdirs
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+STATE_DIR = Path(os.environ.get("DROVER_STATE_DIR") or platformdirs.user_data_dir("drover"))
+STATE_DIR.mkdir(parents=True, exist_ok=True)
+KEY_FILE = Path(os.environ.get("DROVER_KEY_FILE") or STATE_DIR / "cluster.key")
+REDIS_URL = os.environ.get("DROVER_REDIS_URL", "")
+EMBEDDED = not REDIS_URL
+
+
+def _cluster_key() -> bytes:
+    """The cluster key signs agent credentials and JWTs; created on first use."""
+    from nodeagent import protocol
+
+    if not KEY_FILE.exists():
+        protocol.write_key(KEY_FILE)
+    return protocol.load_key(KEY_FILE)
+
+
+CLUSTER_KEY = _cluster_key()
+SECRET_KEY = os.environ.get("DROVER_SECRET_KEY") or CLUSTER_KEY.hex()
+DEBUG = os.environ.get("DROVER_DEBUG", "") == "1"
+ALLOWED_HOSTS = os.environ.get("DROVER_ALLOWED_HOSTS", "*").split(",")
+CSRF_TRUSTED_ORIGINS = [
+    o for o in os.environ.get("DROVER_CSRF_TRUSTED_ORIGINS", "").split(",") if o
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "channels",
+    "accounting",
+    "scheduler",
+    "portal",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+APPEND_SLASH = False
+ASGI_APPLICATION = "portal.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_db_url = os.environ.get("DROVER_DATABASE_URL") or f"sqlite:///{STATE_DIR / 'drover.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # WAL lets the portal read while the scheduler writes; IMMEDIATE avoids
+    # lock-upgrade deadlocks between the loop thread and request threads.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+else:
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+if EMBEDDED:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}
+
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BEAT_SCHEDULE = {
+    "scheduling-cycle": {"task": "scheduler.tasks.schedule", "schedule": 5.0,
+                         "options": {"expires": 5.0}},
+    "node-health": {"task": "scheduler.tasks.check_nodes", "schedule": 10.0,
+                    "options": {"expires": 10.0}},
+}
+
+AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("TZ", "UTC")
+USE_I18N = False
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = STATE_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "portal" / "static"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+
+# JWTs for the commands and REST clients (`scontrol token lifespan=S`).
+JWT_DEFAULT_LIFESPAN_S = int(os.environ.get("DROVER_JWT_LIFESPAN", str(24 * 3600)))
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "portal.api.auth.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {"TITLE": "Drover API", "VERSION": "0.1.0"}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("DROVER_LOG_LEVEL", "WARNING")},
+}

@@ -1,0 +1,1 @@
+"""The web portal: dashboard, job composer, queue, job pages, cluster status."""

@@ -1,0 +1,1 @@
+"""The controller (slurmctld): nodes, partitions, jobs, the scheduling cycle."""
