@@ -168,6 +168,9 @@ class Job(models.Model):
     kill_requested = models.BooleanField(default=False)
     cpu_time_s = models.FloatField(default=0.0)
     max_rss_kb = models.BigIntegerField(default=0)
+    # The backfill plan's expected start and nodes for a pending job (squeue --start).
+    sched_start_time = models.DateTimeField(null=True, blank=True)
+    sched_nodes = models.CharField(max_length=1024, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["state", "submit_time"]),
