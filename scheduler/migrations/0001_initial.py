@@ -130,6 +130,8 @@ class Migration(migrations.Migration):
                 ('kill_requested', models.BooleanField(default=False)),
                 ('cpu_time_s', models.FloatField(default=0.0)),
                 ('max_rss_kb', models.BigIntegerField(default=0)),
+                ('sched_start_time', models.DateTimeField(blank=True, null=True)),
+                ('sched_nodes', models.CharField(blank=True, max_length=1024)),
             ],
             options={
                 'indexes': [models.Index(fields=['state', 'submit_time'], name='scheduler_j_state_5749be_idx'), models.Index(fields=['end_time'], name='scheduler_j_end_tim_fda307_idx')],
