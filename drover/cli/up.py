@@ -1,0 +1,262 @@
+"""``drover up``: a whole cluster on this machine, in the foreground.
+
+One process holds the ASGI server (portal, REST API, agent endpoints) in the
+main thread and the scheduling loop in a thread; the emulated nodes are
+node-agent subprocesses. State (a SQLite file, the cluster key, the generated
+slurm.conf, the operator's password) lives in the state dir, so a restart
+carries on where the last run stopped.
+
+Django is imported only inside functions: ``drover --help`` must stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import secrets
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from drover.cli.embedded import (
+    AgentPool,
+    EmulatedNode,
+    generated_conf,
+    generated_node_count,
+    host_resources,
+)
+
+PASSWORD_FILE = "portal-password"  # noqa: S105 (a file name)
+CLIENT_TOKEN_LIFESPAN_S = 10 * 365 * 24 * 3600
+WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
+
+
+class _Stop(Exception):
+    """Raised by the SIGTERM handler so that cleanup runs as it does for Ctrl-C."""
+
+
+def default_state_dir() -> Path:
+    import platformdirs
+
+    return Path(os.environ.get("DROVER_STATE_DIR") or platformdirs.user_data_dir("drover"))
+
+
+def setup_django() -> None:
+    """Configure Django from the DROVER_* environment (portal/settings.py reads it)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    import django
+
+    django.setup()
+
+
+def migrate() -> None:
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    static_dirs = [Path(d) for d in getattr(settings, "STATICFILES_DIRS", [])]
+    if any(d.is_dir() for d in static_dirs):
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def ensure_user(username: str, *, operator: bool = False, password: str | None = None) -> bool:
+    """Create the Django user ``username`` if missing; returns True if it was created.
+
+    ``operator`` makes it staff (operators see and manage every job); a given
+    ``password`` replaces the old one. A new user without a password can only
+    use tokens.
+    """
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(username=username)
+    changed = created
+    if operator and not user.is_staff:
+        user.is_staff = True
+        changed = True
+    if password is not None:
+        user.set_password(password)
+        changed = True
+    elif created:
+        user.set_unusable_password()
+    if changed:
+        user.save()
+    return created
+
+
+def mint_token(username: str, lifespan_s: int) -> str:
+    from portal.api.auth import mint_token as mint
+
+    return str(mint(username, lifespan_s))
+
+
+def load_conf(path: Path) -> Any:
+    """Parse a slurm.conf; raises SystemExit with ``file:line: problem`` when it is wrong."""
+    from drover.slurmconf import SlurmConfError, load
+
+    try:
+        return load(path)
+    except SlurmConfError as exc:
+        raise SystemExit(f"drover: error: {exc}") from None
+    except OSError as exc:
+        raise SystemExit(f"drover: error: {path}: {exc.strerror}") from None
+
+
+def import_conf(conf: Any) -> Any:
+    from scheduler.actions.config import do_import_slurm_conf
+
+    return do_import_slurm_conf(conf)
+
+
+def _choose_conf(args: argparse.Namespace, state_dir: Path) -> Path:
+    """--conf as given, else the state dir's generated file (written on first start)."""
+    if args.conf:
+        return Path(args.conf).resolve()
+    path = state_dir / "slurm.conf"
+    wanted = args.nodes
+    if path.exists():
+        current = generated_node_count(path.read_text())
+        if wanted is None or current is None or current == wanted:
+            return path
+    cpus, memory_mb = host_resources()
+    path.write_text(generated_conf(wanted or 2, cpus, memory_mb))
+    return path
+
+
+def _emulated_nodes(conf: Any) -> list[EmulatedNode]:
+    return [EmulatedNode(name=n.name, cpus=int(n.cpus), memory_mb=int(n.real_memory_mb),
+                         gres=str(n.gres or "")) for n in conf.nodes]
+
+
+def _port_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _operator_password(state_dir: Path, username: str) -> str:
+    """The portal password of the invoking user: generated once, kept in the state dir (0600)."""
+    path = state_dir / PASSWORD_FILE
+    if path.exists():
+        password = path.read_text().strip()
+        ensure_user(username, operator=True)
+        return password
+    password = secrets.token_urlsafe(12)
+    ensure_user(username, operator=True, password=password)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(password + "\n")
+    return password
+
+
+def _watch_agents(pool: AgentPool, log_dir: Path, stop: threading.Event) -> None:
+    """Say once, on stderr, when an agent dies: its node would otherwise just go DOWN."""
+    reported: set[str] = set()
+    while not stop.wait(2.0):
+        for name, rc in pool.dead().items():
+            if name not in reported:
+                reported.add(name)
+                print(f"drover: node agent {name} exited with status {rc}; "
+                      f"see {log_dir / f'agent-{name}.log'}", file=sys.stderr, flush=True)
+
+
+def _banner(url: str, username: str, password: str, state_dir: Path, conf_path: Path,
+            nodes: list[EmulatedNode]) -> str:
+    names = ", ".join(n.name for n in nodes[:6]) + (", ..." if len(nodes) > 6 else "")
+    return (
+        f"Drover is up: {url}/\n"
+        f"  portal login  {username} / {password}\n"
+        f"  nodes         {len(nodes)} emulated ({names})\n"
+        f"  slurm.conf    {conf_path}\n"
+        f"  state         {state_dir} (logs in {state_dir / 'log'})\n"
+        f"  commands      sbatch, squeue, scancel, sinfo, sacct, scontrol use this cluster\n"
+        "Press Ctrl-C to stop.\n"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import signal
+
+    state_dir = Path(args.state_dir or default_state_dir()).expanduser().resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["DROVER_STATE_DIR"] = str(state_dir)
+    host, port = args.host, args.port
+    if not _port_free(host, port):
+        print(f"drover: error: port {port} on {host} is in use; choose another with --port",
+              file=sys.stderr)
+        return 1
+
+    setup_django()
+    migrate()
+    conf_path = _choose_conf(args, state_dir)
+    conf = load_conf(conf_path)
+    import_conf(conf)
+    nodes = _emulated_nodes(conf)
+
+    username = getpass.getuser()
+    password = _operator_password(state_dir, username)
+    local = "127.0.0.1" if host in WILDCARD_HOSTS else host
+    url = f"http://{'[' + local + ']' if ':' in local else local}:{port}"
+    from drover import clientconf
+
+    clientconf.save(url, mint_token(username, CLIENT_TOKEN_LIFESPAN_S))
+
+    from django.conf import settings
+
+    log_dir = state_dir / "log"
+    pool = AgentPool(controller=url, key_file=Path(settings.KEY_FILE),
+                     spool_root=state_dir / "spool", log_dir=log_dir)
+    stop_watch = threading.Event()
+
+    def on_started() -> None:
+        pool.start(nodes)
+        threading.Thread(target=_watch_agents, args=(pool, log_dir, stop_watch),
+                         name="agent-watch", daemon=True).start()
+        print(_banner(url, username, password, state_dir, conf_path, nodes), flush=True)
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        raise _Stop
+
+    from scheduler import loop
+
+    server = _make_server(host, port, on_started)
+    signal.signal(signal.SIGTERM, on_sigterm)
+    loop.start_loop()
+    started = time.monotonic()
+    try:
+        server.run()
+    except (KeyboardInterrupt, _Stop):
+        pass
+    finally:
+        stop_watch.set()
+        pool.stop()
+        loop.stop_loop()
+    if not server.started:
+        print("drover: error: the server did not start", file=sys.stderr)
+        return 1
+    print(f"Drover stopped after {time.monotonic() - started:.0f} s; state kept in {state_dir}",
+          flush=True)
+    return 0
+
+
+def _make_server(host: str, port: int, on_started: Any) -> Any:
+    """A uvicorn server that calls ``on_started`` once its socket is listening."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                on_started()
+
+    return Server(uvicorn.Config("portal.asgi:application", host=host, port=port,
+                                 log_level="warning", lifespan="off"))

@@ -1,0 +1,269 @@
+"""slurm.conf → database: nodes, partitions and cluster parameters.
+
+The file is the whole truth about the cluster's shape: after an import the
+Node, Partition and ClusterSetting rows say what it says. All of it happens in
+one transaction, so a file that fails half-way keeps nothing. A node or
+partition that the file no longer names is removed, unless work is still on
+it (a running job on the node, an active job in the partition): then it stays,
+and the summary says so, as Slurm refuses to drop a partition with jobs.
+Runtime state of a node that stays (UNKNOWN/IDLE/DOWN, drain, allocations) is
+left alone; only its declared hardware changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from scheduler.models import ACTIVE_STATES, ClusterSetting, Job, JobState, Node, Partition
+
+if TYPE_CHECKING:
+    from drover.slurmconf import SlurmConf
+
+RUNNING_STATES = (JobState.RUNNING, JobState.SUSPENDED, JobState.COMPLETING)
+NODE_HARDWARE = ("cpus", "boards", "sockets", "cores_per_socket", "threads_per_core",
+                 "real_memory_mb", "gres", "features", "weight")
+
+
+class ConfigImportError(Exception):
+    """The file parsed, but the cluster it describes cannot be stored (nothing was kept)."""
+
+
+@dataclass
+class Changes:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    kept_busy: list[str] = field(default_factory=list)  # gone from the file, but still in use
+
+    @property
+    def total(self) -> int:
+        return len(self.added) + len(self.updated) + len(self.unchanged)
+
+    def describe(self, noun: str) -> str:
+        parts = [f"{len(x)} {word}" for x, word in ((self.added, "new"),
+                                                   (self.updated, "updated"),
+                                                   (self.removed, "removed")) if x]
+        plural = noun if self.total == 1 else noun + "s"
+        return f"{self.total} {plural}" + (f" ({', '.join(parts)})" if parts else "")
+
+
+@dataclass
+class ImportSummary:
+    nodes: Changes
+    partitions: Changes
+    params: Changes
+
+    def __str__(self) -> str:
+        text = (f"{self.nodes.describe('node')}, {self.partitions.describe('partition')}, "
+                f"{self.params.describe('parameter')}")
+        kept = [f"node {n}" for n in self.nodes.kept_busy]
+        kept += [f"partition {p}" for p in self.partitions.kept_busy]
+        if kept:
+            text += f"; kept while jobs use them: {', '.join(kept)}"
+        return text
+
+
+def do_import_slurm_conf(conf: SlurmConf) -> ImportSummary:
+    """Store a parsed slurm.conf; all or nothing. Raises ConfigImportError (nothing kept)."""
+    with transaction.atomic():
+        params = _import_params(conf.params)
+        nodes = _import_nodes(conf.nodes)
+        partitions = _import_partitions(conf.partitions)
+    _kick_scheduler()
+    return ImportSummary(nodes=nodes, partitions=partitions, params=params)
+
+
+def _import_params(params: Any) -> Changes:
+    changes = Changes()
+    wanted = {str(k): str(v) for k, v in dict(params).items()}
+    existing = {s.key: s for s in ClusterSetting.objects.select_for_update()}
+    for key, value in wanted.items():
+        row = existing.pop(key, None)
+        if row is None:
+            ClusterSetting.objects.create(key=key, value=value)
+            changes.added.append(key)
+        elif row.value != value:
+            row.value = value
+            row.save(update_fields=["value"])
+            changes.updated.append(key)
+        else:
+            changes.unchanged.append(key)
+    # A parameter no longer in the file goes back to Slurm's default.
+    for key, row in existing.items():
+        row.delete()
+        changes.removed.append(key)
+    return changes
+
+
+def _node_fields(nc: Any) -> dict[str, Any]:
+    return {
+        "cpus": int(nc.cpus),
+        "boards": int(getattr(nc, "boards", 1) or 1),
+        "sockets": int(getattr(nc, "sockets", 1) or 1),
+        "cores_per_socket": int(getattr(nc, "cores_per_socket", 1) or 1),
+        "threads_per_core": int(getattr(nc, "threads_per_core", 1) or 1),
+        "real_memory_mb": int(nc.real_memory_mb),
+        "gres": str(getattr(nc, "gres", "") or ""),
+        "features": _comma(getattr(nc, "features", "")),
+        "weight": int(getattr(nc, "weight", 1) or 1),
+    }
+
+
+def _comma(value: Any) -> str:
+    if isinstance(value, list | tuple | set | frozenset):
+        return ",".join(str(v) for v in value)
+    return str(value or "")
+
+
+def _busy_node_names() -> set[str]:
+    """Nodes that a running job occupies (its per-node allocation, or its batch host)."""
+    busy: set[str] = set()
+    for alloc, batch_host in Job.objects.filter(state__in=RUNNING_STATES).values_list(
+            "alloc", "batch_host"):
+        busy.update((alloc or {}).keys())
+        if batch_host:
+            busy.add(batch_host)
+    return busy
+
+
+def _import_nodes(node_confs: Any) -> Changes:
+    changes = Changes()
+    existing = {n.name: n for n in Node.objects.select_for_update().order_by("pk")}
+    seen: set[str] = set()
+    for nc in node_confs:
+        name = str(nc.name)
+        if name in seen:
+            raise ConfigImportError(f"node {name} is defined twice")
+        seen.add(name)
+        fields = _node_fields(nc)
+        node = existing.get(name)
+        if node is None:
+            node = Node(name=name, hostname=str(getattr(nc, "node_hostname", "") or ""), **fields)
+            _apply_declared_state(node, str(getattr(nc, "state", "") or ""))
+            node.save()
+            changes.added.append(name)
+            continue
+        dirty = [f for f, v in fields.items() if getattr(node, f) != v]
+        for f in dirty:
+            setattr(node, f, fields[f])
+        if dirty:
+            node.save(update_fields=dirty)
+            changes.updated.append(name)
+        else:
+            changes.unchanged.append(name)
+    gone = set(existing) - seen
+    busy = _busy_node_names() & gone
+    for name in sorted(gone):
+        if name in busy:
+            changes.kept_busy.append(name)
+        else:
+            existing[name].delete()
+            changes.removed.append(name)
+    return changes
+
+
+def _apply_declared_state(node: Node, state: str) -> None:
+    """A new node starts UNKNOWN until its agent registers; DOWN/DRAIN in the file stick."""
+    upper = state.upper()
+    if upper.startswith("DRAIN"):
+        node.drain = True
+    if upper in {"DOWN", "DRAIN"}:
+        node.state = "DOWN" if upper == "DOWN" else "UNKNOWN"
+        node.reason = "set in slurm.conf"
+        node.reason_user = "root"
+        node.reason_time = timezone.now()
+
+
+def _partition_fields(pc: Any) -> dict[str, Any]:
+    def opt_int(name: str) -> int | None:
+        value = getattr(pc, name, None)
+        return None if value is None else int(value)
+
+    groups = getattr(pc, "allow_groups", "")
+    allow = _comma(groups)
+    return {
+        "nodes_expr": str(getattr(pc, "nodes", "") or ""),
+        "is_default": bool(getattr(pc, "default", False)),
+        "state": str(getattr(pc, "state", "UP") or "UP").upper(),
+        "max_time_min": opt_int("max_time_min"),
+        "default_time_min": opt_int("default_time_min"),
+        "max_nodes": opt_int("max_nodes"),
+        "min_nodes": int(getattr(pc, "min_nodes", 1) or 1),
+        "allow_groups": "" if allow.upper() == "ALL" else allow,
+        "priority_tier": int(getattr(pc, "priority_tier", 1) or 1),
+        "priority_job_factor": int(getattr(pc, "priority_job_factor", 1) or 1),
+        "oversubscribe": str(getattr(pc, "oversubscribe", "NO") or "NO").upper(),
+    }
+
+
+def _partition_node_names(pc: Any) -> list[str]:
+    names = getattr(pc, "node_names", None)
+    if names is None:
+        from drover import hostlist
+
+        names = hostlist.expand(str(pc.nodes)) if pc.nodes else []
+    return [str(n) for n in names]
+
+
+def _import_partitions(part_confs: Any) -> Changes:
+    changes = Changes()
+    existing = {p.name: p for p in Partition.objects.select_for_update().order_by("pk")}
+    nodes_by_name = {n.name: n for n in Node.objects.all()}
+    seen: set[str] = set()
+    for pc in part_confs:
+        name = str(pc.name)
+        if name in seen:
+            raise ConfigImportError(f"partition {name} is defined twice")
+        seen.add(name)
+        fields = _partition_fields(pc)
+        node_names = _partition_node_names(pc)
+        missing = [n for n in node_names if n not in nodes_by_name]
+        if missing:
+            raise ConfigImportError(
+                f"partition {name}: node {missing[0]} is not defined by a NodeName line")
+        part = existing.get(name)
+        if part is None:
+            part = Partition.objects.create(name=name, **fields)
+            changes.added.append(name)
+            old_nodes: set[str] = set()
+        else:
+            dirty = [f for f, v in fields.items() if getattr(part, f) != v]
+            for f in dirty:
+                setattr(part, f, fields[f])
+            if dirty:
+                part.save(update_fields=dirty)
+            old_nodes = set(part.nodes.values_list("name", flat=True))
+            (changes.updated if dirty or old_nodes != set(node_names)
+             else changes.unchanged).append(name)
+        if old_nodes != set(node_names):
+            part.nodes.set([nodes_by_name[n] for n in node_names])
+    gone = set(existing) - seen
+    in_use = set(Job.objects.filter(state__in=ACTIVE_STATES, partition__in=gone)
+                 .values_list("partition", flat=True))
+    for name in sorted(gone):
+        if name in in_use:
+            part = existing[name]
+            if part.is_default:
+                part.is_default = False
+                part.save(update_fields=["is_default"])
+            changes.kept_busy.append(name)
+        else:
+            existing[name].delete()
+            changes.removed.append(name)
+    return changes
+
+
+def _kick_scheduler() -> None:
+    """New nodes or partitions may let pending jobs start: ask for a cycle soon."""
+    try:
+        from scheduler import kick
+    except ImportError:  # the kick module is optional while the controller is assembled
+        return
+    fn = getattr(kick, "kick", None)
+    if callable(fn):
+        fn()
