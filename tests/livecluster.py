@@ -57,7 +57,8 @@ def free_port() -> int:
         return port
 
 
-def test_conf(nodes: int, cpus: int, memory_mb: int, extra: str = "") -> str:
+def cluster_conf(nodes: int, cpus: int, memory_mb: int, extra: str = "",
+              partition_state: str = "UP") -> str:
     """The live cluster's slurm.conf: KillWait=1 so cancels and timeouts end fast."""
     names = "n1" if nodes == 1 else f"n[1-{nodes}]"
     return (
@@ -66,7 +67,7 @@ def test_conf(nodes: int, cpus: int, memory_mb: int, extra: str = "") -> str:
         "KillWait=1\n"
         "MinJobAge=600\n"
         f"NodeName={names} CPUs={cpus} RealMemory={memory_mb} State=UNKNOWN\n"
-        "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP\n"
+        f"PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State={partition_state}\n"
         + extra
     )
 
@@ -359,7 +360,8 @@ def _start_embedded(cluster: LiveCluster, conf: Path) -> None:
 
 def start_cluster(*, nodes: int = 2, cpus: int | None = None, memory_mb: int = 4000,
                   mode: str = "auto", extra_conf: str = "", root: Path | None = None,
-                  celery_concurrency: int = 4, wait_nodes: bool = True) -> LiveCluster:
+                  celery_concurrency: int = 4, wait_nodes: bool = True,
+                  partition_state: str = "UP") -> LiveCluster:
     """Start a cluster of ``nodes`` emulated nodes; mode "auto", "production" or "embedded"."""
     if mode == "auto":
         mode = "production" if production_available() else "embedded"
@@ -374,7 +376,7 @@ def start_cluster(*, nodes: int = 2, cpus: int | None = None, memory_mb: int = 4
                         "DJANGO_SETTINGS_MODULE": "portal.settings"})
     cpus = cpus or max(2, os.cpu_count() or 2)
     conf = root / "slurm.conf"
-    conf.write_text(test_conf(nodes, cpus, memory_mb, extra_conf))
+    conf.write_text(cluster_conf(nodes, cpus, memory_mb, extra_conf, partition_state))
     names = ["n1"] if nodes == 1 else [f"n{i}" for i in range(1, nodes + 1)]
     cluster.node_names = names
     try:

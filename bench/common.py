@@ -1,0 +1,113 @@
+"""Helpers shared by the benchmarks: a cluster of their own, timed commands, result lines.
+
+Every benchmark starts a fresh cluster with tests/livecluster.py (production
+mode when PostgreSQL and Redis answer, else embedded ``drover up``), prints
+one ``RESULT <name> key=value ...`` line per figure, and appends the same as
+JSON to bench/out/results.jsonl.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests.livecluster import LiveCluster, running_cluster  # noqa: E402
+
+OUT = REPO / "bench" / "out"
+
+__all__ = ["LiveCluster", "running_cluster", "result", "timed", "median_ms", "sbatch_many",
+           "api_submit_many", "wait_all_finished"]
+
+
+def result(name: str, cluster: LiveCluster | None = None, **metrics: Any) -> None:
+    """Print ``RESULT name k=v ...`` and keep it in bench/out/results.jsonl."""
+    fields = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                      for k, v in metrics.items())
+    mode = cluster.mode if cluster else "-"
+    print(f"RESULT {name} mode={mode} {fields}", flush=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    with (OUT / "results.jsonl").open("a") as f:
+        f.write(json.dumps({"name": name, "mode": mode, "time": time.time(),
+                            "host": platform.node(), "cpus": os.cpu_count(), **metrics}) + "\n")
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def median_ms(samples: Sequence[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def run_ok(cluster: LiveCluster, cmd: Sequence[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+    cp = cluster.run(cmd, **kw)
+    if cp.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({cp.returncode}): {cp.stderr}\n"
+                         + cluster.log_tails())
+    return cp
+
+
+def sbatch_many(cluster: LiveCluster, total: int, clients: int,
+                args: Sequence[str] = ("--wrap", "true")) -> tuple[float, list[int]]:
+    """Submit ``total`` jobs with the real sbatch from ``clients`` parallel clients.
+
+    Returns the elapsed wall time and the job ids.
+    """
+    ids: list[int] = []
+    lock = threading.Lock()
+    per_client = [total // clients + (1 if i < total % clients else 0) for i in range(clients)]
+    work = cluster.workdir / "jobs"
+    work.mkdir(exist_ok=True)
+
+    def client(n: int) -> None:
+        for _ in range(n):
+            cp = run_ok(cluster, ["sbatch", "--parsable", "-o", "/dev/null", *args], cwd=work)
+            with lock:
+                ids.append(int(cp.stdout.strip().split(";")[0]))
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        for f in [pool.submit(client, n) for n in per_client]:
+            f.result()
+    return time.perf_counter() - t0, ids
+
+
+def api_submit_many(cluster: LiveCluster, total: int, threads: int = 8,
+                    **options: Any) -> list[int]:
+    """Put ``total`` jobs in the system through the REST API (set-up, not measured)."""
+    body = {"script": "#!/bin/sh\ntrue\n", "cwd": str(cluster.workdir), "argv": [],
+            "environment": {"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            "stdout": "/dev/null", "name": "bench", **options}
+
+    def one(_: int) -> int:
+        return int(cluster.api("POST", "/api/jobs/", body)["job_id"])
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(one, range(total)))
+
+
+def wait_all_finished(cluster: LiveCluster, timeout: float) -> None:
+    """Until no job is pending, running or completing."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        active = cluster.api("GET", "/api/jobs/?state=PD,R,CG,S")["jobs"]
+        if not active:
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"jobs still active after {timeout:.0f} s\n" + cluster.log_tails())
