@@ -1,0 +1,98 @@
+"""What a job's processes are and what they use (Slurm's jobacct_gather/linux).
+
+``JobProcesses`` remembers every process ever seen in a job's tree (by pid and
+creation time, so a recycled pid is never mistaken for one of ours): a process
+that called ``setsid`` or was reparented to init after its parent exited is
+still found, signalled and counted. Without cgroups this tracked tree is also
+what the memory watchdog measures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from dataclasses import dataclass
+
+import psutil
+
+from nodeagent.cgroups import JobCgroup
+
+
+@dataclass
+class Sample:
+    rss_kb: int
+    cpu_time_s: float
+
+
+class JobProcesses:
+    def __init__(self, pid: int, cgroup: JobCgroup | None = None) -> None:
+        self.pid = pid
+        self.cgroup = cgroup
+        self._known: dict[int, psutil.Process] = {}
+        self._cpu: dict[tuple[int, float], float] = {}
+        self._lock = threading.Lock()
+        self.max_rss_kb = 0
+        with contextlib.suppress(psutil.Error):
+            self._known[pid] = psutil.Process(pid)
+
+    def live(self) -> list[psutil.Process]:
+        """Every live process of the job: the tracked tree, its new descendants, the cgroup."""
+        with self._lock:
+            found: dict[int, psutil.Process] = {}
+            for proc in list(self._known.values()):
+                # A descendant of a process already walked was found with it.
+                if proc.pid in found or not proc.is_running():
+                    continue
+                found[proc.pid] = proc
+                with contextlib.suppress(psutil.Error):
+                    for child in proc.children(recursive=True):
+                        found.setdefault(child.pid, child)
+            if self.cgroup is not None:
+                for pid in self.cgroup.procs():
+                    if pid not in found:
+                        with contextlib.suppress(psutil.Error):
+                            found[pid] = psutil.Process(pid)
+            self._known = found
+            return list(found.values())
+
+    def sample(self) -> Sample:
+        """Current resident memory of the whole job; CPU time of every process seen."""
+        rss = 0
+        for proc in self.live():
+            try:
+                with proc.oneshot():
+                    rss += proc.memory_info().rss
+                    t = proc.cpu_times()
+                    cpu = t.user + t.system + t.children_user + t.children_system
+                    self._cpu[(proc.pid, proc.create_time())] = cpu
+            except psutil.Error:
+                continue
+        rss_kb = rss // 1024
+        if self.cgroup is not None:
+            rss_kb = max(rss_kb, self.cgroup.peak_rss_kb())
+        self.max_rss_kb = max(self.max_rss_kb, rss_kb)
+        return Sample(rss_kb=rss_kb, cpu_time_s=sum(self._cpu.values()))
+
+    def signal(self, sig: int, *, group: bool = True) -> None:
+        """Send ``sig`` to the process group, the tracked tree and the cgroup."""
+        if group:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, sig)
+        for proc in self.live():
+            with contextlib.suppress(psutil.Error):
+                proc.send_signal(sig)  # psutil checks the pid was not recycled
+        if self.cgroup is not None:
+            self.cgroup.signal(sig)
+
+    def cpu_time_s(self) -> float:
+        return sum(self._cpu.values())
+
+
+def node_load() -> tuple[float, int]:
+    """One-minute load average and available memory in MB."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = 0.0
+    return load, psutil.virtual_memory().available // (1024 * 1024)

@@ -1,0 +1,272 @@
+"""Supervise one running job until it ends (the rest of slurmstepd's work).
+
+One thread per job sleeps in ``poll()`` on a pidfd of the job's first process
+(readable the moment it exits, so an end is seen at once, not at the next
+sample) and on a wake-up pipe, with a timeout set by the next deadline: the
+time limit, the end of KillWait, or the next usage sample. When the job's
+first process has exited, what is left of the job (background processes,
+daemons that called ``setsid``) is killed, as Slurm's proctrack does, then the
+process is reaped with ``wait4`` for its status and rusage, and ``on_end`` is
+called with the ``Ending``.
+
+Killing (terminate order, time limit) is SIGCONT then SIGTERM to every process
+of the job, then SIGKILL after ``kill_wait_s``: programs that ignore SIGTERM
+(submitit does) still end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psutil
+
+from nodeagent.launcher import Spawned
+from nodeagent.monitor import JobProcesses
+
+log = logging.getLogger(__name__)
+
+FIRST_SAMPLE_S = 0.05
+
+
+@dataclass
+class Ending:
+    exit_code: int
+    signal: int
+    timed_out: bool
+    oom: bool
+    cpu_time_s: float
+    max_rss_kb: int
+    terminated_for: str | None
+    time: float
+
+
+class Step:
+    def __init__(
+        self,
+        spawned: Spawned,
+        *,
+        on_end: Callable[[Step, Ending], None],
+        time_limit_s: float | None = None,
+        kill_wait_s: float = 30.0,
+        mem_mb: int | None = None,
+        watchdog: bool = True,
+        sample_s: float = 0.5,
+    ) -> None:
+        self.spawned = spawned
+        self.job_id = spawned.job_id
+        self._on_end = on_end
+        self._deadline = spawned.start_time + time_limit_s if time_limit_s else None
+        self._kill_wait_s = kill_wait_s
+        self._mem_kb = mem_mb * 1024 if mem_mb and watchdog else None
+        self._sample_s = sample_s
+        self.procs = JobProcesses(spawned.pid, spawned.cgroup)
+        self._lock = threading.Lock()
+        self._reaped = False
+        self._kill_at: float | None = None
+        self._killed_with = 0
+        self._timed_out = False
+        self._oom = False
+        self._terminated_for: str | None = None
+        self._wake_r, self._wake_w = os.pipe()
+        self._thread = threading.Thread(target=self._run, name=f"job-{self.job_id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    # ---- called from other threads -------------------------------------------
+
+    def terminate(self, reason: str | None) -> None:
+        """SIGCONT+SIGTERM now, SIGKILL after KillWait (idempotent)."""
+        with self._lock:
+            if self._reaped or self._kill_at is not None:
+                return
+            self._terminated_for = reason
+            self._begin_kill()
+        self._wake()
+
+    def send_signal(self, sig: int) -> None:
+        with self._lock:
+            if not self._reaped:
+                self.procs.signal(sig)
+
+    # ---- the supervising thread ----------------------------------------------
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+
+    def _begin_kill(self) -> None:
+        """Lock held."""
+        self.procs.signal(signal.SIGCONT)
+        self.procs.signal(signal.SIGTERM)
+        self._killed_with = signal.SIGTERM
+        self._kill_at = time.monotonic() + self._kill_wait_s
+
+    def _kill_now(self) -> None:
+        """Lock held."""
+        self.procs.signal(signal.SIGKILL)
+        self._killed_with = signal.SIGKILL
+
+    def _run(self) -> None:
+        try:
+            ending = self._supervise()
+        except Exception:  # the job must still be reported
+            log.exception("job %s: supervision failed", self.job_id)
+            ending = Ending(0, int(signal.SIGKILL), False, False, 0.0, 0, "node_fail", time.time())
+        finally:
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+        self._cleanup()
+        self._on_end(self, ending)
+
+    def _supervise(self) -> Ending:
+        pidfd = self._pidfd()
+        poller = select.poll()
+        poller.register(self._wake_r, select.POLLIN)
+        if pidfd is not None:
+            poller.register(pidfd, select.POLLIN)
+        next_sample = time.monotonic() + FIRST_SAMPLE_S
+        try:
+            while not self._exited(poller, pidfd, self._timeout(next_sample)):
+                with contextlib.suppress(OSError):
+                    os.read(self._wake_r, 4096)
+                now = time.monotonic()
+                with self._lock:
+                    if self._limit_reached():
+                        log.info("job %s: time limit reached", self.job_id)
+                        self._timed_out = True
+                        self._begin_kill()
+                    kill_due = self._kill_at is not None and now >= self._kill_at
+                    if kill_due and self._killed_with != signal.SIGKILL:
+                        self._kill_now()
+                if now >= next_sample:
+                    next_sample = now + self._sample_s
+                    self._check_memory()
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
+        return self._reap()
+
+    def _limit_reached(self) -> bool:
+        """Lock held."""
+        if self._deadline is None or self._timed_out or self._kill_at is not None:
+            return False
+        return time.time() >= self._deadline
+
+    def _timeout(self, next_sample: float) -> float:
+        now = time.monotonic()
+        until = [next_sample - now]
+        if self._deadline is not None and self._kill_at is None:
+            until.append(self._deadline - time.time())
+        if self._kill_at is not None and self._killed_with != signal.SIGKILL:
+            until.append(self._kill_at - now)
+        return max(0.0, min(until))
+
+    def _pidfd(self) -> int | None:
+        try:
+            return os.pidfd_open(self.spawned.pid)
+        except (OSError, AttributeError):
+            return None
+
+    def _exited(self, poller: select.poll, pidfd: int | None, timeout: float) -> bool:
+        if pidfd is None:  # no pidfds: poll the status every 20 ms
+            timeout = min(timeout, 0.02)
+        for fd, _ in poller.poll(timeout * 1000):
+            if fd == pidfd:
+                return True
+        if pidfd is None:
+            return not self._alive()
+        return False
+
+    def _alive(self) -> bool:
+        if self.spawned.popen is not None:
+            try:
+                info = os.waitid(os.P_PID, self.spawned.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return False
+            return info is None
+        try:
+            proc = psutil.Process(self.spawned.pid)
+            return bool(proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE)
+        except psutil.Error:
+            return False
+
+    def _check_memory(self) -> None:
+        sample = self.procs.sample()
+        if self._mem_kb is not None and sample.rss_kb > self._mem_kb and not self._oom:
+            log.info(
+                "job %s: %d KB resident exceeds its %d KB; killing it",
+                self.job_id, sample.rss_kb, self._mem_kb,
+            )  # fmt: skip
+            with self._lock:
+                self._oom = True
+                self._kill_now()
+
+    def _reap(self) -> Ending:
+        with self._lock:
+            # The first process is a zombie: its pid (the group id) cannot be
+            # reused yet, so the rest of the job can be killed safely.
+            self.procs.signal(signal.SIGKILL)
+            status, cpu = self._wait()
+            self._reaped = True
+        if os.WIFSIGNALED(status):
+            exit_code, sig = 0, os.WTERMSIG(status)
+        else:
+            exit_code, sig = os.WEXITSTATUS(status) & 0xFF, 0
+        cgroup = self.spawned.cgroup
+        oom = self._oom or (cgroup is not None and cgroup.oom_killed())
+        return Ending(
+            exit_code=exit_code,
+            signal=sig,
+            timed_out=self._timed_out,
+            oom=oom,
+            cpu_time_s=round(max(cpu, self.procs.cpu_time_s()), 3),
+            # Not rusage's ru_maxrss: it counts the agent's memory copied by
+            # fork before exec. Sampled, as Slurm's jobacct_gather does.
+            max_rss_kb=self.procs.max_rss_kb,
+            terminated_for=self._terminated_for,
+            time=time.time(),
+        )
+
+    def _wait(self) -> tuple[int, float]:
+        """Reap the first process: (wait status, CPU seconds of it and its reaped children)."""
+        popen = self.spawned.popen
+        if popen is None:
+            # Re-adopted after an agent restart: not our child, so its status
+            # is not ours to read. Report what we know: the signal we sent.
+            sig = self._killed_with
+            return (sig if sig else 0), 0.0
+        try:
+            _, status, usage = os.wait4(self.spawned.pid, 0)
+        except ChildProcessError:
+            return 0, 0.0
+        popen.returncode = os.waitstatus_to_exitcode(status)
+        return status, usage.ru_utime + usage.ru_stime
+
+    def _cleanup(self) -> None:
+        cgroup = self.spawned.cgroup
+        if cgroup is not None:
+            for _ in range(20):
+                if not cgroup.procs():
+                    break
+                cgroup.signal(signal.SIGKILL)
+                time.sleep(0.05)
+            cgroup.remove()
+        log_path = self.spawned.job_dir / "slurmstepd.log"
+        with contextlib.suppress(OSError):
+            text = log_path.read_text(errors="replace").strip()
+            if text:
+                log.warning("job %s: %s", self.job_id, text)
+        shutil.rmtree(self.spawned.job_dir, ignore_errors=True)
