@@ -30,6 +30,7 @@ class EmulatedNode:
     cpus: int
     memory_mb: int
     gres: str = ""
+    features: str = ""
 
 
 def host_resources() -> tuple[int, int]:
@@ -110,6 +111,8 @@ class AgentPool:
                "--memory", str(node.memory_mb)]
         if node.gres:
             cmd += ["--gres", node.gres]
+        if node.features:
+            cmd += ["--features", node.features]
         return cmd
 
     def start(self, nodes: Sequence[EmulatedNode]) -> None:

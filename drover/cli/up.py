@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib
 import os
 import secrets
 import socket
@@ -45,18 +46,24 @@ def default_state_dir() -> Path:
     return Path(os.environ.get("DROVER_STATE_DIR") or platformdirs.user_data_dir("drover"))
 
 
+def _server(module: str) -> Any:
+    """A module of the server side, imported by name.
+
+    The client package is type-checked strictly on its own; importing the
+    Django side by name keeps mypy from walking into it from here.
+    """
+    return importlib.import_module(module)
+
+
 def setup_django() -> None:
     """Configure Django from the DROVER_* environment (portal/settings.py reads it)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    import django
-
-    django.setup()
+    _server("django").setup()
 
 
 def migrate() -> None:
-    from django.conf import settings
-    from django.core.management import call_command
-
+    settings = _server("django.conf").settings
+    call_command = _server("django.core.management").call_command
     call_command("migrate", interactive=False, verbosity=0)
     static_dirs = [Path(d) for d in getattr(settings, "STATICFILES_DIRS", [])]
     if any(d.is_dir() for d in static_dirs):
@@ -70,9 +77,7 @@ def ensure_user(username: str, *, operator: bool = False, password: str | None =
     ``password`` replaces the old one. A new user without a password can only
     use tokens.
     """
-    from django.contrib.auth import get_user_model
-
-    user_model = get_user_model()
+    user_model = _server("django.contrib.auth.models").User
     user, created = user_model.objects.get_or_create(username=username)
     changed = created
     if operator and not user.is_staff:
@@ -85,13 +90,11 @@ def ensure_user(username: str, *, operator: bool = False, password: str | None =
         user.set_unusable_password()
     if changed:
         user.save()
-    return created
+    return bool(created)
 
 
 def mint_token(username: str, lifespan_s: int) -> str:
-    from portal.api.auth import mint_token as mint
-
-    return str(mint(username, lifespan_s))
+    return str(_server("portal.api.auth").mint_token(username, lifespan_s))
 
 
 def load_conf(path: Path) -> Any:
@@ -107,9 +110,7 @@ def load_conf(path: Path) -> Any:
 
 
 def import_conf(conf: Any) -> Any:
-    from scheduler.actions.config import do_import_slurm_conf
-
-    return do_import_slurm_conf(conf)
+    return _server("scheduler.actions.config").do_import_slurm_conf(conf)
 
 
 def _choose_conf(args: argparse.Namespace, state_dir: Path) -> Path:
@@ -128,8 +129,14 @@ def _choose_conf(args: argparse.Namespace, state_dir: Path) -> Path:
 
 
 def _emulated_nodes(conf: Any) -> list[EmulatedNode]:
+    def text(value: Any) -> str:
+        if isinstance(value, list | tuple | set | frozenset):
+            return ",".join(str(v) for v in value)
+        return str(value or "")
+
     return [EmulatedNode(name=n.name, cpus=int(n.cpus), memory_mb=int(n.real_memory_mb),
-                         gres=str(n.gres or "")) for n in conf.nodes]
+                         gres=text(getattr(n, "gres", "")),
+                         features=text(getattr(n, "features", ""))) for n in conf.nodes]
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -210,8 +217,7 @@ def run(args: argparse.Namespace) -> int:
 
     clientconf.save(url, mint_token(username, CLIENT_TOKEN_LIFESPAN_S))
 
-    from django.conf import settings
-
+    settings = _server("django.conf").settings
     log_dir = state_dir / "log"
     pool = AgentPool(controller=url, key_file=Path(settings.KEY_FILE),
                      spool_root=state_dir / "spool", log_dir=log_dir)
@@ -226,8 +232,7 @@ def run(args: argparse.Namespace) -> int:
     def on_sigterm(signum: int, frame: object) -> None:
         raise _Stop
 
-    from scheduler import loop
-
+    loop = _server("scheduler.loop")
     server = _make_server(host, port, on_started)
     signal.signal(signal.SIGTERM, on_sigterm)
     loop.start_loop()
