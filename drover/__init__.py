@@ -1,0 +1,1 @@
+"""Drover: a Slurm-compatible workload manager (client-side library and commands)."""

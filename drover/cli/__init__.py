@@ -1,0 +1,1 @@
+"""The command-line tools: sbatch, squeue, scancel, sinfo, sacct, scontrol, drover."""
