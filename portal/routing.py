@@ -1,3 +1,13 @@
-"""WebSocket routes."""
+"""WebSocket routes (portal/asgi.py wraps them in auth and origin checks)."""
 
-websocket_urlpatterns: list = []
+from __future__ import annotations
+
+from django.urls import path
+
+from portal import consumers
+
+websocket_urlpatterns = [
+    path("ws/queue/", consumers.QueueConsumer.as_asgi()),
+    path("ws/nodes/", consumers.NodesConsumer.as_asgi()),
+    path("ws/jobs/<str:job_id>/", consumers.JobConsumer.as_asgi()),
+]

@@ -1,0 +1,111 @@
+"""The job composer's form: a script plus the common #SBATCH options as fields.
+
+Fields become command-line options (``--time=1:00:00``) in front of the script,
+so, as with ``sbatch --time=... script.sh``, a field overrides the script's own
+``#SBATCH`` line and an empty field leaves it alone.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import Any
+
+from django import forms
+
+DEFAULT_SCRIPT = """#!/bin/bash
+#SBATCH --job-name=my-job
+
+echo "Running on $(hostname)"
+srun hostname
+"""
+_NODES = re.compile(r"^\d+(-\d+)?$")
+_MEM = re.compile(r"^\d+[KMGT]?$", re.IGNORECASE)
+# (field, option) in the order sbatch --help lists them.
+OPTION_FIELDS = [
+    ("job_name", "--job-name"),
+    ("partition", "--partition"),
+    ("account", "--account"),
+    ("time", "--time"),
+    ("nodes", "--nodes"),
+    ("ntasks", "--ntasks"),
+    ("cpus_per_task", "--cpus-per-task"),
+    ("mem", "--mem"),
+    ("output", "--output"),
+]
+
+
+def _text(label: str, help_text: str = "", placeholder: str = "", **kw: Any) -> forms.CharField:
+    return forms.CharField(label=label, required=False, help_text=help_text, **kw,
+                           widget=forms.TextInput(attrs={"placeholder": placeholder}))
+
+
+class ComposeForm(forms.Form):
+    script = forms.CharField(
+        initial=DEFAULT_SCRIPT, strip=False,
+        widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false", "class": "code",
+                                     "autocomplete": "off"}))
+    job_name = _text("Job name", "--job-name", "from the script", max_length=255)
+    partition = forms.ChoiceField(label="Partition", required=False, help_text="--partition")
+    account = forms.ChoiceField(label="Account", required=False, help_text="--account")
+    time = _text("Time limit", "--time: minutes, H:MM:SS or D-HH:MM:SS", "partition default",
+                 max_length=32)
+    nodes = _text("Nodes", "--nodes: N or MIN-MAX", "1", max_length=32)
+    ntasks = forms.IntegerField(label="Tasks", required=False, min_value=1, help_text="--ntasks",
+                                widget=forms.NumberInput(attrs={"placeholder": "1"}))
+    cpus_per_task = forms.IntegerField(label="CPUs per task", required=False, min_value=1,
+                                       help_text="--cpus-per-task",
+                                       widget=forms.NumberInput(attrs={"placeholder": "1"}))
+    mem = _text("Memory per node", "--mem: e.g. 500M, 4G", "partition default", max_length=32)
+    output = _text("Output file", "--output: %j is the job id", "slurm-%j.out", max_length=4096)
+    workdir = forms.CharField(label="Working directory", max_length=4096,
+                              help_text="where the job starts (sbatch's current directory)")
+
+    def __init__(self, *args: Any, partitions: list[tuple[str, str]], accounts: list[str],
+                 default_account: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["partition"].choices = [("", "Default partition"), *partitions]
+        if accounts:
+            self.fields["account"].choices = [("", f"Default ({default_account or accounts[0]})"),
+                                              *[(a, a) for a in accounts]]
+        else:
+            self.fields["account"] = _text("Account", "--account", "your default account",
+                                           max_length=64)
+
+    def clean_nodes(self) -> str:
+        value: str = self.cleaned_data["nodes"].strip()
+        if value and not _NODES.match(value):
+            raise forms.ValidationError("Use a number of nodes (2) or a range (2-4).")
+        return value
+
+    def clean_mem(self) -> str:
+        value: str = self.cleaned_data["mem"].strip()
+        if value and not _MEM.match(value):
+            raise forms.ValidationError("Use a size such as 500M or 4G.")
+        return value
+
+    def clean_workdir(self) -> str:
+        value: str = self.cleaned_data["workdir"].strip()
+        if not posixpath.isabs(value):
+            raise forms.ValidationError("Give an absolute path (starting with /).")
+        return posixpath.normpath(value)
+
+    def clean_script(self) -> str:
+        value: str = self.cleaned_data["script"].replace("\r\n", "\n")
+        if not value.strip():
+            raise forms.ValidationError("The script is empty.")
+        if not value.startswith("#!"):
+            # sbatch's own check, in its words.
+            raise forms.ValidationError(
+                "This does not look like a batch script. The first line must start with "
+                "#! followed by the path to an interpreter (for instance #!/bin/bash).")
+        return value
+
+    def argv(self) -> list[str]:
+        """The fields as sbatch options; only the ones filled in."""
+        out = []
+        for name, option in OPTION_FIELDS:
+            value = self.cleaned_data.get(name)
+            if value not in (None, ""):
+                out.append(f"{option}={value}")
+        return out
