@@ -1,0 +1,65 @@
+"""One scheduling cycle as a pipeline of named stages.
+
+``sort`` (priority and queue order) -> ``filter`` (eligibility, partition
+limits, could-it-ever-fit) -> ``main`` (FCFS while jobs fit) -> ``backfill``
+(every other job gets a reservation; those that delay none start now). The
+stages after ``filter`` live in :mod:`scheduler.core.backfill`.
+"""
+
+from __future__ import annotations
+
+from scheduler.core import priority, types
+from scheduler.core.backfill import Queued, schedule
+from scheduler.core.filters import Filter
+from scheduler.core.nodes import NodeTable
+from scheduler.core.timeline import Timeline
+from scheduler.core.types import Decision, PendingJob, SchedConfig, Snapshot
+
+
+def run_cycle(snapshot: Snapshot, config: SchedConfig, now: int) -> Decision:
+    """Decide which pending jobs start now, and why the others wait.
+
+    Pure and deterministic: the same arguments give the same Decision.
+    Reasons are keyed by job id; for array tasks sharing an id (the pending
+    tasks of one meta row) the reason of the first task in queue order wins.
+    """
+    partitions = {p.name: p for p in snapshot.partitions}
+    jobs = snapshot.pending
+    factors = priority.compute(jobs, partitions, config, now)
+    order = priority.queue_order(jobs, factors.priority, partitions)
+    ordered = [jobs[int(i)] for i in order]
+    prio = {jobs[int(i)].id: int(factors.priority[int(i)]) for i in order[::-1]}
+
+    reasons: dict[tuple[int, int | None], str] = {}
+    table = NodeTable.build(snapshot.nodes)
+    queue = _filter(ordered, table, partitions, reasons)
+    timeline = Timeline(table, snapshot.running, now, config.bf_window_s,
+                        config.bf_resolution_s)
+    outcome = schedule(queue, table, timeline, config)
+    reasons.update(outcome.reasons)
+
+    started = {(s.job_id, s.array_task_id) for s in outcome.starts}
+    by_id: dict[int, str] = {}
+    for job in ordered:
+        if job.key in started or job.id in by_id:
+            continue
+        by_id[job.id] = reasons.get(job.key, types.PRIORITY)
+    return Decision(starts=tuple(outcome.starts), reasons=by_id, planned=outcome.planned,
+                    priorities=prio)
+
+
+def _filter(ordered: list[PendingJob], table: NodeTable,
+            partitions: dict[str, types.PartitionInfo],
+            reasons: dict[tuple[int, int | None], str]) -> list[Queued]:
+    filt = Filter(table, partitions)
+    queue: list[Queued] = []
+    for job in ordered:
+        if not job.eligible:
+            reasons[job.key] = job.reason
+            continue
+        options, why = filt.options(job)
+        if not options:
+            reasons[job.key] = why
+            continue
+        queue.append(Queued(job, options))
+    return queue

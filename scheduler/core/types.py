@@ -1,0 +1,180 @@
+"""The shapes that cross the core's boundary: a snapshot in, a decision out.
+
+Times are integer epoch seconds; memory is MB; generic resources are keyed
+``"name"`` or ``"name:type"`` (``{"gpu:a100": 4}`` on a node, ``{"gpu": 2}`` or
+``{"gpu:a100": 1}`` in a request, both per node as ``--gres`` means).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+# Pending reasons, spelled as Slurm prints them (squeue %r).
+NONE = "None"
+PRIORITY = "Priority"
+RESOURCES = "Resources"
+PARTITION_TIME_LIMIT = "PartitionTimeLimit"
+PARTITION_NODE_LIMIT = "PartitionNodeLimit"
+PARTITION_CONFIG = "PartitionConfig"
+PARTITION_DOWN = "PartitionDown"
+PARTITION_INACTIVE = "PartitionInactive"
+REQ_NODE_NOT_AVAIL = "ReqNodeNotAvail"
+BAD_CONSTRAINTS = "BadConstraints"
+ACCESS_DENIED = "AccessDenied"
+
+#: Reasons that no amount of waiting fixes without a change of job or config
+#: (Kubernetes' "unschedulable" as opposed to "not now").
+NEVER_REASONS = frozenset({PARTITION_TIME_LIMIT, PARTITION_NODE_LIMIT, PARTITION_CONFIG,
+                           BAD_CONSTRAINTS, ACCESS_DENIED})
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    """One node: its configured size, what is allocated now, and whether jobs may start on it.
+
+    ``available`` is False for DOWN, DRAIN(ED/ING), UNKNOWN and FUTURE nodes:
+    they count for "could this ever fit" (PartitionConfig) but take no new work.
+    """
+
+    name: str
+    cpus: int
+    mem_mb: int
+    gres: Mapping[str, int] = field(default_factory=dict)
+    features: frozenset[str] = frozenset()
+    weight: int = 1
+    available: bool = True
+    partitions: frozenset[str] = frozenset()
+    alloc_cpus: int = 0
+    alloc_mem_mb: int = 0
+    alloc_gres: Mapping[str, int] = field(default_factory=dict)
+    #: Running jobs on the node (an exclusive request needs zero).
+    alloc_jobs: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NodeGrant:
+    """What one job holds (or will hold) on one node."""
+
+    node: str
+    cpus: int
+    mem_mb: int
+    gres: Mapping[str, int] = field(default_factory=dict)
+    ntasks: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RunningJob:
+    """A job holding resources, released at ``end_time`` (None: no limit, never in the plan)."""
+
+    id: int
+    grants: tuple[NodeGrant, ...]
+    end_time: int | None
+    exclusive: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionInfo:
+    name: str
+    state: str = "UP"  # UP, DOWN, DRAIN, INACTIVE
+    max_time_s: int | None = None  # None = UNLIMITED
+    default_time_s: int | None = None
+    max_nodes: int | None = None
+    min_nodes: int = 1
+    priority_tier: int = 1
+    priority_job_factor: int = 1
+    oversubscribe: str = "NO"  # NO, EXCLUSIVE, YES:n, FORCE:n
+    allow_groups: frozenset[str] | None = None  # None = ALL
+
+
+@dataclass(frozen=True, slots=True)
+class PendingJob:
+    """A job (or one array task) waiting to start.
+
+    ``eligible`` False means the glue found a hold, dependency, begin time or
+    array throttle; ``reason`` then says which and the core passes it through.
+    ``nodes_max`` None means "as many as the tasks need". Memory: ``mem_per_node_mb``
+    wins over ``mem_per_cpu_mb``; both None means no memory is accounted;
+    ``mem_per_node_mb == 0`` means all of each node's memory (``--mem=0``).
+    """
+
+    id: int
+    submit_time: int
+    partitions: tuple[str, ...]
+    priority: int = 0
+    user: str = ""
+    groups: frozenset[str] = frozenset()
+    nice: int = 0
+    array_task_id: int | None = None
+    nodes_min: int = 1
+    nodes_max: int | None = None
+    ntasks: int = 1
+    cpus_per_task: int = 1
+    ntasks_per_node: int | None = None
+    mem_per_node_mb: int | None = None
+    mem_per_cpu_mb: int | None = None
+    gres: Mapping[str, int] = field(default_factory=dict)
+    constraint: str = ""
+    exclusive: bool = False
+    req_nodes: frozenset[str] = frozenset()
+    exc_nodes: frozenset[str] = frozenset()
+    time_limit_s: int | None = None  # None: the partition's default, else its max, else none
+    eligible: bool = True
+    reason: str = NONE
+    eligible_time: int | None = None
+
+    @property
+    def key(self) -> tuple[int, int | None]:
+        return (self.id, self.array_task_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything one cycle needs, loaded in one go (scheduler/snapshot.py builds it)."""
+
+    nodes: tuple[NodeInfo, ...]
+    partitions: tuple[PartitionInfo, ...]
+    running: tuple[RunningJob, ...]
+    pending: tuple[PendingJob, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SchedConfig:
+    """The slurm.conf parameters the core reads (SchedulerParameters keys lower-cased)."""
+
+    backfill: bool = True  # SchedulerType=sched/backfill (False: sched/builtin, FIFO only)
+    bf_window_s: int = 86_400  # bf_window (minutes in slurm.conf) in seconds
+    bf_resolution_s: int = 60
+    bf_max_job_user: int = 0  # 0 = no limit
+    priority_type: str = "priority/basic"
+    weight_age: int = 0
+    weight_partition: int = 0
+    max_age_s: int = 7 * 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Start this job now on these nodes (the first grant's node is the batch host)."""
+
+    job_id: int
+    array_task_id: int | None
+    partition: str
+    grants: tuple[NodeGrant, ...]
+    end_time: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """The backfill plan's expected start of a pending job (squeue --start)."""
+
+    start_time: int
+    nodes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    starts: tuple[Start, ...] = ()
+    #: Every pending job's reason (job id of the row; an array's meta row once).
+    reasons: Mapping[int, str] = field(default_factory=dict)
+    planned: Mapping[int, Planned] = field(default_factory=dict)
+    priorities: Mapping[int, int] = field(default_factory=dict)
