@@ -1,0 +1,279 @@
+"""sacct's fields. A row is ``{"job": <job record>, "step": <step record> or None}``.
+
+Default widths and justification are sacct's (``sacct/sacct.c`` field table:
+a negative length there means left-justified). Field names match
+case-insensitively (``drover.cli.formats.engine.parse_names``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from drover.cli.formats import values as v
+from drover.cli.formats.engine import Field, Record
+from drover.timefmt import format_hms, format_time_limit_padded, format_timestamp
+from drover.units import format_mem_mb
+
+Row = Record
+RowGetter = Callable[[Row], str]
+
+
+def _job(row: Row) -> Record:
+    j = row.get("job")
+    return j if isinstance(j, dict) else {}
+
+
+def _step(row: Row) -> Record | None:
+    s = row.get("step")
+    return s if isinstance(s, dict) else None
+
+
+def _job_only(get: v.Getter) -> RowGetter:
+    """A job attribute that step rows leave blank."""
+    return lambda row: "" if _step(row) is not None else get(_job(row))
+
+
+def _both(get: v.Getter) -> RowGetter:
+    """A job attribute that step rows repeat (Account, Cluster...)."""
+    return lambda row: get(_job(row))
+
+
+def _jt(key: str, empty: str = "") -> v.Getter:
+    return lambda r: v.text(r, key, empty)
+
+
+def _job_id(row: Row) -> str:
+    base = v.display_id(_job(row))
+    step = _step(row)
+    return base if step is None else f"{base}.{step.get('step', 'batch')}"
+
+
+def _job_id_raw(row: Row) -> str:
+    base = str(v.num(_job(row), "job_id"))
+    step = _step(row)
+    return base if step is None else f"{base}.{step.get('step', 'batch')}"
+
+
+def _job_name(row: Row) -> str:
+    step = _step(row)
+    if step is None:
+        return v.text(_job(row), "name", "")
+    name = str(step.get("name") or step.get("step") or "")
+    return name if name in ("batch", "extern") or not name.isdigit() else \
+        v.text(_job(row), "name", "")
+
+
+def job_state_text(job: Record) -> str:
+    st = v.state(job)
+    by = job.get("cancelled_by")
+    if st == "CANCELLED" and by is not None:
+        return f"CANCELLED by {by}"
+    return st
+
+
+def _state(row: Row) -> str:
+    step = _step(row)
+    if step is None:
+        return job_state_text(_job(row))
+    return str(step.get("state") or "UNKNOWN").upper()
+
+
+def _exit(row: Row) -> str:
+    step = _step(row)
+    return v.exit_code(step if step is not None else _job(row))
+
+
+def _times(row: Row) -> tuple[float | None, float | None]:
+    src = _step(row) or _job(row)
+    start, end = src.get("start_time"), src.get("end_time")
+    return (start if isinstance(start, (int, float)) and start > 0 else None,
+            end if isinstance(end, (int, float)) and end > 0 else None)
+
+
+def _elapsed_s(row: Row) -> int:
+    step = _step(row)
+    if step is None and isinstance(_job(row).get("run_time_s"), int):
+        return v.num(_job(row), "run_time_s")
+    start, end = _times(row)
+    if start is None:
+        return 0
+    return int((end if end is not None else time.time()) - start)
+
+
+def _stamp(get: Callable[[Row], Any]) -> RowGetter:
+    def fmt(row: Row) -> str:
+        t = get(row)
+        return format_timestamp(t) if isinstance(t, (int, float)) and t > 0 else "Unknown"
+    return fmt
+
+
+def _alloc_cpus(row: Row) -> int:
+    job = _job(row)
+    step = _step(row)
+    if step is not None:
+        if "num_cpus" in step:
+            return v.num(step, "num_cpus")
+        if v.num(job, "num_nodes", 1) <= 1:
+            return v.num(job, "num_cpus", 1)
+        return v.num(job, "cpus_per_task", 1) or 1
+    return v.num(job, "num_cpus", 0)
+
+
+def _total_cpu(seconds: float) -> str:
+    """sacct TotalCPU/UserCPU: ``MM:SS.mmm`` under an hour, else ``[D-]HH:MM:SS``."""
+    ms = int(round(seconds * 1000))
+    secs, ms = divmod(ms, 1000)
+    if secs < 3600:
+        return f"{secs // 60:02d}:{secs % 60:02d}.{ms:03d}"
+    return format_hms(secs)
+
+
+def _cpu_time_s(row: Row) -> float:
+    step = _step(row)
+    if step is not None:
+        return float(step.get("cpu_time_s") or 0)
+    steps = _job(row).get("steps") or []
+    return float(sum(float(s.get("cpu_time_s") or 0) for s in steps if isinstance(s, dict)))
+
+
+def _max_rss(row: Row) -> str:
+    step = _step(row)
+    if step is None or step.get("max_rss_kb") is None:
+        return ""
+    return f"{v.num(step, 'max_rss_kb')}K"
+
+
+def _nodelist(row: Row) -> str:
+    step = _step(row)
+    src = step if step is not None else _job(row)
+    nodes = src.get("nodes")
+    return str(nodes) if nodes else "None assigned"
+
+
+def _tres(row: Row, billing: bool) -> str:
+    job = _job(row)
+    cpus = _alloc_cpus(row) if _step(row) is not None else v.num(job, "num_cpus", 1)
+    parts = {"cpu": str(cpus), "node": str(v.num(job, "num_nodes", 1))}
+    mem = v.total_mem_mb(job)
+    if mem:
+        parts["mem"] = format_mem_mb(mem)
+    if billing:
+        parts["billing"] = str(cpus)
+    return ",".join(f"{k}={parts[k]}" for k in sorted(parts))
+
+
+def _req_mem(row: Row) -> str:
+    mem = v.total_mem_mb(_job(row))
+    return format_mem_mb(mem) if mem else "0"
+
+
+def _alloc_tres(row: Row) -> str:
+    job = _job(row)
+    if _step(row) is None and v.state(job) == "PENDING":
+        return ""
+    return _tres(row, billing=_step(row) is None)
+
+
+def _timelimit(job: Record) -> str:
+    lim = job.get("time_limit_min")
+    return format_time_limit_padded(lim if isinstance(lim, int) else None)
+
+
+def _cpu_time(row: Row) -> str:
+    return format_hms(_elapsed_s(row) * _alloc_cpus(row))
+
+
+def _f(name: str, width: int, get: RowGetter) -> tuple[str, Field]:
+    return name, Field(name, get, abs(width), width > 0)
+
+
+def _blank(name: str, width: int) -> tuple[str, Field]:
+    return _f(name, width, lambda row: "")
+
+
+FIELDS: dict[str, Field] = dict([
+    _f("Account", 10, _both(_jt("account"))),
+    _f("AdminComment", 15, _job_only(_jt("admin_comment"))),
+    _f("AllocCPUS", 10, lambda row: str(_alloc_cpus(row))),
+    _f("AllocNodes", 10, _job_only(lambda j: str(v.num(j, "num_nodes", 0)
+                                                 if v.state(j) != "PENDING" else 0))),
+    _f("AllocTRES", 10, _alloc_tres),
+    _f("Cluster", 10, _both(_jt("cluster", "drover"))),
+    _f("Comment", 15, _job_only(_jt("comment"))),
+    _f("Constraints", 19, _job_only(_jt("constraint"))),
+    _f("CPUTime", 10, _cpu_time),
+    _f("CPUTimeRAW", 10, lambda row: str(_elapsed_s(row) * _alloc_cpus(row))),
+    _f("DerivedExitCode", 15, _job_only(lambda j: v.exit_code(j, "derived_exit_code"))),
+    _f("Elapsed", 10, lambda row: format_hms(_elapsed_s(row))),
+    _f("ElapsedRaw", 10, lambda row: str(_elapsed_s(row))),
+    _f("Eligible", 19, _stamp(lambda row: _job(row).get("eligible_time"))),
+    _f("End", 19, _stamp(lambda row: _times(row)[1])),
+    _f("ExitCode", 8, _exit),
+    _f("GID", 5, _job_only(_jt("gid"))),
+    _f("Group", 9, _job_only(_jt("group"))),
+    _f("JobID", -12, _job_id),
+    _f("JobIDRaw", -12, _job_id_raw),
+    _f("JobName", 10, _job_name),
+    _f("MaxRSS", 10, _max_rss),
+    _f("NCPUS", 10, lambda row: str(_alloc_cpus(row))),
+    _f("NNodes", 8, lambda row: str(v.num(_job(row), "num_nodes", 1))),
+    _f("NodeList", -15, _nodelist),
+    _f("NTasks", 8, lambda row: "" if _step(row) is None
+       else str(v.num(_step(row) or {}, "ntasks", 1))),
+    _f("Partition", 10, _job_only(_jt("partition"))),
+    _f("Priority", 10, _job_only(lambda j: str(v.num(j, "priority")))),
+    _f("QOS", 10, _job_only(_jt("qos"))),
+    _f("Reason", 20, _job_only(lambda j: v.reason(j))),
+    _f("ReqCPUS", 8, _job_only(lambda j: str(v.num(j, "num_cpus", 1)))),
+    _f("ReqMem", 10, _job_only(lambda j: _req_mem({"job": j}))),
+    _f("ReqNodes", 8, _job_only(lambda j: str(v.num(j, "num_nodes", 1)))),
+    _f("ReqTRES", 10, _job_only(lambda j: _tres({"job": j}, billing=True))),
+    _f("Reservation", 11, _job_only(_jt("reservation"))),
+    _f("Start", 19, _stamp(lambda row: _times(row)[0])),
+    _f("State", 10, _state),
+    _f("Submit", 19, _stamp(lambda row: (_step(row) or {}).get("start_time")
+                            if _step(row) is not None else _job(row).get("submit_time"))),
+    _f("SubmitLine", 20, _job_only(_jt("submit_line"))),
+    _f("SystemCPU", 10, lambda row: _total_cpu(0)),
+    _f("Timelimit", 10, _job_only(_timelimit)),
+    _f("TimelimitRaw", 10, _job_only(lambda j: v.text(j, "time_limit_min", "UNLIMITED"))),
+    _f("TotalCPU", 10, lambda row: _total_cpu(_cpu_time_s(row))),
+    _f("UID", 5, _job_only(_jt("uid"))),
+    _f("User", 9, _job_only(_jt("user"))),
+    _f("UserCPU", 10, lambda row: _total_cpu(_cpu_time_s(row))),
+    _f("WCKey", 10, _job_only(_jt("wckey"))),
+    _f("WorkDir", 15, _job_only(_jt("work_dir"))),
+    # the rest of "sacct -l": usage statistics Drover does not gather (yet) print blank
+    _blank("MaxVMSize", 10), _blank("MaxVMSizeNode", 14), _blank("MaxVMSizeTask", 14),
+    _blank("AveVMSize", 10), _blank("MaxRSSNode", 10), _blank("MaxRSSTask", 10),
+    _blank("AveRSS", 10), _blank("MaxPages", 8), _blank("MaxPagesNode", 12),
+    _blank("MaxPagesTask", 14), _blank("AvePages", 10), _blank("MinCPU", 10),
+    _blank("MinCPUNode", 10), _blank("MinCPUTask", 10), _blank("AveCPU", 10),
+    _blank("AveCPUFreq", 10), _blank("ReqCPUFreqMin", 13), _blank("ReqCPUFreqMax", 13),
+    _blank("ReqCPUFreqGov", 13), _blank("ConsumedEnergy", 14), _blank("MaxDiskRead", 12),
+    _blank("MaxDiskReadNode", 15), _blank("MaxDiskReadTask", 15), _blank("AveDiskRead", 14),
+    _blank("MaxDiskWrite", 12), _blank("MaxDiskWriteNode", 16),
+    _blank("MaxDiskWriteTask", 16), _blank("AveDiskWrite", 14),
+    _blank("TRESUsageInAve", 14), _blank("TRESUsageInMax", 14),
+    _blank("TRESUsageInMaxNode", 18), _blank("TRESUsageInMaxTask", 18),
+    _blank("TRESUsageInMin", 14), _blank("TRESUsageInMinNode", 18),
+    _blank("TRESUsageInMinTask", 18), _blank("TRESUsageInTot", 14),
+    _blank("TRESUsageOutMax", 15), _blank("TRESUsageOutMaxNode", 19),
+    _blank("TRESUsageOutMaxTask", 19), _blank("TRESUsageOutAve", 15),
+    _blank("TRESUsageOutTot", 15),
+])
+
+DEFAULT_FIELDS = "JobID,JobName,Partition,Account,AllocCPUS,State,ExitCode"
+LONG_FIELDS = (
+    "JobID,JobIDRaw,JobName,Partition,MaxVMSize,MaxVMSizeNode,MaxVMSizeTask,AveVMSize,"
+    "MaxRSS,MaxRSSNode,MaxRSSTask,AveRSS,MaxPages,MaxPagesNode,MaxPagesTask,AvePages,"
+    "MinCPU,MinCPUNode,MinCPUTask,AveCPU,NTasks,AllocCPUS,Elapsed,State,ExitCode,"
+    "AveCPUFreq,ReqCPUFreqMin,ReqCPUFreqMax,ReqCPUFreqGov,ReqMem,ConsumedEnergy,"
+    "MaxDiskRead,MaxDiskReadNode,MaxDiskReadTask,AveDiskRead,MaxDiskWrite,"
+    "MaxDiskWriteNode,MaxDiskWriteTask,AveDiskWrite,ReqTRES,AllocTRES,TRESUsageInAve,"
+    "TRESUsageInMax,TRESUsageInMaxNode,TRESUsageInMaxTask,TRESUsageInMin,"
+    "TRESUsageInMinNode,TRESUsageInMinTask,TRESUsageInTot,TRESUsageOutMax,"
+    "TRESUsageOutMaxNode,TRESUsageOutMaxTask,TRESUsageOutAve,TRESUsageOutTot"
+)

@@ -1,0 +1,228 @@
+"""squeue's fields: the ``-o`` letter table and the ``-O`` name table.
+
+Headers and "not set" words are Slurm 22.05's (``squeue/opts.c``,
+``squeue/print.c``). Each getter is a function of one job record (the shape
+in docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from drover.cli.formats import values as v
+from drover.cli.formats.engine import Field, Record
+from drover.timefmt import format_elapsed, format_time_limit, format_timestamp
+from drover.units import format_mem_mb
+
+
+def _time_used(r: Record) -> str:
+    return format_elapsed(v.num(r, "run_time_s"))
+
+
+def _time_limit(r: Record) -> str:
+    lim = r.get("time_limit_min")
+    return format_time_limit(lim if isinstance(lim, int) else None)
+
+
+def _time_left(r: Record) -> str:
+    lim = r.get("time_limit_min")
+    if not isinstance(lim, int):
+        return "UNLIMITED"
+    return format_elapsed(max(lim * 60 - v.num(r, "run_time_s"), 0))
+
+
+def _stamp(key: str, empty: str = "N/A") -> v.Getter:
+    def get(r: Record) -> str:
+        t = r.get(key)
+        return format_timestamp(t) if isinstance(t, (int, float)) and t > 0 else empty
+    return get
+
+
+def _start(r: Record) -> str:
+    t = r.get("start_time")
+    if isinstance(t, (int, float)) and t > 0:
+        return format_timestamp(t)
+    t = r.get("sched_start_time")
+    return format_timestamp(t) if isinstance(t, (int, float)) and t > 0 else "N/A"
+
+
+def _end(r: Record) -> str:
+    t = r.get("end_time")
+    if isinstance(t, (int, float)) and t > 0:
+        return format_timestamp(t)
+    start = r.get("start_time") or r.get("sched_start_time")
+    lim = r.get("time_limit_min")
+    if isinstance(start, (int, float)) and start > 0 and isinstance(lim, int):
+        return format_timestamp(start + lim * 60)
+    return "N/A"
+
+
+def shows_reason(r: Record) -> bool:
+    """Slurm prints ``(Reason)`` instead of nodes for pending, failed, timed-out jobs."""
+    return v.state(r) in ("PENDING", "FAILED", "TIMEOUT")
+
+
+def _reason_list(r: Record) -> str:
+    if shows_reason(r):
+        return f"({v.reason(r)})"
+    return str(r.get("nodes") or "")
+
+
+def _min_memory(r: Record) -> str:
+    req = v.mem_request(r)
+    return format_mem_mb(req[0]) if req else "0"
+
+
+def _priority_float(r: Record) -> str:
+    return f"{v.num(r, 'priority') / 4294967295:.8f}"
+
+
+def _oversubscribe(r: Record) -> str:
+    return "NO" if r.get("exclusive") else "OK"
+
+
+def _task_id(r: Record) -> str:
+    return v.array_task_range(r) or "N/A"
+
+
+def _min_cpus(r: Record) -> str:
+    return str(v.num(r, "cpus_per_task", 1) or 1)
+
+
+def _gres(r: Record) -> str:
+    g = r.get("gres")
+    return f"gres:{g}" if g and not str(g).startswith("gres") else str(g or "N/A")
+
+
+def _uid(r: Record) -> str:
+    return v.text(r, "uid", "4294967294")
+
+
+def _reason(r: Record) -> str:
+    return v.reason(r)
+
+
+def _nodes(r: Record) -> str:
+    return str(r.get("nodes") or "")
+
+
+def _sched_nodes(r: Record) -> str:
+    return v.text(r, "sched_nodes")
+
+
+def _f(header: str, get: v.Getter) -> Field:
+    return Field(header, get)
+
+
+def _t(key: str, empty: str = "(null)") -> v.Getter:
+    return lambda r: v.text(r, key, empty)
+
+
+LETTERS: dict[str, Field] = {
+    "a": _f("ACCOUNT", _t("account")),
+    "A": _f("JOBID", lambda r: str(v.num(r, "job_id"))),
+    "b": _f("TRES_PER_NODE", _gres),
+    "B": _f("EXEC_HOST", _t("batch_host", "n/a")),
+    "c": _f("MIN_CPUS", _min_cpus),
+    "C": _f("CPUS", lambda r: str(v.num(r, "num_cpus", 1))),
+    "d": _f("MIN_TMP_DISK", lambda r: "0"),
+    "D": _f("NODES", lambda r: str(v.num(r, "num_nodes", 1))),
+    "e": _f("END_TIME", _end),
+    "E": _f("DEPENDENCY", _t("dependency")),
+    "f": _f("FEATURES", _t("constraint")),
+    "F": _f("ARRAY_JOB_ID", lambda r: str(v.array_job_id(r))),
+    "g": _f("GROUP", _t("group")),
+    "G": _f("GROUP", _t("gid")),
+    "h": _f("OVER_SUBSCRIBE", _oversubscribe),
+    "H": _f("SOCKETS_PER_NODE", lambda r: "*"),
+    "i": _f("JOBID", v.display_id),
+    "I": _f("CORES_PER_SOCKET", lambda r: "*"),
+    "j": _f("NAME", _t("name", "")),
+    "J": _f("THREADS_PER_CORE", lambda r: "*"),
+    "k": _f("COMMENT", _t("comment")),
+    "K": _f("ARRAY_TASK_ID", _task_id),
+    "l": _f("TIME_LIMIT", _time_limit),
+    "L": _f("TIME_LEFT", _time_left),
+    "m": _f("MIN_MEMORY", _min_memory),
+    "M": _f("TIME", _time_used),
+    "n": _f("REQ_NODES", _t("req_nodes", "")),
+    "N": _f("NODELIST", _nodes),
+    "o": _f("COMMAND", _t("command")),
+    "O": _f("CONTIGUOUS", lambda r: "0"),
+    "p": _f("PRIORITY", _priority_float),
+    "P": _f("PARTITION", _t("partition", "")),
+    "q": _f("QOS", _t("qos")),
+    "Q": _f("PRIORITY", lambda r: str(v.num(r, "priority"))),
+    "r": _f("REASON", _reason),
+    "R": _f("NODELIST(REASON)", _reason_list),
+    "S": _f("START_TIME", _start),
+    "t": _f("ST", v.state_code),
+    "T": _f("STATE", v.state),
+    "u": _f("USER", _t("user", "")),
+    "U": _f("UID", _uid),
+    "v": _f("RESERVATION", _t("reservation")),
+    "V": _f("SUBMIT_TIME", _stamp("submit_time")),
+    "w": _f("WCKEY", _t("wckey")),
+    "W": _f("LICENSES", lambda r: "(null)"),
+    "x": _f("EXC_NODES", _t("exc_nodes", "")),
+    "X": _f("CORE_SPEC", lambda r: "N/A"),
+    "y": _f("NICE", lambda r: str(v.num(r, "nice"))),
+    "Y": _f("SCHEDNODES", _sched_nodes),
+    "z": _f("S:C:T", lambda r: "*:*:*"),
+    "Z": _f("WORK_DIR", _t("work_dir")),
+}
+
+# squeue -O names (case-insensitive). Values match the letters where both exist;
+# JobID is the raw id (13 for 10_0), JobArrayID the %i form.
+NAMES: dict[str, Field] = {
+    "Account": LETTERS["a"],
+    "ArrayJobID": LETTERS["F"],
+    "ArrayTaskID": LETTERS["K"],
+    "BatchHost": LETTERS["B"],
+    "Command": LETTERS["o"],
+    "Comment": LETTERS["k"],
+    "Contiguous": LETTERS["O"],
+    "Dependency": LETTERS["E"],
+    "EndTime": LETTERS["e"],
+    "ExcNodes": LETTERS["x"],
+    "ExitCode": _f("EXIT_CODE", v.exit_code),
+    "Feature": LETTERS["f"],
+    "GroupID": _f("GROUP", _t("gid")),
+    "GroupName": LETTERS["g"],
+    "JobArrayID": LETTERS["i"],
+    "JobID": LETTERS["A"],
+    "MinCpus": LETTERS["c"],
+    "MinMemory": LETTERS["m"],
+    "Name": LETTERS["j"],
+    "Nice": LETTERS["y"],
+    "NodeList": LETTERS["N"],
+    "NumCPUs": LETTERS["C"],
+    "NumNodes": LETTERS["D"],
+    "NumTasks": _f("TASKS", lambda r: str(v.num(r, "num_tasks", 1))),
+    "Partition": LETTERS["P"],
+    "Priority": LETTERS["p"],
+    "PriorityLong": LETTERS["Q"],
+    "QOS": LETTERS["q"],
+    "Reason": LETTERS["r"],
+    "ReasonList": LETTERS["R"],
+    "ReqNodes": LETTERS["n"],
+    "Reservation": LETTERS["v"],
+    "SchedNodes": LETTERS["Y"],
+    "StartTime": LETTERS["S"],
+    "State": LETTERS["T"],
+    "StateCompact": LETTERS["t"],
+    "STDERR": _f("STDERR", _t("stderr")),
+    "STDIN": _f("STDIN", _t("stdin")),
+    "STDOUT": _f("STDOUT", _t("stdout")),
+    "SubmitTime": LETTERS["V"],
+    "TimeLeft": LETTERS["L"],
+    "TimeLimit": LETTERS["l"],
+    "TimeUsed": LETTERS["M"],
+    "tres-per-node": LETTERS["b"],
+    "UserID": LETTERS["U"],
+    "UserName": LETTERS["u"],
+    "WCKey": LETTERS["w"],
+    "WorkDir": LETTERS["Z"],
+}
+
+DEFAULT_FORMAT = "%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R"
+LONG_FORMAT = "%.18i %.9P %.8j %.8u %.8T %.10M %.9l %.6D %R"
+START_FORMAT = "%.18i %.9P %.8j %.8u %.2t %.19S %.6D %20Y %R"
