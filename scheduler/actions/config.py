@@ -12,16 +12,15 @@ left alone; only its declared hardware changes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from drover.slurmconf import NodeConf, PartitionConf, SlurmConf
 from scheduler.models import ACTIVE_STATES, ClusterSetting, Job, JobState, Node, Partition
-
-if TYPE_CHECKING:
-    from drover.slurmconf import SlurmConf
 
 RUNNING_STATES = (JobState.RUNNING, JobState.SUSPENDED, JobState.COMPLETING)
 NODE_HARDWARE = ("cpus", "boards", "sockets", "cores_per_socket", "threads_per_core",
@@ -78,9 +77,9 @@ def do_import_slurm_conf(conf: SlurmConf) -> ImportSummary:
     return ImportSummary(nodes=nodes, partitions=partitions, params=params)
 
 
-def _import_params(params: Any) -> Changes:
+def _import_params(params: Mapping[str, str]) -> Changes:
     changes = Changes()
-    wanted = {str(k): str(v) for k, v in dict(params).items()}
+    wanted = dict(params)
     existing = {s.key: s for s in ClusterSetting.objects.select_for_update()}
     for key, value in wanted.items():
         row = existing.pop(key, None)
@@ -100,24 +99,18 @@ def _import_params(params: Any) -> Changes:
     return changes
 
 
-def _node_fields(nc: Any) -> dict[str, Any]:
+def _node_fields(nc: NodeConf) -> dict[str, Any]:
     return {
-        "cpus": int(nc.cpus),
-        "boards": int(getattr(nc, "boards", 1) or 1),
-        "sockets": int(getattr(nc, "sockets", 1) or 1),
-        "cores_per_socket": int(getattr(nc, "cores_per_socket", 1) or 1),
-        "threads_per_core": int(getattr(nc, "threads_per_core", 1) or 1),
-        "real_memory_mb": int(nc.real_memory_mb),
-        "gres": str(getattr(nc, "gres", "") or ""),
-        "features": _comma(getattr(nc, "features", "")),
-        "weight": int(getattr(nc, "weight", 1) or 1),
+        "cpus": nc.cpus,
+        "boards": nc.boards,
+        "sockets": nc.sockets,
+        "cores_per_socket": nc.cores_per_socket,
+        "threads_per_core": nc.threads_per_core,
+        "real_memory_mb": nc.real_memory_mb,
+        "gres": nc.gres,
+        "features": ",".join(nc.features),
+        "weight": nc.weight,
     }
-
-
-def _comma(value: Any) -> str:
-    if isinstance(value, list | tuple | set | frozenset):
-        return ",".join(str(v) for v in value)
-    return str(value or "")
 
 
 def _busy_node_names() -> set[str]:
@@ -131,20 +124,20 @@ def _busy_node_names() -> set[str]:
     return busy
 
 
-def _import_nodes(node_confs: Any) -> Changes:
+def _import_nodes(node_confs: Iterable[NodeConf]) -> Changes:
     changes = Changes()
     existing = {n.name: n for n in Node.objects.select_for_update().order_by("pk")}
     seen: set[str] = set()
     for nc in node_confs:
-        name = str(nc.name)
+        name = nc.name
         if name in seen:
             raise ConfigImportError(f"node {name} is defined twice")
         seen.add(name)
         fields = _node_fields(nc)
         node = existing.get(name)
         if node is None:
-            node = Node(name=name, hostname=str(getattr(nc, "node_hostname", "") or ""), **fields)
-            _apply_declared_state(node, str(getattr(nc, "state", "") or ""))
+            node = Node(name=name, hostname=nc.node_hostname, **fields)
+            _apply_declared_state(node, nc.state)
             node.save()
             changes.added.append(name)
             continue
@@ -179,49 +172,35 @@ def _apply_declared_state(node: Node, state: str) -> None:
         node.reason_time = timezone.now()
 
 
-def _partition_fields(pc: Any) -> dict[str, Any]:
-    def opt_int(name: str) -> int | None:
-        value = getattr(pc, name, None)
-        return None if value is None else int(value)
-
-    groups = getattr(pc, "allow_groups", "")
-    allow = _comma(groups)
+def _partition_fields(pc: PartitionConf) -> dict[str, Any]:
+    groups = pc.allow_groups or []  # None = ALL
     return {
-        "nodes_expr": str(getattr(pc, "nodes", "") or ""),
-        "is_default": bool(getattr(pc, "default", False)),
-        "state": str(getattr(pc, "state", "UP") or "UP").upper(),
-        "max_time_min": opt_int("max_time_min"),
-        "default_time_min": opt_int("default_time_min"),
-        "max_nodes": opt_int("max_nodes"),
-        "min_nodes": int(getattr(pc, "min_nodes", 1) or 1),
-        "allow_groups": "" if allow.upper() == "ALL" else allow,
-        "priority_tier": int(getattr(pc, "priority_tier", 1) or 1),
-        "priority_job_factor": int(getattr(pc, "priority_job_factor", 1) or 1),
-        "oversubscribe": str(getattr(pc, "oversubscribe", "NO") or "NO").upper(),
+        "nodes_expr": pc.nodes_expr,
+        "is_default": pc.default,
+        "state": pc.state.upper(),
+        "max_time_min": pc.max_time_min,
+        "default_time_min": pc.default_time_min,
+        "max_nodes": pc.max_nodes,
+        "min_nodes": pc.min_nodes,
+        "allow_groups": "" if [g.upper() for g in groups] == ["ALL"] else ",".join(groups),
+        "priority_tier": pc.priority_tier,
+        "priority_job_factor": pc.priority_job_factor,
+        "oversubscribe": pc.oversubscribe.upper(),
     }
 
 
-def _partition_node_names(pc: Any) -> list[str]:
-    names = getattr(pc, "node_names", None)
-    if names is None:
-        from drover import hostlist
-
-        names = hostlist.expand(str(pc.nodes)) if pc.nodes else []
-    return [str(n) for n in names]
-
-
-def _import_partitions(part_confs: Any) -> Changes:
+def _import_partitions(part_confs: Iterable[PartitionConf]) -> Changes:
     changes = Changes()
     existing = {p.name: p for p in Partition.objects.select_for_update().order_by("pk")}
     nodes_by_name = {n.name: n for n in Node.objects.all()}
     seen: set[str] = set()
     for pc in part_confs:
-        name = str(pc.name)
+        name = pc.name
         if name in seen:
             raise ConfigImportError(f"partition {name} is defined twice")
         seen.add(name)
         fields = _partition_fields(pc)
-        node_names = _partition_node_names(pc)
+        node_names = list(pc.node_names)
         missing = [n for n in node_names if n not in nodes_by_name]
         if missing:
             raise ConfigImportError(
