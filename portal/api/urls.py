@@ -1,3 +1,34 @@
-from django.urls import path  # noqa: F401
+"""REST API routes (docs/architecture.md). Each path answers with and without its trailing slash."""
 
-urlpatterns: list = []
+from __future__ import annotations
+
+from django.urls import re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from portal import agentapi
+from portal.api.errors import unknown_url
+from portal.api.views import cluster, jobs
+
+JOB = r"(?P<job_id>[^/]+)"
+
+urlpatterns = [
+    re_path(r"^jobs/?$", jobs.JobsView.as_view(), name="api-jobs"),
+    re_path(rf"^jobs/{JOB}/?$", jobs.JobDetailView.as_view(), name="api-job"),
+    re_path(rf"^jobs/{JOB}/signal/?$", jobs.JobSignalView.as_view(), name="api-job-signal"),
+    re_path(rf"^jobs/{JOB}/hold/?$", jobs.JobHoldView.as_view(), name="api-job-hold"),
+    re_path(rf"^jobs/{JOB}/release/?$", jobs.JobReleaseView.as_view(), name="api-job-release"),
+    re_path(rf"^jobs/{JOB}/requeue/?$", jobs.JobRequeueView.as_view(), name="api-job-requeue"),
+    re_path(r"^nodes/?$", cluster.NodesView.as_view(), name="api-nodes"),
+    re_path(r"^nodes/(?P<name>[^/]+)/?$", cluster.NodeDetailView.as_view(), name="api-node"),
+    re_path(r"^partitions/?$", cluster.PartitionsView.as_view(), name="api-partitions"),
+    re_path(r"^config/?$", cluster.ConfigView.as_view(), name="api-config"),
+    re_path(r"^ping/?$", cluster.PingView.as_view(), name="api-ping"),
+    re_path(r"^token/?$", cluster.TokenView.as_view(), name="api-token"),
+    re_path(r"^accounting/jobs/?$", jobs.AccountingJobsView.as_view(),
+            name="api-accounting-jobs"),
+    re_path(r"^agent/register/?$", agentapi.register, name="agent-register"),
+    re_path(r"^agent/sync/?$", agentapi.sync, name="agent-sync"),
+    re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="api-schema"),
+    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^.*$", unknown_url),
+]

@@ -1,0 +1,144 @@
+"""The node agents' endpoints: ``POST /api/agent/register/`` and ``/api/agent/sync/``.
+
+Plain async Django views, not DRF: the body is signed (``nodeagent.protocol``)
+and authentication is the credential, not a user. A request is accepted when
+its credential verifies (MAC, body digest, age, unseen nonce; nonces are kept
+in the cache for CREDENTIAL_TTL), was made as root or as the controller's own
+user (emulated nodes share one host, so the host is not tied to the node), and
+names a node of slurm.conf. Answers are signed the same way.
+
+Sync is a long poll: events and acks are applied first; if no order waits, the
+view listens on the channel-layer group ``agent.<node>`` for up to
+``min(wait_s, 25)`` seconds for ``{"type": "agent.wake"}`` and then answers with
+whatever orders exist. It joins the group before looking at the outbox, so an
+order committed in between still rings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import time
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from nodeagent import protocol
+from scheduler.actions.agent import do_agent_sync, pending_orders
+from scheduler.actions.errors import SlurmError
+from scheduler.actions.nodes import do_register_node
+from scheduler.events import group_name
+
+log = logging.getLogger(__name__)
+MAX_WAIT_S = 25.0
+HEARTBEAT_S = 10
+
+
+class Rejected(Exception):
+    def __init__(self, status: int, error: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.error, self.detail = status, error, detail
+
+
+def _seen_nonce(nonce: str) -> bool:
+    return not cache.add("nonce:" + nonce, 1, protocol.CREDENTIAL_TTL)
+
+
+def _authenticate(request: HttpRequest) -> dict[str, Any]:
+    """Verify the credential and parse the body; raises Rejected."""
+    header = request.headers.get(protocol.HEADER, "")
+    if not header:
+        raise Rejected(403, "Access/permission denied", "missing credential")
+    body = request.body
+    try:
+        cred = protocol.verify(settings.CLUSTER_KEY, header, body, now=time.time(),
+                               seen_nonce=_seen_nonce)
+    except protocol.CredentialError as err:
+        raise Rejected(403, "Access/permission denied", str(err)) from None
+    if cred.uid not in (0, os.getuid()):
+        raise Rejected(403, "Access/permission denied",
+                       f"credential uid {cred.uid} may not speak for a node")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise Rejected(400, "Failure during parsing", "body is not JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("node"), str):
+        raise Rejected(400, "Failure during parsing", "body must be an object naming a node")
+    return data
+
+
+def _signed(answer: dict[str, Any], status: int = 200) -> HttpResponse:
+    body = protocol.encode(answer)
+    header = protocol.sign(settings.CLUSTER_KEY, body, host=socket.gethostname(),
+                           uid=os.getuid(), gid=os.getgid())
+    return HttpResponse(body, status=status, content_type="application/json",
+                        headers={protocol.HEADER: header})
+
+
+def _error(status: int, error: str, detail: str) -> JsonResponse:
+    return JsonResponse({"errors": [{"error": error, "error_number": 2002 if status == 403
+                                     else 9001, "detail": [detail]}]}, status=status)
+
+
+def _db(fn: Any) -> Any:
+    return sync_to_async(fn, thread_sensitive=False)
+
+
+@csrf_exempt
+@require_POST
+async def register(request: HttpRequest) -> HttpResponse:
+    try:
+        data = await _db(_authenticate)(request)
+        await _db(do_register_node)(data)
+    except Rejected as err:
+        return _error(err.status, err.error, err.detail)
+    except SlurmError as err:
+        log.warning("agent register refused: %s", err.detail)
+        return _error(403, err.error, "; ".join(err.detail))
+    return _signed({"heartbeat_s": HEARTBEAT_S})
+
+
+def _apply_sync(data: dict[str, Any]) -> tuple[list[int], list[dict[str, Any]]]:
+    acked = do_agent_sync(data["node"], data)
+    return acked, pending_orders(data["node"])
+
+
+@csrf_exempt
+@require_POST
+async def sync(request: HttpRequest) -> HttpResponse:
+    try:
+        data = await _db(_authenticate)(request)
+    except Rejected as err:
+        return _error(err.status, err.error, err.detail)
+    node = data["node"]
+    wait = data.get("wait_s") or 0
+    wait_s = min(float(wait), MAX_WAIT_S) if isinstance(wait, int | float) else 0.0
+    layer = get_channel_layer()
+    group = group_name("agent", node)
+    channel = None
+    if layer is not None and wait_s > 0:
+        channel = await layer.new_channel()
+        await layer.group_add(group, channel)
+    try:
+        try:
+            acked, orders = await _db(_apply_sync)(data)
+        except SlurmError as err:
+            return _error(403, err.error, "; ".join(err.detail))
+        if not orders and channel is not None and layer is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(layer.receive(channel), timeout=wait_s)
+            orders = await _db(pending_orders)(node)
+    finally:
+        if channel is not None and layer is not None:
+            await layer.group_discard(group, channel)
+    return _signed({"orders": orders, "acked_events": acked})

@@ -1,0 +1,1 @@
+"""REST views: parse, authorize, call one action (or one query), render the contract's records."""

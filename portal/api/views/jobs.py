@@ -1,0 +1,99 @@
+"""/api/jobs/: submit, list, show, update, signal/cancel, hold, release, requeue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.api.views.queries import accounting_jobs, queue_jobs, recent_cutoff
+from scheduler.actions import jobs as job_actions
+from scheduler.actions.access import can_act_on
+from scheduler.actions.errors import SlurmError
+from scheduler.actions.submit import do_submit_job
+from scheduler.models import FINISHED_STATES, Job
+from scheduler.records import job_record, job_records
+
+
+def _body(request: Request) -> dict[str, Any]:
+    data = request.data
+    if not isinstance(data, dict):
+        raise SlurmError("REST_INVALID_JOBS_DESC")
+    return dict(data)
+
+
+def visible_job(user: Any, spec: str) -> Job:
+    """The row ``spec`` names ("12", "12_3"), if ``user`` may see it and it is still listed."""
+    base, task = job_actions.parse_job_spec(spec)
+    rows = [j for j in job_actions.jobs_for_spec(spec) if can_act_on(user, j)]
+    if task is None:
+        rows = [j for j in rows if j.id == base] or rows[:1]
+    job = rows[0] if rows else None
+    if job is None or (job.state in FINISHED_STATES and job.end_time is not None
+                       and job.end_time < recent_cutoff()):
+        raise SlurmError("INVALID_JOB_ID", f"Unable to find JobId={spec}")
+    return job
+
+
+class JobsView(APIView):  # type: ignore[misc]
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT,
+                   summary="Submit a batch job (sbatch)")
+    def post(self, request: Request) -> Response:
+        result = do_submit_job(request.user, _body(request))
+        body: dict[str, Any] = {"job_id": result.job_id}
+        if result.test_only is not None:
+            body["test_only"] = result.test_only
+        return Response(body, status=200 if result.test_only is not None else 201)
+
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="List jobs (squeue)")
+    def get(self, request: Request) -> Response:
+        return Response({"jobs": job_records(queue_jobs(request.user, request.query_params))})
+
+
+class JobDetailView(APIView):  # type: ignore[misc]
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Show one job (scontrol show job)")
+    def get(self, request: Request, job_id: str) -> Response:
+        return Response(job_record(visible_job(request.user, job_id)))
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT,
+                   summary="Update a job (scontrol update job)")
+    def patch(self, request: Request, job_id: str) -> Response:
+        job = job_actions.jobs_for_spec(job_id)[0]
+        job = job_actions.do_update_job(request.user, job, _body(request))
+        return Response(job_record(job))
+
+
+class JobSignalView(APIView):  # type: ignore[misc]
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT,
+                   summary="Cancel (signal null) or signal a job (scancel)")
+    def post(self, request: Request, job_id: str) -> Response:
+        job_actions.do_cancel_jobs(request.user, job_id, _body(request).get("signal"))
+        return Response({})
+
+
+class JobHoldView(APIView):  # type: ignore[misc]
+    action = staticmethod(job_actions.do_hold_job)
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, job_id: str) -> Response:
+        job_actions.do_for_spec(type(self).action, request.user, job_id)
+        return Response({})
+
+
+class JobReleaseView(JobHoldView):
+    action = staticmethod(job_actions.do_release_job)
+
+
+class JobRequeueView(JobHoldView):
+    action = staticmethod(job_actions.do_requeue_job)
+
+
+class AccountingJobsView(APIView):  # type: ignore[misc]
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="Job accounting records (sacct)")
+    def get(self, request: Request) -> Response:
+        return Response({"jobs": job_records(accounting_jobs(request.user,
+                                                             request.query_params))})

@@ -1,0 +1,116 @@
+"""Announcements of state changes over the channel layer, sent after commit.
+
+The database row is the truth; these messages only tell live pages and agents
+that something changed. Every function defers its send with
+``transaction.on_commit`` (so a rolled-back change announces nothing) and never
+raises: a broken channel layer must not undo a committed action.
+
+Groups and message shapes (``type`` is the consumer handler, dots -> underscores):
+
+* ``"queue"``: every job change: ``{"type": "job.update", "job": <job record>}``
+* ``"job.<job_id>"``: the same message, for one job (its own id, e.g. ``job.12``)
+* ``"user.<username>"``: the same message, for the job's owner
+* ``"nodes"``: ``{"type": "node.update", "node": <node record>}``
+* ``"agent.<node>"``: ``{"type": "agent.wake"}``: an order waits for that node's agent
+
+Records are those of ``scheduler.records`` (docs/architecture.md), built after
+commit from fresh rows. A job that no longer exists is skipped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+_GROUP_BAD = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def group_name(prefix: str, key: object) -> str:
+    """A channel-layer-safe group name (ASCII letters, digits, ``._-``; < 100 chars)."""
+    return (prefix + "." + _GROUP_BAD.sub("_", str(key)))[:99]
+
+
+def _send(messages: list[tuple[str, dict[str, Any]]]) -> None:
+    if not messages:
+        return
+    try:
+        from asgiref.sync import async_to_sync
+        from channels.layers import get_channel_layer
+
+        layer = get_channel_layer()
+        if layer is None:
+            return
+
+        async def send_all() -> None:
+            for group, message in messages:
+                await layer.group_send(group, message)
+
+        async_to_sync(send_all)()
+    except Exception:  # a dead channel layer must not break a committed action
+        log.warning("broadcast failed", exc_info=True)
+
+
+def _job_messages(ids: list[int]) -> list[tuple[str, dict[str, Any]]]:
+    from scheduler.models import Job
+    from scheduler.records import job_records
+
+    jobs = Job.objects.filter(id__in=ids).prefetch_related("steps").order_by("id")
+    out: list[tuple[str, dict[str, Any]]] = []
+    for record in job_records(jobs):
+        message = {"type": "job.update", "job": record}
+        out.append(("queue", message))
+        out.append((group_name("job", record["job_id"]), message))
+        out.append((group_name("user", record["user"]), message))
+    return out
+
+
+def _node_messages(names: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    from scheduler.models import Node
+    from scheduler.records import node_records
+
+    nodes = Node.objects.filter(name__in=names).prefetch_related("partitions")
+    return [("nodes", {"type": "node.update", "node": r}) for r in node_records(nodes)]
+
+
+def broadcast_jobs(ids: Iterable[int]) -> None:
+    """After commit, send each job's record to "queue", "job.<id>" and "user.<name>"."""
+    wanted = sorted({int(i) for i in ids})
+    if wanted:
+        transaction.on_commit(lambda: _send(_job_messages(wanted)))
+
+
+def broadcast_nodes(names: Iterable[str]) -> None:
+    """After commit, send each node's record to "nodes"."""
+    wanted = sorted(set(names))
+    if wanted:
+        transaction.on_commit(lambda: _send(_node_messages(wanted)))
+
+
+def wake_agent(node_name: str) -> None:
+    """After commit, ring the doorbell of the node's agent (its sync long poll answers)."""
+    group = group_name("agent", node_name)
+    transaction.on_commit(lambda: _send([(group, {"type": "agent.wake"})]))
+
+
+def request_cycle() -> None:
+    """After commit, ask for a scheduling cycle soon (``scheduler.kick.request_cycle``)."""
+
+    def kick() -> None:
+        try:
+            kick_module = importlib.import_module("scheduler.kick")
+        except ImportError:  # the kick module is the core's; absent while assembling
+            return
+        fn = getattr(kick_module, "request_cycle", None)
+        if callable(fn):
+            try:
+                fn()
+            except Exception:
+                log.warning("request_cycle failed", exc_info=True)
+
+    transaction.on_commit(kick)

@@ -1,0 +1,243 @@
+"""Model rows -> the JSON records of the REST contract (docs/architecture.md).
+
+``job_record``, ``node_record`` and ``partition_record`` return plain dicts with
+exactly the contract's keys; times are epoch seconds (int) or None. Callers
+pass ``now`` so a page of records shares one clock; the ``*_records`` helpers
+fetch related rows in a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+import re
+import signal as _signal
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from scheduler.models import Job, JobState, Node, Partition
+
+# %a of an array's meta record, as Slurm prints it (NO_VAL - 1).
+META_TASK_ID = 4294967294
+_PATTERN = re.compile(r"%(\d*)([%AaJjNnstux])")
+
+
+def compress_hosts(names: Iterable[str]) -> str:
+    names = [n for n in names if n]
+    if not names:
+        return ""
+    try:
+        from drover import hostlist as dh
+
+        return str(dh.compress(names))
+    except ImportError:
+        import hostlist
+
+        return str(hostlist.collect_hostlist(names))
+
+
+def expand_hosts(expr: str) -> list[str]:
+    if not expr.strip():
+        return []
+    try:
+        from drover import hostlist as dh
+
+        return [str(n) for n in dh.expand(expr)]
+    except ImportError:
+        import hostlist
+
+        return [str(n) for n in hostlist.expand_hostlist(expr)]
+
+
+def epoch(value: datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp())
+
+
+def signal_name(num: int) -> str:
+    try:
+        return _signal.Signals(num).name.removeprefix("SIG")
+    except ValueError:
+        return str(num)
+
+
+def expand_path(pattern: str, job: Job, default: str) -> str:
+    """A stdout/stderr/stdin pattern with %j %A %a %x %u %N %% expanded, made absolute."""
+    text = pattern or default
+    first_node = (expand_hosts(job.nodes) or [""])[0] if job.nodes else ""
+    array_id = job.array_job_id or job.id
+    task = job.array_task_id
+    if task is None and job.array_pending:
+        task = META_TASK_ID
+
+    def sub(m: re.Match[str]) -> str:
+        width, code = m.group(1), m.group(2)
+        values: dict[str, Any] = {
+            "%": "%", "A": array_id, "a": task if task is not None else META_TASK_ID,
+            "J": job.id, "j": job.id, "N": first_node, "n": 0, "s": "batch",
+            "t": 0, "u": job.user, "x": job.name,
+        }
+        value = values[code]
+        if isinstance(value, int) and width:
+            return str(value).zfill(int(width))
+        return str(value)
+
+    text = _PATTERN.sub(sub, text)
+    if not text.startswith("/") and job.work_dir:
+        text = job.work_dir.rstrip("/") + "/" + text
+    return text
+
+
+def default_stdout(job: Job) -> str:
+    return "slurm-%A_%a.out" if job.array_job_id is not None else "slurm-%j.out"
+
+
+def array_task_str(job: Job) -> str | None:
+    if job.array_task_id is not None or not job.array_pending:
+        return None
+    throttle = f"%{job.array_max_tasks}" if job.array_max_tasks else ""
+    return f"[{job.array_pending}{throttle}]"
+
+
+def _num_cpus(job: Job) -> int:
+    if job.alloc:
+        return sum(int(a.get("cpus", 0)) for a in job.alloc.values())
+    return int(job.ntasks * job.cpus_per_task)
+
+
+def _num_nodes(job: Job) -> int:
+    if job.alloc:
+        return len(job.alloc)
+    if job.nodes:
+        return len(expand_hosts(job.nodes))
+    return int(job.nodes_min)
+
+
+def run_time_s(job: Job, now: datetime) -> int:
+    if job.start_time is None:
+        return 0
+    if job.state in (JobState.PENDING,):
+        return 0
+    end = job.end_time if job.end_time is not None else now
+    return max(0, int((end - job.start_time).total_seconds()))
+
+
+def step_record(step: Any) -> dict[str, Any]:
+    return {
+        "step": step.step, "state": step.state,
+        "exit_code": [step.exit_code, step.exit_signal],
+        "start_time": epoch(step.start_time), "end_time": epoch(step.end_time),
+        "nodes": step.nodes, "cpu_time_s": step.cpu_time_s, "max_rss_kb": step.max_rss_kb,
+    }
+
+
+def job_record(job: Job, now: datetime | None = None) -> dict[str, Any]:
+    """The contract's job record. Uses ``job.steps.all()`` (prefetch it for lists)."""
+    now = now or timezone.now()
+    stdout = expand_path(job.stdout, job, default_stdout(job))
+    stderr = expand_path(job.stderr, job, job.stdout or default_stdout(job))
+    return {
+        "job_id": job.id,
+        "array_job_id": job.array_job_id,
+        "array_task_id": job.array_task_id,
+        "array_task_str": array_task_str(job),
+        "name": job.name, "user": job.user, "uid": job.uid, "group": job.group, "gid": job.gid,
+        "account": job.account, "partition": job.partition, "qos": job.qos,
+        "state": job.state, "reason": job.reason, "priority": job.priority, "nice": job.nice,
+        "dependency": job.dependency, "hold": bool(job.hold),
+        "submit_time": epoch(job.submit_time), "eligible_time": epoch(job.eligible_time),
+        "start_time": epoch(job.start_time), "end_time": epoch(job.end_time),
+        "time_limit_min": job.time_limit_min,
+        "run_time_s": run_time_s(job, now),
+        "nodes": job.nodes,
+        "num_nodes": _num_nodes(job), "num_cpus": _num_cpus(job), "num_tasks": job.ntasks,
+        "cpus_per_task": job.cpus_per_task, "ntasks_per_node": job.ntasks_per_node,
+        "mem_per_node_mb": job.mem_per_node_mb, "mem_per_cpu_mb": job.mem_per_cpu_mb,
+        "gres": job.gres, "constraint": job.constraint, "exclusive": job.exclusive,
+        "requeue": job.requeue, "restarts": job.restarts,
+        "batch_host": job.batch_host, "work_dir": job.work_dir,
+        "command": job.argv[0] if job.argv else "",
+        "stdout": stdout, "stderr": stderr,
+        "stdin": expand_path(job.stdin, job, "/dev/null"),
+        "exit_code": [job.exit_code, job.exit_signal],
+        "derived_exit_code": [job.derived_exit_code, 0],
+        "comment": job.comment, "submit_host": job.submit_host,
+        "req_nodes": job.req_nodes, "exc_nodes": job.exc_nodes,
+        "cancelled_by": job.cancelled_by,
+        "sched_nodes": job.sched_nodes or None,
+        "steps": [step_record(s) for s in job.steps.all()],  # type: ignore[attr-defined]
+    }
+
+
+def job_records(jobs: Iterable[Job], now: datetime | None = None) -> list[dict[str, Any]]:
+    now = now or timezone.now()
+    return [job_record(j, now) for j in jobs]
+
+
+def node_state(node: Node) -> tuple[str, list[str]]:
+    """(state as sinfo/scontrol name it, flags): DRAIN makes DRAINED (idle) or DRAINING."""
+    base = node.state or "UNKNOWN"
+    flags: list[str] = []
+    if node.drain:
+        flags.append("DRAIN")
+        if base not in ("DOWN",):
+            return ("DRAINING" if node.alloc_cpus > 0 else "DRAINED"), flags
+    if base == "DOWN" and node.reason == "Not responding":
+        flags.append("NOT_RESPONDING")
+    return base, flags
+
+
+def gres_used(node: Node) -> str:
+    """"gpu:a100:1(IDX:0)" per configured gres; "" for a node without gres."""
+    from scheduler.validation import compress_ids, node_gres
+
+    parts = []
+    used: dict[str, list[int]] = node.alloc_gres or {}
+    for (name, typ) in node_gres(node.gres):
+        key = f"{name}:{typ}" if typ else name
+        idx = sorted({int(i) for k, v in used.items() if k == key for i in v})
+        parts.append(f"{key}:{len(idx)}(IDX:{compress_ids(idx) or 'N/A'})")
+    return ",".join(parts)
+
+
+def node_record(node: Node, partitions: list[str] | None = None) -> dict[str, Any]:
+    state, flags = node_state(node)
+    if partitions is None:
+        partitions = [p.name for p in node.partitions.all()]  # type: ignore[attr-defined]
+    return {
+        "name": node.name, "state": state, "state_flags": flags, "base_state": node.state,
+        "reason": node.reason, "reason_user": node.reason_user,
+        "reason_time": epoch(node.reason_time),
+        "cpus": node.cpus, "alloc_cpus": node.alloc_cpus, "cpu_load": node.cpu_load,
+        "boards": node.boards, "sockets": node.sockets,
+        "cores_per_socket": node.cores_per_socket, "threads_per_core": node.threads_per_core,
+        "real_memory_mb": node.real_memory_mb, "alloc_memory_mb": node.alloc_memory_mb,
+        "free_memory_mb": node.free_memory_mb,
+        "gres": node.gres, "gres_used": gres_used(node),
+        "features": node.features, "weight": node.weight,
+        "partitions": partitions,
+        "boot_time": epoch(node.boot_time), "last_busy": epoch(node.last_busy),
+        "slurmd_start_time": epoch(node.agent_start_time),
+        "version": node.version, "arch": "", "os": "",
+    }
+
+
+def node_records(nodes: Iterable[Node]) -> list[dict[str, Any]]:
+    return [node_record(n) for n in nodes]
+
+
+def partition_record(part: Partition) -> dict[str, Any]:
+    nodes = list(part.nodes.all())
+    names = [n.name for n in nodes]
+    allow: str | list[str] = ("ALL" if not part.allow_groups
+                              else [g for g in part.allow_groups.split(",") if g])
+    return {
+        "name": part.name, "nodes": compress_hosts(names), "node_names": names,
+        "default": part.is_default, "state": part.state,
+        "max_time_min": part.max_time_min, "default_time_min": part.default_time_min,
+        "max_nodes": part.max_nodes, "min_nodes": part.min_nodes,
+        "allow_groups": allow, "priority_tier": part.priority_tier,
+        "priority_job_factor": part.priority_job_factor,
+        "oversubscribe": part.oversubscribe,
+        "total_cpus": sum(n.cpus for n in nodes), "total_nodes": len(nodes),
+    }
