@@ -30,6 +30,7 @@ import http.client
 import json
 import logging
 import os
+import socket
 import threading
 import time
 from importlib import metadata
@@ -75,11 +76,20 @@ class Connection:
         self._node = node
         self._nonces = nonces
         self._conn: http.client.HTTPConnection | None = None
+        self._aborted = False
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    def abort(self) -> None:
+        """From another thread: end a request in flight (a parked long poll)."""
+        self._aborted = True
+        conn = self._conn
+        if conn is not None and conn.sock is not None:
+            with contextlib.suppress(OSError):
+                conn.sock.shutdown(socket.SHUT_RDWR)
 
     def _connection(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
         if self._conn is not None:
@@ -93,6 +103,8 @@ class Connection:
     def post(self, path: str, body: object, *, timeout: float) -> dict[str, Any]:
         data = protocol.encode(body)
         for attempt in (1, 2):
+            if self._aborted:
+                raise ControllerError(f"{path}: agent stopping")
             conn, reused = self._connection(timeout)
             cred = protocol.sign(self._key, data, host=self._node, uid=os.getuid(), gid=os.getgid())
             headers = {"Content-Type": "application/json", protocol.HEADER: cred}
@@ -163,6 +175,7 @@ class Agent:
         self._stop = threading.Event()
         self._registered = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._conns: list[Connection] = []
         self._start_time = time.time()
 
     # ---- life cycle -----------------------------------------------------------
@@ -184,6 +197,8 @@ class Agent:
         """Stop talking to the controller; jobs keep running (their pids are spooled)."""
         self._stop.set()
         self._wake.set()
+        for conn in self._conns:
+            conn.abort()
         for thread in self._threads:
             thread.join(timeout=1.0)
         self.spool.close()
@@ -193,7 +208,9 @@ class Agent:
             return sorted(self._steps)
 
     def _connection(self) -> Connection:
-        return Connection(self.url, self._key, self.node, self._nonces)
+        conn = Connection(self.url, self._key, self.node, self._nonces)
+        self._conns.append(conn)
+        return conn
 
     # ---- talking to the controller ----------------------------------------------
 
@@ -214,7 +231,7 @@ class Agent:
             "running": self.running(),
         }
         own = conn is None
-        conn = conn or self._connection()
+        conn = conn or Connection(self.url, self._key, self.node, self._nonces)
         try:
             answer = conn.post(protocol.REGISTER_PATH, body, timeout=30)
         finally:
@@ -241,6 +258,8 @@ class Agent:
             "free_memory_mb": min(free, self.hardware.real_memory_mb),
         }
         answer = conn.post(protocol.SYNC_PATH, body, timeout=wait_s + 30)
+        if self._stop.is_set():
+            return  # stopped while the request was out: obey nothing more
         with self._lock:
             self._acks.difference_update(acks)
         acked = answer.get("acked_events") or []
@@ -258,6 +277,8 @@ class Agent:
                 self.sync_once(conn, wait_s=self.wait_s, events=False)
                 backoff = 0.5
             except ControllerError as exc:
+                if self._stop.is_set():
+                    break
                 log.warning("controller: %s; retrying in %.1f s", exc, backoff)
                 self._registered.clear()  # tell it again which jobs still run
                 self._stop.wait(backoff)
@@ -279,6 +300,8 @@ class Agent:
                 self.sync_once(conn, wait_s=0, events=True)
                 backoff = 0.5
             except ControllerError as exc:
+                if self._stop.is_set():
+                    break
                 log.warning("controller (events): %s; retrying in %.1f s", exc, backoff)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)

@@ -47,6 +47,7 @@ else
   if [ "$mode" = append ]; then exec 2>>"$err"; else exec 2>"$err"; fi
 fi
 exec <"$in"
+oldpwd=${OLDPWD-} had_oldpwd=${OLDPWD+1}
 if ! cd -- "$cwd" 2>/dev/null; then
   if [ ! -e "$cwd" ]; then why="No such file or directory"
   elif [ ! -d "$cwd" ]; then why="Not a directory"
@@ -55,6 +56,8 @@ if ! cd -- "$cwd" 2>/dev/null; then
     "$cwd" "$why" >&2
   cd /tmp || exit 1
 fi
+# cd sets OLDPWD: give the job back the environment it was given.
+if [ "$had_oldpwd" ]; then OLDPWD=$oldpwd; else unset OLDPWD; fi
 exec "$script" "$@"
 """
 
