@@ -89,7 +89,10 @@ def node_state_scontrol(node: Record) -> str:
     """``State=`` of ``scontrol show node``: ``IDLE``, ``IDLE+DRAIN``, ``DOWN+NOT_RESPONDING``."""
     st = str(node.get("state") or "UNKNOWN").upper()
     flags = [str(f).upper() for f in (node.get("state_flags") or [])]
-    if st in ("DRAIN", "DRAINED"):
+    base = str(node.get("base_state") or "").upper()
+    if base and st in ("DRAIN", "DRAINED", "DRAINING"):
+        st, flags = base, ["DRAIN", *flags]
+    elif st in ("DRAIN", "DRAINED"):
         st, flags = "IDLE", ["DRAIN", *flags]
     elif st == "DRAINING":
         busy = v.num(node, "alloc_cpus") >= v.num(node, "cpus", 1)

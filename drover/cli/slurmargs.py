@@ -1,0 +1,78 @@
+"""Command-line parsing helpers shared by squeue, scancel, sinfo, scontrol, sacct, srun.
+
+An ``argparse`` parser that fails the way Slurm's getopt-based commands do
+(``squeue: unrecognized option '--frob'`` + ``Try "squeue --help" ...``, exit 1),
+the ``--version`` line, and comma-list splitting.
+
+``--version`` prints ``slurm 22.05.8``: upstream Slurm prints
+``<PACKAGE_NAME> <version>`` (``slurm 22.05.8``; Debian's build says ``slurm-wlm``),
+and third-party tools match ``slurm (\\d+)\\.(\\d+)`` to decide which options
+exist. Drover implements the 22.05 command-line interface, so it reports that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+from typing import NoReturn
+
+SLURM_VERSION = "22.05.8"
+VERSION_LINE = f"slurm {SLURM_VERSION}"
+
+
+class SlurmArgumentParser(argparse.ArgumentParser):
+    """argparse with Slurm's error wording and exit status."""
+
+    def __init__(self, prog: str, exit_status: int = 1, **kwargs: object) -> None:
+        super().__init__(prog=prog, **kwargs)  # type: ignore[arg-type]
+        self.exit_status = exit_status
+
+    def error(self, message: str) -> NoReturn:
+        prefix = "unrecognized arguments: "
+        if message.startswith(prefix):
+            first = message[len(prefix):].split()[0]
+            line = f"{self.prog}: unrecognized option '{first}'" if first.startswith("-") \
+                else f"{self.prog}: error: Unrecognized argument: {first}"
+        else:
+            line = f"{self.prog}: error: {message}"
+        sys.stderr.write(f'{line}\nTry "{self.prog} --help" for more information\n')
+        sys.exit(self.exit_status)
+
+
+def add_version(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-V", "--version", action="version", version=VERSION_LINE)
+
+
+def split_list(values: Iterable[str] | str | None) -> list[str]:
+    """``["a,b", "c"]`` → ``["a", "b", "c"]`` (repeated options and comma lists)."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    out: list[str] = []
+    for v in values:
+        out.extend(x.strip() for x in v.split(",") if x.strip())
+    return out
+
+
+def split_job_ids(values: Iterable[str] | str | None) -> list[str]:
+    """Comma lists of job ids, keeping ``10_[1-3]`` brackets together."""
+    out: list[str] = []
+    for chunk in ([values] if isinstance(values, str) else list(values or [])):
+        depth = 0
+        cur = ""
+        for ch in chunk:
+            if ch == "[":
+                depth += 1
+            elif ch == "]":
+                depth -= 1
+            if ch in ", " and depth <= 0:
+                if cur:
+                    out.append(cur)
+                cur = ""
+            else:
+                cur += ch
+        if cur:
+            out.append(cur)
+    return out
