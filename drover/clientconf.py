@@ -1,0 +1,76 @@
+"""Where a command finds its controller (docs/architecture.md, "Client configuration").
+
+In order: ``DROVER_URL`` (with ``DROVER_TOKEN``), else
+``$XDG_CONFIG_HOME/drover/client.json`` (``~/.config/drover/client.json``),
+else ``/etc/drover/client.json``. Never a ``SLURM_*`` variable: tools strip
+those before nested submissions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+SYSTEM_FILE = Path("/etc/drover/client.json")
+NOT_CONFIGURED = "drover: no controller configured: run `drover up` or set DROVER_URL"
+
+
+class ClientConfError(RuntimeError):
+    """No usable controller configuration; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ClientConf:
+    url: str
+    token: str = ""
+
+
+def user_file(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "drover" / "client.json"
+
+
+def load(environ: Mapping[str, str] | None = None) -> ClientConf:
+    """The controller to talk to; raises ClientConfError when none is configured."""
+    env = os.environ if environ is None else environ
+    url = env.get("DROVER_URL", "").strip()
+    if url:
+        return ClientConf(url=url.rstrip("/"), token=env.get("DROVER_TOKEN", ""))
+    for path in (user_file(env), SYSTEM_FILE):
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise ClientConfError(f"drover: cannot read {path}: {exc.strerror}") from None
+        return _parse(text, path)
+    raise ClientConfError(NOT_CONFIGURED)
+
+
+def _parse(text: str, path: Path) -> ClientConf:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ClientConfError(f"drover: {path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("url"), str) or not data["url"]:
+        raise ClientConfError(f"drover: {path} has no \"url\"")
+    token = data.get("token", "")
+    return ClientConf(url=data["url"].rstrip("/"), token=token if isinstance(token, str) else "")
+
+
+def save(url: str, token: str, path: str | os.PathLike[str] | None = None) -> Path:
+    """Write the client file (mode 0600, directories created); returns its path."""
+    target = Path(path) if path is not None else user_file()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"url": url, "token": token}, f)
+        f.write("\n")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, target)
+    return target

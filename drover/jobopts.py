@@ -1,0 +1,671 @@
+"""sbatch's options: the command line, ``#SBATCH`` lines and ``SBATCH_*`` variables.
+
+``parse_sbatch`` turns them into the job description of docs/architecture.md.
+Precedence is Slurm's (``man sbatch``, INPUT ENVIRONMENT VARIABLES): the
+command line overrides ``SBATCH_*`` variables, which override ``#SBATCH``
+lines. Options are read like getopt_long does for sbatch: ``--opt=v``,
+``--opt v``, unambiguous prefixes of long names, ``-Jname``/``-J name``,
+clustered flags, and the first non-option word is the script (the rest are
+its arguments). Every valid sbatch option is accepted, even those Drover does
+not act on. Errors carry Slurm's exact stderr lines and exit status.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from drover import units
+from drover.timefmt import TimeFormatError, parse_begin, parse_time_limit
+
+PROG = "sbatch"
+VERSION = "slurm 22.05.8"
+WRAP_HEADER = "#!/bin/sh\n# This script was created by sbatch --wrap.\n\n"
+TRY_HELP = f'Try "{PROG} --help" for more information'
+USAGE = f"Usage: {PROG} [OPTIONS(0)...] [ : [OPTIONS(N)...]] script(0) [args(0)...]"
+
+
+class OptionError(ValueError):
+    """sbatch must stop: ``stderr`` lines to print (and ``stdout`` ones), then exit ``code``."""
+
+    def __init__(self, stderr: Sequence[str], code: int = 1, stdout: Sequence[str] = ()) -> None:
+        self.stderr = list(stderr)
+        self.stdout = list(stdout)
+        self.code = code
+        text = " ".join(_strip_prog(line) for line in self.stderr) or " ".join(self.stdout)
+        super().__init__(text)
+
+
+JobOptsError = OptionError  # the name the portal uses
+
+
+def _strip_prog(line: str) -> str:
+    for prefix in (f"{PROG}: error: ", f"{PROG}: "):
+        if line.startswith(prefix):
+            return line[len(prefix):]
+    return line
+
+
+def _error(message: str, code: int = 255) -> OptionError:
+    return OptionError([f"{PROG}: error: {message}"], code)
+
+
+# --- the option table ----------------------------------------------------------------
+# long name, short letter, argument (1 required, 0 none, 2 optional), destination.
+# Destination "" means accepted and ignored.
+
+_OPTIONS: tuple[tuple[str, str, int, str], ...] = (
+    ("account", "A", 1, "account"), ("acctg-freq", "", 1, ""), ("array", "a", 1, "array"),
+    ("batch", "", 1, ""), ("bb", "", 1, ""), ("bbf", "", 1, ""), ("begin", "b", 1, "begin"),
+    ("chdir", "D", 1, "chdir"), ("workdir", "", 1, "chdir"),
+    ("cluster-constraint", "", 1, ""), ("clusters", "M", 1, "clusters"),
+    ("cluster", "", 1, "clusters"), ("comment", "", 1, "comment"),
+    ("constraint", "C", 1, "constraint"), ("container", "", 1, ""),
+    ("container-id", "", 1, ""), ("contiguous", "", 0, ""), ("core-spec", "S", 1, ""),
+    ("cores-per-socket", "", 1, ""), ("cpu-freq", "", 1, ""), ("cpus-per-gpu", "", 1, ""),
+    ("cpus-per-task", "c", 1, "cpus_per_task"), ("deadline", "", 1, ""),
+    ("delay-boot", "", 1, ""), ("dependency", "d", 1, "dependency"),
+    ("distribution", "m", 1, ""), ("error", "e", 1, "stderr"), ("exclude", "x", 1, "exclude"),
+    ("exclusive", "", 2, "exclusive"), ("export", "", 1, "export"),
+    ("export-file", "", 1, "export_file"), ("extra", "", 1, ""),
+    ("extra-node-info", "B", 1, ""), ("get-user-env", "", 2, ""), ("gid", "", 1, ""),
+    ("gpu-bind", "", 1, ""), ("gpu-freq", "", 1, ""), ("gpus", "G", 1, "gpus"),
+    ("gpus-per-node", "", 1, "gpus_per_node"), ("gpus-per-socket", "", 1, ""),
+    ("gpus-per-task", "", 1, ""), ("gres", "", 1, "gres"), ("gres-flags", "", 1, ""),
+    ("help", "h", 0, "help"), ("hint", "", 1, ""), ("hold", "H", 0, "hold"),
+    ("ignore-pbs", "", 0, ""), ("input", "i", 1, "stdin"), ("job-name", "J", 1, "name"),
+    ("kill-on-invalid-dep", "", 1, ""), ("licenses", "L", 1, ""),
+    ("mail-type", "", 1, "mail_type"), ("mail-user", "", 1, "mail_user"),
+    ("mcs-label", "", 1, ""), ("mem", "", 1, "mem"), ("mem-bind", "", 1, ""),
+    ("mem-per-cpu", "", 1, "mem_per_cpu"), ("mem-per-gpu", "", 1, "mem_per_gpu"),
+    ("mincpus", "", 1, ""), ("network", "", 1, ""), ("nice", "", 2, "nice"),
+    ("no-kill", "k", 2, ""), ("no-requeue", "", 0, "no_requeue"),
+    ("nodefile", "F", 1, ""), ("nodelist", "w", 1, "nodelist"), ("nodes", "N", 1, "nodes"),
+    ("ntasks", "n", 1, "ntasks"), ("ntasks-per-core", "", 1, ""),
+    ("ntasks-per-gpu", "", 1, ""), ("ntasks-per-node", "", 1, "ntasks_per_node"),
+    ("ntasks-per-socket", "", 1, ""), ("oom-kill-step", "", 2, ""),
+    ("open-mode", "", 1, "open_mode"), ("output", "o", 1, "stdout"),
+    ("overcommit", "O", 0, ""), ("oversubscribe", "s", 0, ""), ("parsable", "", 0, "parsable"),
+    ("partition", "p", 1, "partition"), ("power", "", 1, ""), ("prefer", "", 1, ""),
+    ("priority", "", 1, ""), ("profile", "", 1, ""), ("propagate", "", 2, ""),
+    ("qos", "q", 1, "qos"), ("quiet", "Q", 0, "quiet"), ("reboot", "", 0, ""),
+    ("requeue", "", 0, "requeue"), ("reservation", "", 1, "reservation"),
+    ("segment", "", 1, ""), ("signal", "", 1, "signal"), ("sockets-per-node", "", 1, ""),
+    ("spread-job", "", 0, ""), ("stepmgr", "", 0, ""), ("switches", "", 1, ""),
+    ("test-only", "", 0, "test_only"), ("thread-spec", "", 1, ""),
+    ("threads-per-core", "", 1, ""), ("time", "t", 1, "time"), ("time-min", "", 1, "time_min"),
+    ("tmp", "", 1, ""), ("tres-bind", "", 1, ""), ("tres-per-task", "", 1, ""),
+    ("uid", "", 1, ""), ("usage", "", 0, "help"), ("use-min-nodes", "", 0, ""),
+    ("verbose", "v", 0, "verbose"), ("version", "V", 0, "version"), ("wait", "W", 0, "wait"),
+    ("wait-all-nodes", "", 1, ""), ("wckey", "", 1, "wckey"), ("wrap", "", 1, "wrap"),
+)
+LONG = {o[0]: o for o in _OPTIONS}
+SHORT = {o[1]: o for o in _OPTIONS if o[1]}
+
+# SBATCH_* input variables: variable → long option (a flag is set by any value).
+ENV_OPTIONS = {
+    "SBATCH_ACCOUNT": "account", "SBATCH_ACCTG_FREQ": "acctg-freq",
+    "SBATCH_ARRAY_INX": "array", "SBATCH_BATCH": "batch", "SBATCH_CLUSTERS": "clusters",
+    "SBATCH_CONSTRAINT": "constraint", "SBATCH_CONTAINER": "container",
+    "SBATCH_CORE_SPEC": "core-spec", "SBATCH_CPUS_PER_GPU": "cpus-per-gpu",
+    "SBATCH_DELAY_BOOT": "delay-boot", "SBATCH_DISTRIBUTION": "distribution",
+    "SBATCH_ERROR": "error", "SBATCH_EXCLUSIVE": "exclusive", "SBATCH_EXPORT": "export",
+    "SBATCH_GET_USER_ENV": "get-user-env", "SBATCH_GPU_BIND": "gpu-bind",
+    "SBATCH_GPU_FREQ": "gpu-freq", "SBATCH_GPUS": "gpus",
+    "SBATCH_GPUS_PER_NODE": "gpus-per-node", "SBATCH_GPUS_PER_TASK": "gpus-per-task",
+    "SBATCH_GRES": "gres", "SBATCH_GRES_FLAGS": "gres-flags", "SBATCH_HINT": "hint",
+    "SBATCH_IGNORE_PBS": "ignore-pbs", "SBATCH_INPUT": "input", "SBATCH_JOB_NAME": "job-name",
+    "SBATCH_MEM_BIND": "mem-bind", "SBATCH_MEM_PER_CPU": "mem-per-cpu",
+    "SBATCH_MEM_PER_GPU": "mem-per-gpu", "SBATCH_MEM_PER_NODE": "mem",
+    "SBATCH_NETWORK": "network", "SBATCH_NO_KILL": "no-kill",
+    "SBATCH_NO_REQUEUE": "no-requeue", "SBATCH_OPEN_MODE": "open-mode",
+    "SBATCH_OUTPUT": "output", "SBATCH_OVERCOMMIT": "overcommit",
+    "SBATCH_PARTITION": "partition", "SBATCH_POWER": "power", "SBATCH_PROFILE": "profile",
+    "SBATCH_QOS": "qos", "SBATCH_REQ_SWITCH": "switches", "SBATCH_REQUEUE": "requeue",
+    "SBATCH_RESERVATION": "reservation", "SBATCH_SIGNAL": "signal",
+    "SBATCH_SPREAD_JOB": "spread-job", "SBATCH_THREAD_SPEC": "thread-spec",
+    "SBATCH_TIMELIMIT": "time", "SBATCH_USE_MIN_NODES": "use-min-nodes",
+    "SBATCH_WAIT": "wait", "SBATCH_WAIT_ALL_NODES": "wait-all-nodes",
+    "SBATCH_WCKEY": "wckey",
+}
+# Options that replace each other, whichever source sets them.
+_GROUPS = ({"mem", "mem_per_cpu", "mem_per_gpu"}, {"requeue", "no_requeue"})
+
+
+@dataclass
+class CommandLine:
+    """The command line split: options, then the script and its arguments."""
+
+    options: dict[str, Any]
+    script_path: str | None
+    script_args: list[str]
+
+
+@dataclass
+class SbatchRequest:
+    job_desc: dict[str, Any]
+    parsable: bool = False
+    quiet: bool = False
+    test_only: bool = False
+    wait: bool = False
+    verbose: int = 0
+    clusters: str | None = None
+    script_path: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+# --- getopt_long, the sbatch way -----------------------------------------------------
+
+def _unrecognized(word: str) -> OptionError:
+    return OptionError([f"{PROG}: unrecognized option '{word}'", TRY_HELP], 255)
+
+
+def _lookup_long(word: str) -> tuple[str, str, int, str]:
+    name = word[2:].split("=", 1)[0]
+    if name in LONG:
+        return LONG[name]
+    matches = [n for n in LONG if n.startswith(name)] if name else []
+    targets = {LONG[n][3] or n for n in matches}
+    if len(targets) == 1:
+        return LONG[matches[0]]
+    if len(matches) > 1:
+        choices = " ".join(f"'--{n}'" for n in matches)
+        raise OptionError([f"{PROG}: option '--{name}' is ambiguous; possibilities: {choices}",
+                           TRY_HELP], 255)
+    raise _unrecognized(word)
+
+
+def _scan(argv: Sequence[str], *, stop_at_script: bool) -> tuple[list[tuple[str, str]], int]:
+    """(long name, value) pairs in order, and the index of the first non-option word."""
+    found: list[tuple[str, str]] = []
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--":
+            return found, i + 1
+        if word.startswith("--"):
+            has_arg = "=" in word
+            opt = _lookup_long(word)
+            if opt[2] == 0 and has_arg:
+                raise OptionError([f"{PROG}: option '--{opt[0]}' doesn't allow an argument",
+                                   TRY_HELP], 255)
+            if has_arg:
+                value = word.split("=", 1)[1]
+            elif opt[2] == 1:
+                if i + 1 >= len(argv):
+                    raise OptionError([f"{PROG}: option '--{opt[0]}' requires an argument",
+                                       TRY_HELP], 255)
+                i += 1
+                value = argv[i]
+            else:
+                value = ""
+            found.append((opt[0], value))
+        elif word.startswith("-") and len(word) > 1:
+            j = 1
+            while j < len(word):
+                letter = word[j]
+                if letter not in SHORT:
+                    raise OptionError([f"{PROG}: invalid option -- '{letter}'", TRY_HELP], 255)
+                opt = SHORT[letter]
+                rest = word[j + 1:]
+                if opt[2] == 0:
+                    found.append((opt[0], ""))
+                    j += 1
+                    continue
+                if rest or opt[2] == 2:
+                    found.append((opt[0], rest))
+                elif i + 1 < len(argv):
+                    i += 1
+                    found.append((opt[0], argv[i]))
+                else:
+                    raise OptionError([f"{PROG}: option requires an argument -- '{letter}'",
+                                       TRY_HELP], 255)
+                break
+        elif stop_at_script:
+            return found, i
+        i += 1
+    return found, len(argv)
+
+
+# --- from words to option values -----------------------------------------------------
+
+def _set(store: dict[str, Any], long_name: str, value: str, now: datetime) -> None:
+    dest = LONG[long_name][3]
+    if not dest:
+        return
+    if dest in ("help", "version"):
+        lines = [USAGE] if dest == "help" else [VERSION]
+        raise OptionError([], 0, lines)
+    for group in _GROUPS:
+        if dest in group:
+            for other in group - {dest}:
+                store.pop(other, None)
+    store[dest] = _convert(dest, value, now)
+
+
+def _convert(dest: str, value: str, now: datetime) -> Any:
+    converter = _CONVERTERS.get(dest)
+    return value if converter is None else converter(value, now)
+
+
+def _time(name: str) -> Any:
+    def convert(value: str, now: datetime) -> int | None:
+        try:
+            minutes = parse_time_limit(value)
+        except TimeFormatError:
+            raise _error(f"Invalid --{name} specification") from None
+        return None if minutes == 0 else minutes
+
+    return convert
+
+
+def _mem(name: str) -> Any:
+    def convert(value: str, now: datetime) -> int:
+        try:
+            return units.parse_mem_mb(value)
+        except units.UnitError:
+            raise _error(f"Invalid --{name} specification") from None
+
+    return convert
+
+
+def _count(name: str) -> Any:
+    def convert(value: str, now: datetime) -> int:
+        text = value.strip()
+        if not text.isdigit() or int(text) < 1:
+            raise _error(f'Invalid numeric value "{value}" for --{name}.')
+        return int(text)
+
+    return convert
+
+
+def _nodes(value: str, now: datetime) -> tuple[int, int | None]:
+    m = re.match(r"^\s*(\d+)\s*(?:-\s*(\d*)\s*)?$", value)
+    if m is None or int(m.group(1)) < 1 or (m.group(2) and int(m.group(2)) < int(m.group(1))):
+        raise _error(f"invalid node count `{value}'")
+    lo = int(m.group(1))
+    hi = int(m.group(2)) if m.group(2) else (None if m.group(2) == "" else lo)
+    return lo, hi
+
+
+def _begin(value: str, now: datetime) -> int:
+    try:
+        return int(parse_begin(value, now).timestamp())
+    except TimeFormatError:
+        raise _error(f"Invalid time specification {value}") from None
+
+
+def _open_mode(value: str, now: datetime) -> str:
+    mode = value.strip().lower()
+    if mode in ("a", "append"):
+        return "append"
+    if mode in ("t", "truncate"):
+        return "truncate"
+    raise _error(f"Invalid --open-mode argument: {value}")
+
+
+_SIGNALS = frozenset({"HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL",
+    "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP",
+    "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS"})
+
+
+def _signal(value: str, now: datetime) -> str:
+    m = re.match(r"^(?:([BR]+):)?([A-Za-z0-9]+)(?:@(\d+))?$", value.strip())
+    if m is None:
+        raise _error("Invalid --signal specification")
+    name = m.group(2).upper().removeprefix("SIG")
+    if name.isdigit():
+        if not 1 <= int(name) <= 64:
+            raise _error("Invalid --signal specification")
+    elif name not in _SIGNALS:
+        raise _error("Invalid --signal specification")
+    prefix = f"{m.group(1)}:" if m.group(1) else ""
+    return f"{prefix}{name}@{m.group(3) or 60}"
+
+
+def _nice(value: str, now: datetime) -> int:
+    if value == "":
+        return 100
+    try:
+        return int(value)
+    except ValueError:
+        raise _error(f"Invalid nice value {value}") from None
+
+
+def _array(value: str, now: datetime) -> str:
+    try:
+        parse_array_spec(value)
+    except ValueError:
+        raise OptionError([f"{PROG}: error: Batch job submission failed: "
+                           "Invalid job array specification"], 1) from None
+    return value.strip()
+
+
+def _flag(value: str, now: datetime) -> bool:
+    return True
+
+
+def _verbose(value: str, now: datetime) -> int:
+    return 1
+
+
+_CONVERTERS: dict[str, Any] = {
+    "time": _time("time"), "time_min": _time("time-min"), "mem": _mem("mem"),
+    "mem_per_cpu": _mem("mem-per-cpu"), "mem_per_gpu": _mem("mem-per-gpu"),
+    "nodes": _nodes, "ntasks": _count("ntasks"), "cpus_per_task": _count("cpus-per-task"),
+    "ntasks_per_node": _count("ntasks-per-node"), "begin": _begin, "open_mode": _open_mode,
+    "signal": _signal, "nice": _nice, "array": _array, "hold": _flag, "exclusive": _flag,
+    "requeue": _flag, "no_requeue": _flag, "parsable": _flag, "test_only": _flag,
+    "quiet": _flag, "wait": _flag, "verbose": _verbose,
+}
+
+
+# --- arrays --------------------------------------------------------------------------
+
+_ARRAY_ITEM = re.compile(r"^(\d+)(?:-(\d+)(?::(\d+))?)?$")
+
+
+@dataclass(frozen=True)
+class ArraySpec:
+    """``0-10:2,15%3`` → ranges ((0, 10, 2), (15, 15, 1)), throttle 3."""
+
+    ranges: tuple[tuple[int, int, int], ...]
+    throttle: int | None = None
+
+    def ids(self) -> list[int]:
+        return sorted({i for lo, hi, step in self.ranges for i in range(lo, hi + 1, step)})
+
+    def __str__(self) -> str:
+        parts = []
+        for lo, hi, step in self.ranges:
+            parts.append(str(lo) if lo == hi and step == 1 else
+                         f"{lo}-{hi}" + (f":{step}" if step != 1 else ""))
+        return ",".join(parts) + (f"%{self.throttle}" if self.throttle is not None else "")
+
+
+def parse_array_spec(spec: str) -> ArraySpec:
+    """Syntax of ``--array`` (``0-2``, ``1,3,5``, ``0-10:2``, ``0-15%4``); ValueError if bad.
+
+    The size against MaxArraySize is the controller's check.
+    """
+    text, pct, limit = spec.strip().partition("%")
+    throttle = None
+    if pct:
+        if not limit.isdigit():
+            raise ValueError(f"bad throttle in {spec!r}")
+        throttle = int(limit)
+    ranges = []
+    for part in text.split(","):
+        m = _ARRAY_ITEM.match(part.strip())
+        if m is None:
+            raise ValueError(f"bad array range {part!r}")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) is not None else lo
+        step = int(m.group(3)) if m.group(3) is not None else 1
+        if hi < lo or step < 1:
+            raise ValueError(f"bad array range {part!r}")
+        ranges.append((lo, hi, step))
+    return ArraySpec(tuple(ranges), throttle)
+
+
+# --- --export ------------------------------------------------------------------------
+
+def _split_export(spec: str) -> list[str]:
+    """Commas separate items, except inside quotes; quotes around values are removed."""
+    items: list[str] = []
+    current = ""
+    quote = ""
+    for ch in spec:
+        if quote:
+            if ch == quote:
+                quote = ""
+            else:
+                current += ch
+        elif ch in "\"'":
+            quote = ch
+        elif ch == ",":
+            items.append(current)
+            current = ""
+        else:
+            current += ch
+    items.append(current)
+    return [i for i in (x.strip() for x in items) if i]
+
+
+def resolve_export(spec: str | None, environ: Mapping[str, str]) -> dict[str, str]:
+    """The job's environment per ``--export`` (Slurm 22.05 semantics).
+
+    ALL (the default): the whole submitting environment. NONE: only its SLURM_*
+    variables. A list without ALL: SLURM_* variables plus the named ones
+    (``NAME`` copies it from the environment, ``NAME=value`` sets it).
+    ``ALL,NAME=value``: everything, plus or overriding those.
+    """
+    items = _split_export(spec) if spec else ["ALL"]
+    upper = [i.upper() for i in items]
+    if "ALL" in upper:
+        env = dict(environ)
+    else:
+        env = {k: v for k, v in environ.items() if k.startswith("SLURM_")}
+    for item in items:
+        if item.upper() in ("ALL", "NONE", "NIL"):
+            continue
+        name, eq, value = item.partition("=")
+        if eq:
+            env[name] = value
+        elif name in environ:
+            env[name] = environ[name]
+    return env
+
+
+def _export_file(path: str, cwd: str) -> dict[str, str]:
+    full = path if os.path.isabs(path) else os.path.join(cwd, path)
+    try:
+        with open(full, "rb") as f:
+            data = f.read().decode(errors="replace")
+    except OSError:
+        raise _error(f"Unable to read --export-file {path}") from None
+    sep = "\0" if "\0" in data else "\n"
+    out: dict[str, str] = {}
+    for item in data.split(sep):
+        name, eq, value = item.partition("=")
+        if eq and name:
+            out[name] = value
+    return out
+
+
+# --- script directives ---------------------------------------------------------------
+
+def script_directives(script: str) -> list[list[str]]:
+    """The words of each ``#SBATCH`` line, up to the first command line of the script."""
+    out: list[list[str]] = []
+    for n, line in enumerate(script.splitlines()):
+        if n == 0 and line.startswith("#!"):
+            continue
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("#"):
+            break
+        if line.startswith("#SBATCH"):
+            out.append(_directive_words(line[len("#SBATCH"):]))
+    return out
+
+
+def _directive_words(text: str) -> list[str]:
+    lexer = shlex.shlex(text, posix=True)
+    lexer.whitespace_split = True
+    lexer.commenters = "#"
+    try:
+        return list(lexer)
+    except ValueError:  # unbalanced quotes: take the words as they are
+        return text.split("#", 1)[0].split()
+
+
+def check_script(script: str) -> None:
+    """Slurm's checks on the script text itself."""
+    if not script:
+        raise _error("Batch script is empty!", 1)
+    if script.strip() == "" or not script.startswith("#!"):
+        raise OptionError([
+            f"{PROG}: error: This does not look like a batch script.  The first",
+            f"{PROG}: error: line must start with #! followed by the path to an interpreter.",
+            f"{PROG}: error: For instance: #!/bin/sh",
+        ], 1)
+    if "\r\n" in script:
+        raise OptionError([
+            f"{PROG}: error: Batch script contains DOS line breaks (\\r\\n)",
+            f"{PROG}: error: instead of expected UNIX line breaks (\\n).",
+        ], 1)
+    if "\0" in script:
+        raise _error("The Slurm controller does not allow scripts that contain a NULL "
+                     "character '\\0'.", 1)
+
+
+def wrap_script(command: str) -> str:
+    return f"{WRAP_HEADER}{command}\n"
+
+
+# --- the whole thing -----------------------------------------------------------------
+
+def parse_command_line(argv: Sequence[str], now: datetime | None = None) -> CommandLine:
+    """Options of the command line (checked), the script path and its arguments."""
+    found, end = _scan(argv, stop_at_script=True)
+    store: dict[str, Any] = {}
+    when = now or datetime.now().astimezone()
+    for name, value in found:
+        _set(store, name, value, when)
+    rest = list(argv[end:])
+    return CommandLine(store, rest[0] if rest else None, rest[1:])
+
+
+def _env_options(environ: Mapping[str, str], now: datetime) -> dict[str, Any]:
+    store: dict[str, Any] = {}
+    for var, long_name in ENV_OPTIONS.items():
+        if var in environ:
+            _set(store, long_name, "" if LONG[long_name][2] == 0 else environ[var], now)
+    return store
+
+
+def _script_options(script: str, now: datetime) -> dict[str, Any]:
+    store: dict[str, Any] = {}
+    for words in script_directives(script):
+        found, _ = _scan(words, stop_at_script=False)
+        for name, value in found:
+            _set(store, name, value, now)
+    return store
+
+
+def _merge(*stores: dict[str, Any]) -> dict[str, Any]:
+    """Later stores win; an option of an exclusive group drops the others of its group."""
+    merged: dict[str, Any] = {}
+    for store in stores:
+        for group in _GROUPS:
+            if group & store.keys():
+                for key in group - store.keys():
+                    merged.pop(key, None)
+        merged.update(store)
+    return merged
+
+
+def parse_sbatch(argv: list[str], script_text: str | None, environ: Mapping[str, str],
+                 cwd: str, *, now: datetime | None = None) -> SbatchRequest:
+    """Everything sbatch knows before it talks to the controller.
+
+    ``argv`` is sbatch's arguments (without the program name); ``script_text``
+    the script already read (None with ``--wrap``, or to fail as sbatch does
+    without one). Raises :class:`OptionError`.
+    """
+    when = now or datetime.now().astimezone()
+    line = parse_command_line(argv, when)
+    cli = line.options
+    env_opts = _env_options(environ, when)
+    wrap = cli.get("wrap", env_opts.get("wrap"))
+    if wrap is not None:
+        if line.script_path is not None:
+            raise _error("Script arguments not permitted with --wrap option", 1)
+        script = wrap_script(wrap)
+    else:
+        script = script_text or ""
+    check_script(script)
+    opts = _merge(_script_options(script, when) if wrap is None else {}, env_opts, cli)
+    work_dir = os.path.abspath(os.path.join(cwd, opts["chdir"]) if "chdir" in opts else cwd)
+    desc = _job_desc(opts, script, work_dir, environ)
+    desc["argv"] = list(line.script_args)
+    if "name" not in desc:
+        if wrap is not None:
+            desc["name"] = "wrap"
+        elif line.script_path and line.script_path not in ("-", "/dev/stdin"):
+            desc["name"] = os.path.basename(line.script_path)
+    return SbatchRequest(
+        job_desc=desc, parsable=bool(opts.get("parsable")), quiet=bool(opts.get("quiet")),
+        test_only=bool(opts.get("test_only")), wait=bool(opts.get("wait")),
+        verbose=int(opts.get("verbose", 0)), clusters=opts.get("clusters"),
+        script_path=line.script_path)
+
+
+_PASS_THROUGH = ("name", "partition", "account", "qos", "dependency", "array", "constraint",
+                 "exclude", "comment", "mail_type", "mail_user", "wckey", "reservation",
+                 "stdout", "stderr", "stdin", "open_mode", "signal", "cpus_per_task",
+                 "ntasks", "ntasks_per_node", "nice")
+
+
+def _job_desc(opts: Mapping[str, Any], script: str, work_dir: str,
+              environ: Mapping[str, str]) -> dict[str, Any]:
+    env = resolve_export(opts.get("export"), environ)
+    if "export_file" in opts:
+        env.update(_export_file(opts["export_file"], work_dir))
+    desc: dict[str, Any] = {"script": script, "cwd": work_dir, "environment": env}
+    for key in _PASS_THROUGH:
+        if key in opts:
+            desc[key] = opts[key]
+    if "nodes" in opts:
+        desc["nodes_min"], desc["nodes_max"] = opts["nodes"]
+    if "nodelist" in opts:
+        desc["nodelist"] = _node_names(opts["nodelist"], work_dir)
+    if "mem" in opts:
+        desc["mem_per_node_mb"] = opts["mem"]
+    if "mem_per_cpu" in opts:
+        desc["mem_per_cpu_mb"] = opts["mem_per_cpu"]
+    if "time" in opts:
+        desc["time_limit_min"] = opts["time"]
+    if "time_min" in opts:
+        desc["time_min_min"] = opts["time_min"]
+    if "begin" in opts:
+        desc["begin_time"] = opts["begin"]
+    gres = _gres(opts, desc.get("nodes_min"))
+    if gres:
+        desc["gres"] = gres
+    for flag in ("hold", "exclusive", "test_only"):
+        desc[flag] = bool(opts.get(flag))
+    desc["requeue"] = True if "requeue" in opts else False if "no_requeue" in opts else None
+    return desc
+
+
+def _node_names(value: str, work_dir: str) -> str:
+    """``-w`` takes names, or a file of names when the value holds a ``/``."""
+    if "/" not in value:
+        return value
+    path = os.path.join(work_dir, value)
+    try:
+        with open(path) as f:
+            return ",".join(f.read().split())
+    except OSError:
+        return value
+
+
+def _gres(opts: Mapping[str, Any], nodes: int | None) -> str:
+    """``--gres`` plus GPUs asked with ``--gpus-per-node``/``--gpus`` (spread over nodes)."""
+    items = [g for g in str(opts.get("gres", "")).split(",") if g and g.lower() != "none"]
+    if "gpus_per_node" in opts:
+        items.append(f"gpu:{opts['gpus_per_node']}")
+    elif "gpus" in opts:
+        kind, _, count = str(opts["gpus"]).rpartition(":")
+        if count.isdigit():
+            per_node = -(-int(count) // max(1, nodes or 1))
+            items.append(f"gpu:{kind}:{per_node}" if kind else f"gpu:{per_node}")
+    return ",".join(items)
