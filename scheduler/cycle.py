@@ -1,0 +1,327 @@
+"""One scheduling cycle: load a snapshot, let the core decide, commit it in one transaction.
+
+One leader at a time: on PostgreSQL a transaction-level advisory lock (any
+worker may run the cycle; a second one at the same moment returns at once), in
+embedded mode (SQLite, one process) a module lock. The commit re-reads and
+locks the rows it changes, in primary-key order (jobs, then nodes), and skips a
+start whose job or node changed since the snapshot (cancelled, held, node
+down); the next cycle sees the new state. After commit: a doorbell for every
+node with a new order, and one broadcast of the changed jobs and nodes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from scheduler import config as conf
+from scheduler import events, snapshot
+from scheduler.core import types as core
+from scheduler.core.cycle import run_cycle
+from scheduler.ids import allocate_job_ids
+from scheduler.launch import launch_payload
+from scheduler.models import AgentOrder, Job, JobState, Node
+from scheduler.records import compress_hosts
+from scheduler.validation import compress_ids, expand_ids, node_gres
+
+log = logging.getLogger(__name__)
+ADVISORY_KEY = 0x44524F56  # "DROV"
+_local_lock = threading.Lock()
+
+
+@dataclass(slots=True)
+class CycleResult:
+    ran: bool
+    started: list[int] = field(default_factory=list)
+    updated: int = 0  # pending rows whose reason, priority or plan changed
+    pending: int = 0
+    seconds: float = 0.0
+    decide_seconds: float = 0.0
+
+
+@contextmanager
+def leader() -> Iterator[bool]:
+    """True inside when this process runs the cycle; opens the cycle's transaction."""
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_try_advisory_xact_lock(%s)", [ADVISORY_KEY])
+                got = bool(cur.fetchone()[0])
+            yield got
+        return
+    if not _local_lock.acquire(blocking=False):
+        yield False
+        return
+    try:
+        with transaction.atomic():
+            yield True
+    finally:
+        _local_lock.release()
+
+
+def run_cycle_once(now: datetime | None = None) -> CycleResult:
+    """Run one scheduling cycle; ``ran`` is False when another cycle holds the lock."""
+    began = time.perf_counter()
+    with leader() as got:
+        if not got:
+            return CycleResult(ran=False)
+        now = now or timezone.now()
+        loaded = snapshot.load(now)
+        t0 = time.perf_counter()
+        decision = run_cycle(loaded.snapshot, loaded.config, int(now.timestamp()))
+        decided = time.perf_counter() - t0
+        result = _commit(loaded, decision, now)
+    result.seconds = time.perf_counter() - began
+    result.decide_seconds = decided
+    return result
+
+
+def plan_start(job: Job) -> tuple[datetime, list[str]] | None:
+    """Expected start and nodes of an unsaved job (``sbatch --test-only``), or None."""
+    from dataclasses import replace
+
+    now = timezone.now()
+    loaded = snapshot.load(now)
+    probe = snapshot._pending(_job_row(job), int(now.timestamp()), (0, 0))
+    probe = replace(probe, id=-1, submit_time=int(now.timestamp()) + 10**9)
+    snap = loaded.snapshot
+    snap = core.Snapshot(snap.nodes, snap.partitions, snap.running, (*snap.pending, probe))
+    decision = run_cycle(snap, loaded.config, int(now.timestamp()))
+    for s in decision.starts:
+        if s.job_id == -1:
+            return now, [g.node for g in s.grants]
+    planned = decision.planned.get(-1)
+    if planned is None:
+        return None
+    return datetime.fromtimestamp(planned.start_time, tz=UTC), list(planned.nodes)
+
+
+def _job_row(job: Job) -> dict[str, Any]:
+    return {f: getattr(job, f) for f in snapshot.PENDING_FIELDS}
+
+
+# ---- commit ---------------------------------------------------------------------------------
+
+
+def _commit(loaded: snapshot.Loaded, decision: core.Decision, now: datetime) -> CycleResult:
+    result = CycleResult(ran=True, pending=len(loaded.rows))
+    started, woken, nodes_touched, metas = _apply_starts(decision, now)
+    result.started = started
+    changed = _write_pending(loaded, decision, now, set(started), metas)
+    result.updated = len(changed)
+    for name in sorted(woken):
+        events.wake_agent(name)
+    events.broadcast_jobs([*started, *changed])
+    events.broadcast_nodes(nodes_touched)
+    return result
+
+
+def _apply_starts(decision: core.Decision, now: datetime
+                  ) -> tuple[list[int], set[str], list[str], dict[int, int]]:
+    """Start the decided jobs; (started ids, nodes to wake, nodes touched, task id -> meta id)."""
+    if not decision.starts:
+        return [], set(), [], {}
+    job_ids = sorted({s.job_id for s in decision.starts})
+    jobs = {j.pk: j for j in Job.objects.select_for_update().filter(pk__in=job_ids)
+            .order_by("pk")}
+    node_names = sorted({g.node for s in decision.starts for g in s.grants})
+    nodes = {n.name: n for n in Node.objects.select_for_update().filter(name__in=node_names)
+             .order_by("pk")}
+    new_ids = iter(allocate_job_ids(_ids_needed(decision, jobs)))
+    cluster = conf.get("ClusterName") or "drover"
+    kill_wait = conf.get_int("KillWait")
+    gpu_used: dict[str, set[int]] = {}
+    started: list[int] = []
+    metas: dict[int, int] = {}
+    woken: set[str] = set()
+    array_tasks: dict[int, list[int]] = {}
+    for start in decision.starts:
+        row = jobs.get(start.job_id)
+        if row is None or not _still_startable(row, start, nodes):
+            continue
+        if start.array_task_id is not None:
+            tasks = array_tasks.get(row.pk)
+            if tasks is None:
+                tasks = _array_tasks(row)
+                array_tasks[row.pk] = tasks
+            row = _split(row, start.array_task_id, new_ids)
+            metas[row.pk] = start.job_id
+        _allocate(row, start, nodes, gpu_used, now)
+        host = nodes[row.batch_host]
+        payload = launch_payload(row, cluster=cluster, kill_wait_s=kill_wait,
+                                 array_tasks=array_tasks.get(start.job_id, ()))
+        AgentOrder.objects.create(node=host, kind="launch", job=row, payload=payload)
+        woken.add(host.name)
+        started.append(row.pk)
+    for node in nodes.values():
+        _node_state(node, now)
+        node.save(update_fields=["alloc_cpus", "alloc_memory_mb", "alloc_gres", "state",
+                                 "last_busy"])
+    return started, woken, node_names, metas
+
+
+def _ids_needed(decision: core.Decision, jobs: dict[int, Job]) -> int:
+    """New rows for array tasks split off their meta row (the last task keeps the meta id)."""
+    per_meta: dict[int, int] = defaultdict(int)
+    for s in decision.starts:
+        if s.array_task_id is not None:
+            per_meta[s.job_id] += 1
+    need = 0
+    for meta_id, n in per_meta.items():
+        row = jobs.get(meta_id)
+        left = len(expand_ids(row.array_pending)) if row is not None else 0
+        need += n - 1 if n >= left else n
+    return max(need, 0)
+
+
+def _still_startable(row: Job, start: core.Start, nodes: dict[str, Node]) -> bool:
+    if row.state != JobState.PENDING or row.hold:
+        return False
+    if start.array_task_id is not None and start.array_task_id not in expand_ids(
+            row.array_pending):
+        return False
+    for g in start.grants:
+        node = nodes.get(g.node)
+        if node is None or node.drain or node.state not in snapshot.USABLE_NODE_STATES:
+            return False
+        if node.alloc_cpus + g.cpus > node.cpus:
+            return False
+    return True
+
+
+def _array_tasks(meta: Job) -> list[int]:
+    """Every task id of ``meta``'s array: the split rows' and the pending rest."""
+    ids = set(Job.objects.filter(array_job_id=meta.array_job_id or meta.pk,
+                                 array_task_id__isnull=False)
+              .values_list("array_task_id", flat=True))
+    return sorted(ids | set(expand_ids(meta.array_pending)))
+
+
+def _split(meta: Job, task: int, new_ids: Iterator[int]) -> Job:
+    """The task's own row; the meta row itself when it is the last pending task."""
+    rest = [t for t in expand_ids(meta.array_pending) if t != task]
+    if not rest:
+        meta.array_task_id = task
+        meta.array_pending = ""
+        meta.save(update_fields=["array_task_id", "array_pending"])
+        return meta
+    meta.array_pending = compress_ids(rest)
+    meta.save(update_fields=["array_pending"])
+    task_row = Job.objects.get(pk=meta.pk)
+    new_id = next(new_ids)
+    task_row.pk = task_row.id = new_id
+    task_row.array_task_id = task
+    task_row.array_pending = ""
+    task_row.save(force_insert=True)
+    return task_row
+
+
+def _gpu_indices(node: Node) -> dict[str, list[int]]:
+    """Device indices per gres key, numbered across the node's GPUs in Gres= order."""
+    out: dict[str, list[int]] = {}
+    nxt = 0
+    for (name, typ), count in node_gres(node.gres).items():
+        if name != "gpu":
+            continue
+        key = f"{name}:{typ}" if typ else name
+        out[key] = list(range(nxt, nxt + count))
+        nxt += count
+    return out
+
+
+def _allocate(row: Job, start: core.Start, nodes: dict[str, Node],
+              gpu_used: dict[str, set[int]], now: datetime) -> None:
+    alloc: dict[str, dict[str, Any]] = {}
+    for g in start.grants:
+        node = nodes[g.node]
+        used = gpu_used.setdefault(node.name, {
+            int(i) for v in (node.alloc_gres or {}).values() for i in v})
+        entry: dict[str, Any] = {"cpus": g.cpus, "mem_mb": g.mem_mb, "ntasks": g.ntasks}
+        per_key = _gpu_indices(node)
+        gpus: list[int] = []
+        keys = []
+        for key, count in sorted(g.gres.items()):
+            free = [i for i in per_key.get(key, []) if i not in used][:count]
+            gpus += free
+            used.update(free)
+            if free:
+                keys.append(key)
+                node.alloc_gres = {**(node.alloc_gres or {}),
+                                   key: sorted({*(node.alloc_gres or {}).get(key, []), *free})}
+        if gpus:
+            entry["gpus"] = sorted(gpus)
+            entry["gres_key"] = keys[0]
+        if row.mem_per_cpu_mb is None and row.mem_per_node_mb is None and g.mem_mb and g.cpus:
+            entry["mem_per_cpu_mb"] = g.mem_mb // g.cpus
+        alloc[g.node] = entry
+        node.alloc_cpus += g.cpus
+        node.alloc_memory_mb += g.mem_mb
+    row.alloc = alloc
+    row.batch_host = start.grants[0].node
+    row.nodes = compress_hosts(sorted(alloc))
+    row.state = JobState.RUNNING
+    row.partition = start.partition
+    row.start_time = now
+    row.reason = "None"
+    row.sched_start_time = None
+    row.sched_nodes = ""
+    if row.eligible_time is None:
+        row.eligible_time = now
+    row.save(update_fields=["alloc", "batch_host", "nodes", "state", "partition", "start_time",
+                            "reason", "sched_start_time", "sched_nodes", "eligible_time"])
+
+
+def _node_state(node: Node, now: datetime) -> None:
+    if node.state in snapshot.USABLE_NODE_STATES:
+        node.state = ("IDLE" if node.alloc_cpus == 0 else
+                      "ALLOCATED" if node.alloc_cpus >= node.cpus else "MIXED")
+    if node.alloc_cpus:
+        node.last_busy = now
+
+
+def _write_pending(loaded: snapshot.Loaded, decision: core.Decision, now: datetime,
+                   started: set[int], started_meta: dict[int, int]) -> list[int]:
+    """Write reasons, priorities and planned starts of rows that changed; their ids."""
+    changed: list[Job] = []
+    now_running = dict(loaded.array_running)
+    for jid in started:
+        meta = started_meta.get(jid)
+        if meta is not None:
+            now_running[meta] = now_running.get(meta, 0) + 1
+    still = set(Job.objects.filter(pk__in=list(loaded.rows), state=JobState.PENDING)
+                .values_list("pk", flat=True))
+    for jid, old in loaded.rows.items():
+        if jid not in still:
+            continue
+        reason = decision.reasons.get(jid, loaded.reasons.get(jid, "None"))
+        limit = loaded.array_limits.get(jid)
+        if limit and now_running.get(jid, 0) >= limit:
+            reason = "JobArrayTaskLimit"
+        prio = 0 if reason in ("JobHeldUser", "JobHeldAdmin") else \
+            decision.priorities.get(jid, old.priority)
+        plan = decision.planned.get(jid)
+        sched_time = datetime.fromtimestamp(plan.start_time, tz=UTC) if plan else None
+        sched_nodes = compress_hosts(plan.nodes) if plan else ""
+        eligible = old.eligible_time
+        if eligible is None and jid not in loaded.reasons:
+            eligible = now
+        if (reason, prio, sched_time, sched_nodes, eligible) == (
+                old.reason, old.priority, old.sched_start_time, old.sched_nodes,
+                old.eligible_time):
+            continue
+        changed.append(Job(id=jid, reason=reason, priority=prio, sched_start_time=sched_time,
+                           sched_nodes=sched_nodes, eligible_time=eligible))
+    if changed:
+        Job.objects.bulk_update(changed, ["reason", "priority", "sched_start_time",
+                                          "sched_nodes", "eligible_time"], batch_size=1000)
+    return [j.id for j in changed]

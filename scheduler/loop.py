@@ -1,0 +1,61 @@
+"""The scheduling loop of embedded mode: a daemon thread of the ``drover up`` process.
+
+It waits for a request (scheduler/kick.py) or at most ``INTERVAL_S``, then runs
+one cycle and the node health check. Exceptions are logged and the loop goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from django.db import close_old_connections
+
+from scheduler import kick
+
+log = logging.getLogger(__name__)
+INTERVAL_S = 2.0
+COALESCE_S = 0.05  # let a burst of requests land before the cycle reads them
+_stop = threading.Event()
+_thread: threading.Thread | None = None
+
+
+def start_loop() -> threading.Thread:
+    """Start the loop thread (once); returns it."""
+    global _thread
+    if _thread is not None and _thread.is_alive():
+        return _thread
+    _stop.clear()
+    _thread = threading.Thread(target=_run, name="drover-scheduler", daemon=True)
+    _thread.start()
+    return _thread
+
+
+def stop_loop(timeout: float = 10.0) -> None:
+    global _thread
+    _stop.set()
+    kick.wake.set()
+    if _thread is not None:
+        _thread.join(timeout)
+    _thread = None
+
+
+def _run() -> None:
+    from scheduler.cycle import run_cycle_once
+    from scheduler.health import check_nodes
+
+    while not _stop.is_set():
+        kick.wake.wait(INTERVAL_S)
+        if _stop.is_set():
+            break
+        time.sleep(COALESCE_S)
+        kick.clear_pending()
+        try:
+            close_old_connections()
+            check_nodes()
+            run_cycle_once()
+        except Exception:
+            log.exception("scheduling cycle failed; retrying")
+        finally:
+            close_old_connections()
