@@ -309,7 +309,7 @@ def fetch_jobs(params: Mapping[str, str]) -> list[Record]:
     return [j for j in jobs if isinstance(j, dict)]
 
 
-def _load_error(exc: Exception) -> str:
+def describe_error(exc: Exception) -> str:
     from drover.api import ApiError
 
     if isinstance(exc, ApiError):
@@ -333,7 +333,7 @@ def run_once(args: Any, q: Query, layout: Layout, fetch: Fetch) -> int:
     try:
         records = fetch(api_params(q))
     except api_errors() as exc:
-        print(f"slurm_load_jobs error: {_load_error(exc)}", file=sys.stderr)
+        print(f"slurm_load_jobs error: {describe_error(exc)}", file=sys.stderr)
         return 1
     jobs = select_jobs(records, q, array=args.array)
     if len(q.jobs) == 1 and not jobs and not (args.json or args.yaml):
