@@ -62,10 +62,9 @@ def do_update_node(actor: Any, node: Node, state: str, reason: str = "") -> Node
         elif not node.drain and node.state != "DOWN":
             node.reason, node.reason_user, node.reason_time = "", "", None
         node.save()
-        if node.state in ("IDLE", "MIXED", "ALLOCATED"):
-            from scheduler.actions.jobs import recompute_node
+        from scheduler.actions.jobs import recompute_node
 
-            recompute_node(node)
+        recompute_node(node)  # also undoes the stale totals the save above wrote back
         events.broadcast_nodes([node.name])
         events.broadcast_jobs(failed)
         events.request_cycle()

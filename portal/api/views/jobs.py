@@ -76,20 +76,20 @@ class JobSignalView(APIView):  # type: ignore[misc]
 
 
 class JobHoldView(APIView):  # type: ignore[misc]
-    action = staticmethod(job_actions.do_hold_job)
+    job_action = staticmethod(job_actions.do_hold_job)
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, job_id: str) -> Response:
-        job_actions.do_for_spec(type(self).action, request.user, job_id)
+        job_actions.do_for_spec(type(self).job_action, request.user, job_id)
         return Response({})
 
 
 class JobReleaseView(JobHoldView):
-    action = staticmethod(job_actions.do_release_job)
+    job_action = staticmethod(job_actions.do_release_job)
 
 
 class JobRequeueView(JobHoldView):
-    action = staticmethod(job_actions.do_requeue_job)
+    job_action = staticmethod(job_actions.do_requeue_job)
 
 
 class AccountingJobsView(APIView):  # type: ignore[misc]

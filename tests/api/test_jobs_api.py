@@ -1,0 +1,147 @@
+"""The REST API seen by the commands: shapes, filters, permissions, errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from scheduler.models import Job
+from tests.api.builders import desc, golden_error, make_job, make_running, set_param
+
+pytestmark = pytest.mark.django_db
+
+
+def test_submit_answers_the_job_id(cluster: Any, api: Any) -> None:
+    r = api("daemon").post("/api/jobs/", desc(), format="json")
+    assert r.status_code == 201
+    assert Job.objects.get(id=r.json()["job_id"]).user == "daemon"
+
+
+def test_submit_errors_have_slurms_shape(cluster: Any, api: Any) -> None:
+    r = api("daemon").post("/api/jobs", desc(partition="nosuch"), format="json")
+    assert r.status_code == 400
+    error, detail = golden_error("016_err_invalid_partition")
+    assert r.json() == {"errors": [{"error": error, "error_number": 2000, "detail": detail}]}
+
+
+def test_test_only_answers_a_plan(cluster: Any, api: Any) -> None:
+    r = api("daemon").post("/api/jobs/", desc(test_only=True), format="json")
+    assert r.status_code == 200
+    assert set(r.json()["test_only"]) == {"job_id", "start_time", "cpus", "nodes", "partition"}
+
+
+def test_a_user_lists_only_their_own_jobs_an_operator_all(cluster: Any, api: Any) -> None:
+    mine = make_job("daemon")
+    theirs = make_job("bin")
+    ids = [j["job_id"] for j in api("daemon").get("/api/jobs/").json()["jobs"]]
+    assert ids == [mine.id]
+    ids = [j["job_id"] for j in api("root").get("/api/jobs").json()["jobs"]]
+    assert ids == [mine.id, theirs.id]
+    ids = [j["job_id"] for j in api("root").get("/api/jobs/?user=bin").json()["jobs"]]
+    assert ids == [theirs.id]
+
+
+def test_the_job_record_has_the_contract_keys(cluster: Any, api: Any) -> None:
+    job = make_running(cluster[0], user="daemon")
+    record = api("daemon").get(f"/api/jobs/{job.id}/").json()
+    for key in ("job_id", "array_task_str", "state", "reason", "submit_time", "run_time_s",
+                "nodes", "num_cpus", "exit_code", "stdout", "steps", "cancelled_by"):
+        assert key in record
+    assert record["stdout"] == f"/tmp/slurm-{job.id}.out"
+    assert (record["state"], record["nodes"], record["exit_code"]) == ("RUNNING", "n1", [0, 0])
+
+
+def test_state_filters_and_min_job_age(cluster: Any, api: Any) -> None:
+    pending = make_job("daemon")
+    done = make_job("daemon", state="COMPLETED", end_time=pending.submit_time)
+    client = api("daemon")
+    assert [j["job_id"] for j in client.get("/api/jobs/").json()["jobs"]] == [pending.id]
+    got = client.get("/api/jobs/?state=all").json()["jobs"]
+    assert [j["job_id"] for j in got] == [pending.id, done.id]
+    got = client.get("/api/jobs/?state=CD").json()["jobs"]
+    assert [j["job_id"] for j in got] == [done.id]
+    set_param("MinJobAge", "0")
+    Job.objects.filter(pk=done.pk).update(end_time=pending.submit_time.replace(year=2020))
+    assert [j["job_id"] for j in client.get("/api/jobs/?all_states=1").json()["jobs"]] == [
+        pending.id]
+    assert client.get(f"/api/jobs/{done.id}/").status_code == 404
+    got = client.get("/api/accounting/jobs/").json()["jobs"]
+    assert {j["job_id"] for j in got} == {pending.id, done.id}
+    assert client.get("/api/jobs/?state=bogus").status_code == 400
+
+
+def test_job_ids_filter_arrays_by_base_id_and_task(cluster: Any, api: Any) -> None:
+    client = api("daemon")
+    base = client.post("/api/jobs/", desc(array="0-3%2"), format="json").json()["job_id"]
+    task = make_job("daemon", array_job_id=base, array_task_id=9, state="RUNNING")
+    other = make_job("daemon")
+    got = client.get(f"/api/jobs/?job={base}").json()["jobs"]
+    assert [j["job_id"] for j in got] == [base, task.id]
+    assert got[0]["array_task_str"] == "[0-3%2]"
+    got = client.get(f"/api/jobs/?job={base}_2,{other.id}").json()["jobs"]
+    assert [j["job_id"] for j in got] == [base, other.id]
+    got = client.get(f"/api/jobs/?job={base}_9").json()["jobs"]
+    assert [j["job_id"] for j in got] == [task.id]
+    assert client.get(f"/api/jobs/{base}_9").json()["job_id"] == task.id
+
+
+def test_another_users_job_is_invisible_and_untouchable(cluster: Any, api: Any) -> None:
+    job = make_job("daemon")
+    r = api("bin").get(f"/api/jobs/{job.id}/")
+    assert r.status_code == 404
+    assert r.json()["errors"][0]["error"] == "Invalid job id specified"
+    r = api("bin").post(f"/api/jobs/{job.id}/signal/", {"signal": None}, format="json")
+    assert r.status_code == 403
+    assert r.json()["errors"][0] == {"error": "Access/permission denied", "error_number": 2002,
+                                     "detail": []}
+    assert api("root").post(f"/api/jobs/{job.id}/signal", {}, format="json").status_code == 200
+    job.refresh_from_db()
+    assert job.state == "CANCELLED"
+
+
+def test_hold_release_requeue_and_update_endpoints(cluster: Any, api: Any) -> None:
+    job = make_job("daemon")
+    client = api("daemon")
+    assert client.post(f"/api/jobs/{job.id}/hold/", {}, format="json").status_code == 200
+    assert client.get(f"/api/jobs/{job.id}").json()["reason"] == "JobHeldUser"
+    assert client.post(f"/api/jobs/{job.id}/release", {}, format="json").status_code == 200
+    r = client.patch(f"/api/jobs/{job.id}/", {"time_limit_min": 30, "name": "x"}, format="json")
+    assert (r.status_code, r.json()["time_limit_min"], r.json()["name"]) == (200, 30, "x")
+    r = client.post(f"/api/jobs/{job.id}/requeue/", {}, format="json")
+    assert (r.status_code, r.json()["errors"][0]["error"]) == (409, "Job is pending execution")
+    r = client.post("/api/jobs/999999/hold/", {}, format="json")
+    assert (r.status_code, r.json()["errors"][0]["error_number"]) == (404, 2017)
+
+
+def test_nodes_partitions_config_ping(cluster: Any, api: Any) -> None:
+    client = api("daemon")
+    nodes = client.get("/api/nodes/").json()["nodes"]
+    assert [n["name"] for n in nodes] == ["n1", "n2", "n3", "n4"]
+    assert nodes[0]["partitions"] == ["debug", "short"] and nodes[0]["state"] == "IDLE"
+    r = client.get("/api/nodes/nosuch")
+    assert (r.status_code, r.json()["errors"][0]["detail"]) == (404, ["Node nosuch not found"])
+    parts = client.get("/api/partitions/").json()["partitions"]
+    assert parts[0]["nodes"] == "n[1-4]" and parts[0]["default"] and parts[0]["total_cpus"] == 8
+    assert client.get("/api/config").json()["config"]["MinJobAge"] == "300"
+    assert client.get("/api/ping/").json()["ping"] == "UP"
+
+
+def test_only_operators_change_node_state(cluster: Any, api: Any) -> None:
+    r = api("daemon").patch("/api/nodes/n1/", {"state": "DRAIN", "reason": "x"}, format="json")
+    assert r.status_code == 403
+    r = api("root").patch("/api/nodes/n1/", {"state": "DRAIN", "reason": "x"}, format="json")
+    assert (r.status_code, r.json()["state"], r.json()["state_flags"]) == (200, "DRAINED",
+                                                                          ["DRAIN"])
+
+
+def test_unknown_api_paths_are_json_404s(cluster: Any, api: Any) -> None:
+    r = api("daemon").get("/api/nosuch/")
+    assert r.status_code == 404 and "errors" in r.json()
+
+
+def test_the_openapi_document_is_served(cluster: Any) -> None:
+    r = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert r.status_code == 200
+    assert "/api/jobs/" in str(r.content) or "jobs" in str(r.content)
