@@ -149,14 +149,19 @@ def test_forged_controller_answers_are_not_obeyed(
 def test_terminate_and_signal_orders(
     controller: FakeController, agent: Agent, tmp_path: Path
 ) -> None:
-    script = "#!/bin/bash\ntrap 'echo usr1' USR1\ntrap '' TERM\nwhile true; do sleep 0.05; done\n"
+    out = tmp_path / "out.txt"
+    script = (
+        "#!/bin/bash\ntrap 'echo usr1' USR1\ntrap '' TERM\necho ready\n"
+        "while true; do sleep 0.05; done\n"
+    )
     controller.send(launch(9, tmp_path, script, kill_wait_s=1))
-    controller.wait_for(lambda: agent.running() == [9])
+    controller.wait_for(lambda: out.exists() and "ready" in out.read_text())
     controller.send({"id": 100, "kind": "signal", "job_id": 9, "payload": {"signal": "USR1"}})
-    controller.wait_for(lambda: "usr1" in (tmp_path / "out.txt").read_text())
+    controller.wait_for(lambda: "usr1" in out.read_text())
     controller.send({"id": 101, "kind": "terminate", "job_id": 9, "payload": {"reason": "cancel"}})
     _, ended = controller.wait_for(lambda: controller.ended(9), timeout=5)[0]
     assert (ended["signal"], ended["terminated_for"]) == (9, "cancel")
+    assert {100, 101} <= set(controller.acked_orders)
 
 
 def test_the_time_limit_is_enforced_by_the_agent(
