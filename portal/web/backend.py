@@ -16,12 +16,17 @@ from scheduler.models import Job, Node, Partition
 
 
 class ActionFailed(Exception):
-    """A submit or cancel was refused; ``error`` is Slurm's text, ``detail`` its lines."""
+    """A submit or cancel was refused; ``error`` is Slurm's text, ``detail`` its lines.
 
-    def __init__(self, error: str, detail: Sequence[str] = ()) -> None:
+    ``stage`` is "options" when sbatch's own parsing refused (bad option, not a
+    batch script), "submit" when the controller did.
+    """
+
+    def __init__(self, error: str, detail: Sequence[str] = (), stage: str = "submit") -> None:
         super().__init__(error)
         self.error = error
         self.detail = list(detail)
+        self.stage = stage
 
 
 def job_record(job: Job) -> dict[str, Any]:
@@ -63,8 +68,8 @@ def submit(user: Any, script: str, argv: Sequence[str], *, environ: Mapping[str,
 
     try:
         request = jobopts.parse_sbatch(list(argv), script, dict(environ), cwd)
-    except jobopts.JobOptsError as exc:
-        raise ActionFailed(str(exc)) from None
+    except jobopts.OptionError as exc:
+        raise ActionFailed(str(exc), stage="options") from None
     desc = dict(request.job_desc)
     if submit_host and not desc.get("submit_host"):
         desc["submit_host"] = submit_host

@@ -20,10 +20,12 @@ from scheduler.models import Partition
 
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 # Slurm's words → the field a refusal is about (only when that field was filled in).
-_ERROR_FIELDS = [("partition", "partition"), ("account", "account"), ("association", "account"),
-                 ("time limit", "time"), ("memory", "mem"), ("node count", "nodes"),
-                 ("nodes", "nodes"), ("cpus-per-task", "cpus_per_task"), ("cpu count", "ntasks"),
-                 ("job name", "job_name")]
+_ERROR_FIELDS = [("--partition", "partition"), ("partition", "partition"),
+                 ("--account", "account"), ("account", "account"), ("association", "account"),
+                 ("--time", "time"), ("time limit", "time"), ("--mem", "mem"),
+                 ("memory", "mem"), ("node count", "nodes"), ("--nodes", "nodes"),
+                 ("--cpus-per-task", "cpus_per_task"), ("--ntasks", "ntasks"),
+                 ("task count", "ntasks"), ("--output", "output"), ("--job-name", "job_name")]
 
 
 def home_dir(username: str) -> str:
@@ -33,23 +35,34 @@ def home_dir(username: str) -> str:
         return f"/home/{username}"
 
 
-def unix_groups(username: str) -> set[str]:
+def unix_groups(username: str) -> set[str] | None:
+    """The user's Unix groups; None for root, whom AllowGroups never stops."""
     try:
-        gid = pwd.getpwnam(username).pw_gid
-        return {grp.getgrgid(g).gr_name for g in os.getgrouplist(username, gid)}
-    except (KeyError, OSError):
+        pw = pwd.getpwnam(username)
+    except KeyError:
         return set()
+    if pw.pw_uid == 0:
+        return None
+    names = set()
+    for gid in os.getgrouplist(username, pw.pw_gid):
+        try:
+            names.add(grp.getgrgid(gid).gr_name)
+        except KeyError:
+            continue
+    return names
 
 
 def usable_partitions(username: str) -> list[tuple[str, str]]:
-    """Partitions whose AllowGroups let ``username`` in (``""``/ALL lets everyone in)."""
+    """Partitions whose AllowGroups let ``username`` in (as do_submit_job checks them)."""
     groups: set[str] | None = None
+    looked_up = False
     out = []
     for p in Partition.objects.order_by("-is_default", "name"):
         allowed = [g for g in p.allow_groups.replace(" ", "").split(",") if g]
         if allowed and "ALL" not in allowed:
-            groups = unix_groups(username) if groups is None else groups
-            if not groups.intersection(allowed):
+            if not looked_up:
+                groups, looked_up = unix_groups(username), True
+            if groups is not None and not groups.intersection(allowed):
                 continue
         label = f"{p.name} (default)" if p.is_default else p.name
         out.append((p.name, label))
@@ -66,12 +79,16 @@ def user_accounts(username: str) -> tuple[list[str], str]:
 
 
 def _attach(form: ComposeForm, exc: backend.ActionFailed) -> None:
+    """Slurm's message at the top (as sbatch words it), and on the field it is about."""
     text = " ".join([exc.error, *exc.detail]).lower()
     for word, field in _ERROR_FIELDS:
         if word in text and form.cleaned_data.get(field) not in (None, ""):
             form.add_error(field, exc.error)
             break
-    form.add_error(None, f"Batch job submission failed: {exc.error}")
+    if exc.stage == "options":
+        form.add_error(None, exc.error)
+    else:
+        form.add_error(None, f"Batch job submission failed: {exc.error}")
     for line in exc.detail:
         form.add_error(None, line)
 

@@ -8,7 +8,6 @@ so, as with ``sbatch --time=... script.sh``, a field overrides the script's own
 from __future__ import annotations
 
 import posixpath
-import re
 from typing import Any
 
 from django import forms
@@ -19,8 +18,6 @@ DEFAULT_SCRIPT = """#!/bin/bash
 echo "Running on $(hostname)"
 srun hostname
 """
-_NODES = re.compile(r"^\d+(-\d+)?$")
-_MEM = re.compile(r"^\d+[KMGT]?$", re.IGNORECASE)
 # (field, option) in the order sbatch --help lists them.
 OPTION_FIELDS = [
     ("job_name", "--job-name"),
@@ -72,18 +69,6 @@ class ComposeForm(forms.Form):
             self.fields["account"] = _text("Account", "--account", "your default account",
                                            max_length=64)
 
-    def clean_nodes(self) -> str:
-        value: str = self.cleaned_data["nodes"].strip()
-        if value and not _NODES.match(value):
-            raise forms.ValidationError("Use a number of nodes (2) or a range (2-4).")
-        return value
-
-    def clean_mem(self) -> str:
-        value: str = self.cleaned_data["mem"].strip()
-        if value and not _MEM.match(value):
-            raise forms.ValidationError("Use a size such as 500M or 4G.")
-        return value
-
     def clean_workdir(self) -> str:
         value: str = self.cleaned_data["workdir"].strip()
         if not posixpath.isabs(value):
@@ -94,12 +79,7 @@ class ComposeForm(forms.Form):
         value: str = self.cleaned_data["script"].replace("\r\n", "\n")
         if not value.strip():
             raise forms.ValidationError("The script is empty.")
-        if not value.startswith("#!"):
-            # sbatch's own check, in its words.
-            raise forms.ValidationError(
-                "This does not look like a batch script. The first line must start with "
-                "#! followed by the path to an interpreter (for instance #!/bin/bash).")
-        return value
+        return value  # everything else is sbatch's to judge (drover.jobopts), in its words
 
     def argv(self) -> list[str]:
         """The fields as sbatch options; only the ones filled in."""

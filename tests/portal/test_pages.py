@@ -205,3 +205,28 @@ def test_cancelling_a_finished_job_says_so(alice: Any, cluster: Any) -> None:
     job = make_job("alice", state="COMPLETED")
     response = logged_in(alice).post(f"/jobs/{job.id}/cancel/", follow=True)
     assert "has already finished (COMPLETED)" in response.content.decode()
+
+
+def test_cancel_with_a_csrf_token_cancels_a_pending_job(alice: Any, cluster: Any) -> None:
+    job = make_job("alice", state="PENDING")
+    client = logged_in(alice, enforce_csrf_checks=True)
+    token = client.get(f"/jobs/{job.id}/").cookies["csrftoken"].value
+    response = client.post(f"/jobs/{job.id}/cancel/",
+                           {"csrfmiddlewaretoken": token, "next": "/jobs/"})
+    assert response.status_code == 302 and response["Location"] == "/jobs/"
+    job.refresh_from_db()
+    assert job.state == "CANCELLED"
+
+
+def test_cancel_never_redirects_off_site(alice: Any, cluster: Any) -> None:
+    job = make_job("alice", state="PENDING")
+    response = logged_in(alice).post(f"/jobs/{job.id}/cancel/",
+                                     {"next": "https://evil.example/"})
+    assert response["Location"] == f"/jobs/{job.id}/"
+
+
+def test_an_operator_cancels_anyones_job(operator: Any, cluster: Any) -> None:
+    job = make_job("bob", state="PENDING")
+    logged_in(operator).post(f"/jobs/{job.id}/cancel/")
+    job.refresh_from_db()
+    assert job.state == "CANCELLED"

@@ -1,0 +1,129 @@
+"""The portal in a real browser against a real cluster (uvicorn, workers, node agents).
+
+Debian's Chromium, driven by Playwright: log in, submit from the composer, and
+watch another tab's queue page take the job from PENDING/RUNNING to COMPLETED
+over the WebSocket, without a reload; then read the output on the job page.
+Set DROVER_SCREENSHOTS=/some/dir to keep a screenshot of each page.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+
+# Watches the queue table: every state each row shows, in order (installed through the
+# devtools protocol, so the page's Content-Security-Policy still forbids inline script).
+WATCH_ROWS = """() => {
+  window.__marker = 1;
+  window.__seen = {};
+  const note = (tr) => {
+    const seen = (window.__seen[tr.dataset.key] ||= []);
+    if (seen[seen.length - 1] !== tr.dataset.state) seen.push(tr.dataset.state);
+  };
+  const tbody = document.querySelector('#queue-table tbody');
+  tbody.querySelectorAll('tr[data-key]').forEach(note);
+  new MutationObserver(() => tbody.querySelectorAll('tr[data-key]').forEach(note))
+    .observe(tbody, {childList: true, subtree: true, attributes: true});
+}"""
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def shoot(page: Any, name: str) -> None:
+    folder = os.environ.get("DROVER_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def watch_errors(page: Any, errors: list[str]) -> None:
+    page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+    page.on("console", lambda m: errors.append(f"console: {m.text}")
+            if m.type == "error" else None)
+
+
+def test_a_job_submitted_in_the_browser_goes_live_from_queued_to_completed(
+        live_cluster: Any, browser: Any) -> None:
+    url = live_cluster.url
+    expect = sync_api.expect
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+
+    # Log in.
+    page = context.new_page()
+    watch_errors(page, errors)
+    page.goto(f"{url}/login/")
+    shoot(page, "login")
+    page.fill("#id_username", live_cluster.username)
+    page.fill("#id_password", live_cluster.password)
+    page.click(".login-card button[type=submit]")
+    expect(page).to_have_url(f"{url}/")
+    expect(page.locator("[data-live-status]")).to_have_text("live")
+
+    # The queue page in a tab of its own: it must follow the job without reloading.
+    queue = context.new_page()
+    watch_errors(queue, errors)
+    queue.goto(f"{url}/jobs/")
+    expect(queue.locator("[data-live-status]")).to_have_text("live")
+    queue.evaluate(WATCH_ROWS)
+    navigations = queue.evaluate("performance.getEntriesByType('navigation').length")
+
+    # Submit from the composer.
+    page.goto(f"{url}/compose/")
+    page.fill("#id_script", "#!/bin/bash\n#SBATCH --job-name=from-the-script\n"
+                            "echo hello-from-browser; sleep 2\n")
+    page.fill("#id_job_name", "browser-job")
+    page.fill("#id_workdir", str(live_cluster.workdir))
+    shoot(page, "compose")
+    page.click("form.composer button[type=submit]")
+    expect(page).to_have_url(re.compile(rf"{re.escape(url)}/jobs/\d+/$"))
+    job_id = page.url.rstrip("/").rsplit("/", 1)[1]
+    expect(page.locator("h1")).to_contain_text("browser-job")  # the field beat #SBATCH
+
+    # The queue tab shows the new row and follows it to COMPLETED.
+    row = queue.locator(f'#queue-table tr[data-key="{job_id}"]')
+    expect(row).to_be_visible(timeout=15_000)
+    expect(row.locator(".badge")).to_have_text("COMPLETED", timeout=60_000)
+    seen = queue.evaluate(f"window.__seen[{job_id!r}]")
+    assert seen[-1] == "COMPLETED" and {"PENDING", "RUNNING"} & set(seen[:-1]), seen
+    assert queue.evaluate("window.__marker") == 1, "the queue page was reloaded"
+    assert queue.evaluate("performance.getEntriesByType('navigation').length") == navigations
+    expect(row.locator("td").nth(2)).to_have_text("browser-job")
+    shoot(queue, "queue")
+
+    # The job page (not reloaded either) has gone to COMPLETED and shows the output.
+    expect(page.locator("[data-badge]")).to_have_text("COMPLETED", timeout=30_000)
+    expect(page.locator('[data-output="stdout"]')).to_contain_text("hello-from-browser",
+                                                                 timeout=30_000)
+    expect(page.locator('[data-field="exit_code"]')).to_have_text("0:0")
+    shoot(page, "job")
+
+    # The other pages render and go live too.
+    for name, path in (("dashboard", "/"), ("cluster", "/cluster/")):
+        page.goto(f"{url}{path}")
+        expect(page.locator("[data-live-status]")).to_have_text("live")
+        shoot(page, name)
+    expect(page.locator("table[data-live-nodes] tbody tr")).to_have_count(
+        len(live_cluster.node_names))
+    assert not errors, errors
+    context.close()
