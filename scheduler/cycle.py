@@ -140,6 +140,7 @@ def _apply_starts(decision: core.Decision, now: datetime
     new_ids = iter(allocate_job_ids(_ids_needed(decision, jobs)))
     cluster = conf.get("ClusterName") or "drover"
     kill_wait = conf.get_int("KillWait")
+    def_mem_cpu = conf.get_int("DefMemPerCPU")
     gpu_used: dict[str, set[int]] = {}
     started: list[int] = []
     metas: dict[int, int] = {}
@@ -159,7 +160,8 @@ def _apply_starts(decision: core.Decision, now: datetime
         _allocate(row, start, nodes, gpu_used, now)
         host = nodes[row.batch_host]
         payload = launch_payload(row, cluster=cluster, kill_wait_s=kill_wait,
-                                 array_tasks=array_tasks.get(start.job_id, ()))
+                                 array_tasks=array_tasks.get(start.job_id, ()),
+                                 default_mem_per_cpu=def_mem_cpu)
         AgentOrder.objects.create(node=host, kind="launch", job=row, payload=payload)
         woken.add(host.name)
         started.append(row.pk)
@@ -261,8 +263,6 @@ def _allocate(row: Job, start: core.Start, nodes: dict[str, Node],
         if gpus:
             entry["gpus"] = sorted(gpus)
             entry["gres_key"] = keys[0]
-        if row.mem_per_cpu_mb is None and row.mem_per_node_mb is None and g.mem_mb and g.cpus:
-            entry["mem_per_cpu_mb"] = g.mem_mb // g.cpus
         alloc[g.node] = entry
         node.alloc_cpus += g.cpus
         node.alloc_memory_mb += g.mem_mb

@@ -68,7 +68,8 @@ def array_env(job: Job, tasks: Sequence[int]) -> dict[str, str]:
     }
 
 
-def job_env(job: Job, cluster: str, array_tasks: Sequence[int] = ()) -> dict[str, str]:
+def job_env(job: Job, cluster: str, array_tasks: Sequence[int] = (),
+            default_mem_per_cpu: int = 0) -> dict[str, str]:
     """The environment of ``job``'s batch script (the job must hold its allocation)."""
     alloc: dict[str, dict[str, Any]] = job.alloc or {}
     # The batch host first, as Slurm orders SLURM_JOB_CPUS_PER_NODE.
@@ -125,8 +126,8 @@ def job_env(job: Job, cluster: str, array_tasks: Sequence[int] = ()) -> dict[str
         slurm["SLURM_MEM_PER_CPU"] = str(job.mem_per_cpu_mb)
     elif job.mem_per_node_mb:
         slurm["SLURM_MEM_PER_NODE"] = str(job.mem_per_node_mb)
-    elif int(host.get("mem_per_cpu_mb", 0)):
-        slurm["SLURM_MEM_PER_CPU"] = str(host["mem_per_cpu_mb"])
+    elif default_mem_per_cpu:
+        slurm["SLURM_MEM_PER_CPU"] = str(default_mem_per_cpu)
     elif int(host.get("mem_mb", 0)):
         slurm["SLURM_MEM_PER_NODE"] = str(host["mem_mb"])
     if job.restarts:
@@ -145,7 +146,8 @@ def job_env(job: Job, cluster: str, array_tasks: Sequence[int] = ()) -> dict[str
 
 
 def launch_payload(job: Job, *, cluster: str, kill_wait_s: int,
-                   array_tasks: Sequence[int] = ()) -> dict[str, Any]:
+                   array_tasks: Sequence[int] = (), default_mem_per_cpu: int = 0
+                   ) -> dict[str, Any]:
     """The ``launch`` order's payload for ``job`` on its batch host."""
     fp = _filepattern()
     host = (job.alloc or {}).get(job.batch_host, {})
@@ -156,7 +158,7 @@ def launch_payload(job: Job, *, cluster: str, kill_wait_s: int,
         "gid": job.gid,
         "script": job.script,
         "argv": list(job.argv or []),
-        "env": job_env(job, cluster, array_tasks),
+        "env": job_env(job, cluster, array_tasks, default_mem_per_cpu),
         "cwd": job.work_dir,
         "stdout": expand_path(job.stdout, job, fp.default_output(job.array_task_id is not None)),
         "stderr": expand_path(job.stderr, job),

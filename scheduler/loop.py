@@ -59,3 +59,6 @@ def _run() -> None:
             log.exception("scheduling cycle failed; retrying")
         finally:
             close_old_connections()
+    from django.db import connection
+
+    connection.close()

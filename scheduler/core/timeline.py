@@ -1,8 +1,10 @@
 """The backfill plan: free resources per node over a fixed grid of future time slots.
 
-Slot ``k`` covers ``[now + k*res, now + (k+1)*res)`` for ``k < T``, with
-``T = bf_window / bf_resolution + 1``; the last slot stands for everything from
-the end of the window on. Running jobs release their resources from the first
+Slots are aligned to multiples of ``res`` in epoch time (so planned start times
+stay put from one cycle to the next): slot 0 is ``[now, base + res)`` and slot
+``k >= 1`` is ``[base + k*res, base + (k+1)*res)``, with ``base = now - now % res``
+and ``T = bf_window / bf_resolution + 1`` slots; the last slot stands for
+everything from the end of the window on. Running jobs release their resources from the first
 slot that starts at or after their expected end (a job past its end is taken
 to release in slot 1); a job without a time limit never releases inside the plan.
 
@@ -28,6 +30,7 @@ class Timeline:
                  window_s: int, resolution_s: int) -> None:
         self.now = now
         self.res = max(1, resolution_s)
+        self.base = now - now % self.res
         self.slots = max(1, -(-max(0, window_s) // self.res)) + 1
         n, g, t = table.size, len(table.gres_keys), self.slots
         avail = table.available
@@ -64,16 +67,21 @@ class Timeline:
 
     def slot_at(self, when: int) -> int:
         """The first slot starting at or after ``when``."""
-        return int(-(-(when - self.now) // self.res))
+        if when <= self.now:
+            return 0
+        return int(-(-(when - self.base) // self.res))
 
     def time_of(self, slot: int) -> int:
-        return self.now + slot * self.res
+        return self.now if slot == 0 else self.base + slot * self.res
 
     def span(self, duration_s: int | None) -> int:
         """Slots a job of ``duration_s`` occupies (the whole plan when unlimited)."""
         if duration_s is None:
             return self.slots
-        return max(1, min(self.slots, -(-duration_s // self.res)))
+        # Slot 0 is short when ``now`` is not on the grid: one more slot keeps a job
+        # started now covered to its end (later starts are covered with room to spare).
+        extra = 1 if self.now != self.base else 0
+        return max(1, min(self.slots, -(-duration_s // self.res) + extra))
 
     def view(self, rows: slice | int, cols: I64 | slice = slice(None)) -> FreeView:
         return FreeView(self.cpus[rows, cols], self.mem[rows, cols], self.gres[rows, cols],
