@@ -310,13 +310,11 @@ def fetch_jobs(params: Mapping[str, str]) -> list[Record]:
 
 
 def describe_error(exc: Exception) -> str:
+    """Slurm's words for a failed request: the controller's error, or "Unable to contact"."""
     from drover.api import ApiError
+    from drover.cli.common import UNREACHABLE
 
-    if isinstance(exc, ApiError):
-        errs = exc.errors or [{}]
-        first = errs[0] if isinstance(errs[0], dict) else {}
-        return str(first.get("error") or f"HTTP {exc.status}")
-    return "Unable to contact slurm controller (connect failure)"
+    return exc.error if isinstance(exc, ApiError) else UNREACHABLE
 
 
 def api_errors() -> tuple[type[Exception], ...]:

@@ -1,0 +1,466 @@
+"""``scontrol``: show and change jobs, nodes, partitions (Slurm 22.05's words).
+
+    scontrol [-o] [-d] [-Q] show job [ID] | node [NAME] | partition [NAME] | config
+             | hostnames [LIST] | hostlist LIST
+    scontrol ping | version | token [username=U] [lifespan=S]
+    scontrol hold|uhold|release|requeue ID[,ID...] [ID...]
+    scontrol update JobId=N TimeLimit=.. Partition=.. Name=.. Nice=.. Priority=.. Comment=..
+    scontrol update NodeName=LIST State=DRAIN|DOWN|RESUME|IDLE [Reason=..]
+
+The controller is reached through :class:`Ctl` (an interface tests replace).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from drover.cli.formats import records as rf
+from drover.cli.formats import values as v
+from drover.cli.jobids import parse_job_spec
+from drover.cli.slurmargs import VERSION_LINE, split_job_ids
+from drover.hostlist import HostlistError, compress, expand
+
+Record = Mapping[str, Any]
+
+
+class Ctl(Protocol):
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any: ...
+    def post(self, path: str, body: Any) -> Any: ...
+    def patch(self, path: str, body: Any) -> Any: ...
+
+
+class Opts:
+    def __init__(self) -> None:
+        self.oneliner = False
+        self.details = False
+        self.quiet = False
+        self.verbose = 0
+
+
+def _errors() -> tuple[type[Exception], ...]:
+    from drover.cli.squeue import api_errors
+
+    return api_errors()
+
+
+def _why(exc: Exception) -> str:
+    from drover.cli.squeue import describe_error
+
+    return describe_error(exc)
+
+
+def _status(exc: Exception) -> int:
+    return int(getattr(exc, "status", 0) or 0)
+
+
+def _err(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+# --- show -----------------------------------------------------------------------------
+
+def show_job(ctl: Ctl, opts: Opts, ident: str | None) -> int:
+    params: dict[str, Any] = {"all_states": "1"}
+    if ident:
+        try:
+            spec = parse_job_spec(ident)
+        except ValueError:
+            _err("slurm_load_jobs error: Invalid job id specified")
+            return 1
+        params["job"] = spec.api_id() if spec.tasks and len(spec.tasks) == 1 \
+            else str(spec.job_id)
+    try:
+        jobs = [j for j in ctl.get("/api/jobs/", params).get("jobs", []) if isinstance(j, dict)]
+    except _errors() as exc:
+        _err(f"slurm_load_jobs error: {_why(exc)}")
+        return 1
+    if ident:
+        jobs = [j for j in jobs if spec.matches(j)]
+        if not jobs:
+            _err("slurm_load_jobs error: Invalid job id specified")
+            return 1
+    if not jobs:
+        print("No jobs in the system")
+        return 0
+    sys.stdout.write("".join(rf.render_job(j, opts.oneliner) for j in jobs))
+    return 0
+
+
+def show_node(ctl: Ctl, opts: Opts, ident: str | None) -> int:
+    try:
+        nodes = [n for n in ctl.get("/api/nodes/").get("nodes", []) if isinstance(n, dict)]
+    except _errors() as exc:
+        _err(f"slurm_load_node error: {_why(exc)}")
+        return 1
+    if ident:
+        try:
+            wanted = expand(ident)
+        except HostlistError:
+            wanted = [ident]
+        by_name = {str(n.get("name")): n for n in nodes}
+        missing = [w for w in wanted if w not in by_name]
+        if missing and len(wanted) == 1:
+            print(f"Node {ident} not found")
+            return 1
+        nodes = [by_name[w] for w in wanted if w in by_name]
+    if not nodes:
+        print("No nodes in the system")
+        return 0
+    sys.stdout.write("".join(rf.render_node(n, opts.oneliner) for n in nodes))
+    return 0
+
+
+def show_partition(ctl: Ctl, opts: Opts, ident: str | None) -> int:
+    try:
+        parts = [p for p in ctl.get("/api/partitions/").get("partitions", [])
+                 if isinstance(p, dict)]
+    except _errors() as exc:
+        _err(f"slurm_load_partitions error: {_why(exc)}")
+        return 1
+    try:
+        nodes = {str(n.get("name")): n for n in ctl.get("/api/nodes/").get("nodes", [])}
+    except _errors():
+        nodes = {}
+    if ident:
+        parts = [p for p in parts if p.get("name") == ident]
+        if not parts:
+            print(f"Partition {ident} not found")
+            return 1
+    if not parts:
+        print("No partitions in the system")
+        return 0
+    out = []
+    for p in parts:
+        names = p.get("node_names") or []
+        mem = sum(v.num(nodes[n], "real_memory_mb") for n in names if n in nodes) or None
+        out.append(rf.render_partition(p, opts.oneliner, mem))
+    sys.stdout.write("".join(out))
+    return 0
+
+
+def ping_line(ctl: Ctl) -> tuple[str, int]:
+    try:
+        answer = ctl.get("/api/ping/")
+    except _errors():
+        return "Slurmctld(primary) at controller is DOWN", 1
+    leader = str(answer.get("leader") or "localhost")
+    state = str(answer.get("ping") or "UP")
+    return f"Slurmctld(primary) at {leader} is {state}", 0 if state == "UP" else 1
+
+
+def show_config(ctl: Ctl) -> int:
+    try:
+        config = ctl.get("/api/config/").get("config", {})
+    except _errors() as exc:
+        _err(f"slurm_load_ctl_conf error: {_why(exc)}")
+        return 1
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+    lines = [f"Configuration data as of {stamp}", *rf.config_lines(config), ""]
+    line, _ = ping_line(ctl)
+    print("\n".join([*lines, line]))
+    return 0
+
+
+def show_hostnames(arg: str | None) -> int:
+    text = arg or os.environ.get("SLURM_JOB_NODELIST") or os.environ.get("SLURM_NODELIST")
+    if not text:
+        _err("scontrol: error: host list is empty")
+        return 1
+    try:
+        names = expand(text)
+    except HostlistError:
+        _err(f"scontrol: error: Invalid hostlist: {text}")
+        return 1
+    for n in names:
+        print(n)
+    return 0
+
+
+def show_hostlist(arg: str | None, sort: bool = False) -> int:
+    if not arg:
+        _err("scontrol: error: host list is empty")
+        return 1
+    try:
+        names = [n for part in arg.split(",") for n in expand(part)] if "[" not in arg \
+            else expand(arg)
+    except HostlistError:
+        _err(f"scontrol: error: Invalid hostlist: {arg}")
+        return 1
+    print(compress(sorted(names) if sort else names))
+    return 0
+
+
+def show(ctl_factory: Callable[[], Ctl], opts: Opts, words: Sequence[str]) -> int:
+    if not words:
+        _err("scontrol: error: too few arguments for keyword:show")
+        return 1
+    what = words[0].lower()
+    ident = words[1] if len(words) > 1 else None
+    if ident and "=" in ident:
+        ident = ident.split("=", 1)[1]
+    if what in ("hostnames", "hostname"):
+        return show_hostnames(ident)
+    if what in ("hostlist", "hostlistsorted"):
+        return show_hostlist(ident, sort=what == "hostlistsorted")
+    if what in ("job", "jobs", "jobid"):
+        return show_job(ctl_factory(), opts, ident)
+    if what in ("node", "nodes", "nodename"):
+        return show_node(ctl_factory(), opts, ident)
+    if what in ("partition", "partitions", "partitionname"):
+        return show_partition(ctl_factory(), opts, ident)
+    if what in ("config", "conf", "configuration"):
+        return show_config(ctl_factory())
+    _err(f"scontrol: error: invalid entity: {words[0]} for keyword:show")
+    return 1
+
+
+# --- job actions ----------------------------------------------------------------------
+
+def job_action(ctl: Ctl, action: str, ids: Sequence[str]) -> int:
+    """hold / release / requeue each id; Slurm's two-line error for each failure."""
+    if not ids:
+        _err(f"scontrol: error: too few arguments for keyword:{action}")
+        return 1
+    path = {"uhold": "hold", "hold": "hold", "release": "release",
+            "requeue": "requeue", "requeue_hold": "requeue"}[action]
+    rc = 0
+    for text in split_job_ids(ids):
+        text = text.split("=", 1)[1] if "=" in text else text
+        try:
+            targets = parse_job_spec(text).api_ids()
+        except ValueError:
+            _err(f"Invalid job id specified for job {text}")
+            rc = 1
+            continue
+        for job_id in targets:
+            try:
+                ctl.post(f"/api/jobs/{job_id}/{path}/", {})
+            except _errors() as exc:
+                why = _why(exc)
+                _err(f"{why} for job {job_id}")
+                verb = "slurm_requeue" if path == "requeue" else "slurm_suspend"
+                _err(f"{verb} error: {why}")
+                rc = 1
+    return rc
+
+
+def _pairs(words: Sequence[str]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for w in words:
+        key, eq, val = w.partition("=")
+        out.append((key, val if eq else ""))
+    return out
+
+
+_JOB_KEYS: dict[str, str] = {
+    "partition": "partition", "name": "name", "jobname": "name", "nice": "nice",
+    "priority": "priority", "comment": "comment", "account": "account", "qos": "qos",
+    "dependency": "dependency", "features": "constraint", "reqnodelist": "nodelist",
+    "excnodelist": "exclude", "starttime": "begin_time",
+}
+
+
+def update_job(ctl: Ctl, ids: str, pairs: Sequence[tuple[str, str]]) -> int:
+    from drover.timefmt import TimeFormatError, parse_time_limit
+
+    body: dict[str, Any] = {}
+    for key, val in pairs:
+        k = key.lower()
+        if k in ("timelimit", "time"):
+            try:
+                body["time_limit_min"] = parse_time_limit(val)
+            except (TimeFormatError, ValueError):
+                _err("scontrol: error: Invalid TimeLimit value")
+                return 1
+        elif k in ("nice", "priority"):
+            try:
+                body[k] = int(val)
+            except ValueError:
+                _err(f"scontrol: error: Invalid {key} value: {val}")
+                return 1
+        elif k in _JOB_KEYS:
+            body[_JOB_KEYS[k]] = val
+        else:
+            _err(f"scontrol: error: Update of this parameter is not supported: {key}={val}")
+            return 1
+    if not body:
+        _err("scontrol: error: No changes specified")
+        return 1
+    rc = 0
+    for text in split_job_ids(ids):
+        try:
+            targets = parse_job_spec(text).api_ids()
+        except ValueError:
+            _err(f"scontrol: error: Invalid job id {text}")
+            return 1
+        for job_id in targets:
+            try:
+                ctl.patch(f"/api/jobs/{job_id}/", body)
+            except _errors() as exc:
+                _err(f"slurm_update error: {_why(exc)}")
+                rc = 1
+    return rc
+
+
+_NODE_STATES = {"DRAIN", "DOWN", "RESUME", "IDLE", "UNDRAIN", "FAIL", "POWER_DOWN", "POWER_UP"}
+
+
+def update_node(ctl: Ctl, names: str, pairs: Sequence[tuple[str, str]]) -> int:
+    state = ""
+    reason = ""
+    for key, val in pairs:
+        k = key.lower()
+        if k == "state":
+            state = val.upper()
+        elif k == "reason":
+            reason = val
+        else:
+            _err(f"scontrol: error: Update of this parameter is not supported: {key}={val}")
+            return 1
+    if state not in _NODE_STATES:
+        _err(f"scontrol: error: Invalid input: State={state or '(null)'}")
+        _err("Request aborted")
+        return 1
+    if state in ("DRAIN", "DOWN", "FAIL") and not reason:
+        _err("You must specify a reason when DOWNING or DRAINING a node. Request denied")
+        return 1
+    try:
+        targets = expand(names)
+    except HostlistError:
+        _err(f"scontrol: error: Invalid node name specified: {names}")
+        return 1
+    rc = 0
+    for name in targets:
+        try:
+            ctl.patch(f"/api/nodes/{name}/", {"state": state, "reason": reason})
+        except _errors() as exc:
+            _err(f"slurm_update error: {_why(exc)}")
+            rc = 1
+    return rc
+
+
+def update(ctl_factory: Callable[[], Ctl], words: Sequence[str]) -> int:
+    if words and words[0].lower() in ("job", "node", "nodename", "jobid") and \
+            "=" not in words[0] and len(words) > 1:
+        words = [f"{words[0]}={words[1]}", *words[2:]]
+    pairs = _pairs(words)
+    if not pairs:
+        _err("scontrol: error: too few arguments for keyword:update")
+        return 1
+    first = pairs[0][0].lower()
+    if first in ("jobid", "job"):
+        return update_job(ctl_factory(), pairs[0][1], pairs[1:])
+    if first in ("nodename", "node"):
+        return update_node(ctl_factory(), pairs[0][1], pairs[1:])
+    for i, (key, val) in enumerate(pairs):
+        if key.lower() in ("jobid", "job"):
+            return update_job(ctl_factory(), val, pairs[:i] + pairs[i + 1:])
+        if key.lower() in ("nodename", "node"):
+            return update_node(ctl_factory(), val, pairs[:i] + pairs[i + 1:])
+    _err("scontrol: error: Invalid input: " + " ".join(words))
+    _err("Request aborted")
+    return 1
+
+
+def token(ctl: Ctl, words: Sequence[str]) -> int:
+    body: dict[str, Any] = {}
+    for key, val in _pairs(words):
+        k = key.lower()
+        if k == "username":
+            body["username"] = val
+        elif k == "lifespan":
+            if val.lower() == "infinite":
+                val = str(365 * 86400 * 100)
+            if not val.isdigit():
+                _err(f"scontrol: error: Invalid lifespan: {val}")
+                return 1
+            body["lifespan"] = int(val)
+        else:
+            _err(f"scontrol: error: Invalid parameter: {key}")
+            return 1
+    try:
+        answer = ctl.post("/api/token/", body)
+    except _errors() as exc:
+        _err(f"scontrol: error: {_why(exc)}")
+        return 1
+    print(f"SLURM_JWT={answer.get('token', '')}")
+    return 0
+
+
+# --- entry point ----------------------------------------------------------------------
+
+_USAGE = __doc__ or ""
+
+
+def _api_ctl() -> Ctl:
+    from drover.cli.common import client
+
+    return client()
+
+
+def run(argv: Sequence[str], ctl_factory: Callable[[], Ctl]) -> int:
+    opts = Opts()
+    words: list[str] = []
+    args = list(argv)
+    i = 0
+    while i < len(args) and args[i].startswith("-") and not words:
+        a = args[i]
+        if a in ("-o", "--oneliner"):
+            opts.oneliner = True
+        elif a in ("-d", "--details"):
+            opts.details = True
+        elif a in ("-Q", "--quiet"):
+            opts.quiet = True
+        elif a.startswith("-v") and set(a[1:]) == {"v"} or a == "--verbose":
+            opts.verbose += 1
+        elif a in ("-a", "--all", "--local", "--sibling", "-u", "--federation"):
+            pass
+        elif a in ("-M", "--clusters"):
+            i += 1
+        elif a.startswith("--clusters=") or (a.startswith("-M") and len(a) > 2):
+            pass
+        elif a in ("-V", "--version"):
+            print(VERSION_LINE)
+            return 0
+        elif a in ("-h", "--help", "--usage"):
+            print(_USAGE)
+            return 0
+        else:
+            _err(f"scontrol: unrecognized option '{a}'")
+            _err('Try "scontrol --help" for more information')
+            return 1
+        i += 1
+    words = args[i:]
+    if not words:
+        _err("scontrol: error: no command given (interactive mode is not supported)")
+        return 1
+    cmd, rest = words[0].lower(), words[1:]
+    if cmd == "show":
+        return show(ctl_factory, opts, rest)
+    if cmd == "ping":
+        line, rc = ping_line(ctl_factory())
+        print(line)
+        return rc
+    if cmd == "version":
+        print(VERSION_LINE)
+        return 0
+    if cmd in ("hold", "uhold", "release", "requeue", "requeue_hold"):
+        return job_action(ctl_factory(), cmd, rest)
+    if cmd == "update":
+        return update(ctl_factory, rest)
+    if cmd == "token":
+        return token(ctl_factory(), rest)
+    _err(f"invalid keyword: {words[0]}")
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(sys.argv[1:] if argv is None else argv, _api_ctl)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""scancel: id and signal parsing, Slurm's messages and exit codes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from drover.cli import scancel
+from tests.cli import golden, scenario
+from tests.cli.fakectl import api_error
+
+
+class Sent:
+    def __init__(self, fail: dict[str, Exception] | None = None) -> None:
+        self.calls: list[tuple[str, str | None]] = []
+        self.fail = fail or {}
+
+    def __call__(self, job_id: str, sig: str | None) -> None:
+        self.calls.append((job_id, sig))
+        if job_id in self.fail:
+            raise self.fail[job_id]
+
+
+def run(capsys: pytest.CaptureFixture[str], argv: list[str], sent: Sent,
+        queue: list[dict[str, Any]] | None = None) -> tuple[str, str, int]:
+    def fetch(params: Mapping[str, str]) -> list[dict[str, Any]]:
+        return queue or []
+
+    rc = scancel.main(argv, send=sent, queue=fetch)
+    out, err = capsys.readouterr()
+    return out, err, rc
+
+
+@pytest.mark.parametrize("argv,calls", [
+    (["12"], [("12", None)]),
+    (["12", "13,14"], [("12", None), ("13", None), ("14", None)]),
+    (["10_3"], [("10_3", None)]),
+    (["10_[1-2]"], [("10_1", None), ("10_2", None)]),
+    (["-s", "USR2", "12"], [("12", "USR2")]),
+    (["12", "--signal=SIGTERM"], [("12", "TERM")]),
+    (["12", "-s", "10"], [("12", "USR1")]),
+    (["--signal", "KILL", "12", "-Q", "--clusters=all"], [("12", "KILL")]),
+])
+def test_ids_and_signals_before_or_after(capsys: pytest.CaptureFixture[str], argv: list[str],
+                                         calls: list[tuple[str, str | None]]) -> None:
+    sent = Sent()
+    assert run(capsys, argv, sent) == ("", "", 0)
+    assert sent.calls == calls
+
+
+def test_unknown_or_finished_job_is_silent(capsys: pytest.CaptureFixture[str]) -> None:
+    g = golden.load("033")
+    sent = Sent({"999999": api_error("Invalid job id specified")})
+    assert run(capsys, ["999999"], sent) == (g.stdout, g.stderr, g.exit)
+    sent = Sent({"1": api_error("Job/step already completing or completed", 409)})
+    assert run(capsys, ["1"], sent) == ("", "", 0)
+
+
+def test_verbose_reports(capsys: pytest.CaptureFixture[str]) -> None:
+    g = golden.load("034")
+    sent = Sent({"999999": api_error("Invalid job id specified")})
+    assert run(capsys, ["-v", "999999"], sent) == ("", g.stderr, 0)
+    g = golden.load("093")
+    assert run(capsys, ["-v", "16"], Sent()) == ("", g.stderr, 0)
+
+
+def test_bad_id(capsys: pytest.CaptureFixture[str]) -> None:
+    g = golden.load("035")
+    sent = Sent()
+    assert run(capsys, ["abc"], sent) == ("", g.stderr, 1)
+    assert sent.calls == []
+
+
+def test_permission_denied_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    sent = Sent({"12": api_error("Access/permission denied", 403)})
+    out, err, rc = run(capsys, ["12"], sent)
+    assert rc == 1 and "Access/permission denied" in err
+    assert run(capsys, ["-Q", "12"], sent)[1:] == ("", 1)
+
+
+def test_filters_pick_jobs_from_the_queue(capsys: pytest.CaptureFixture[str]) -> None:
+    queue = scenario.active_jobs()
+    sent = Sent()
+    assert run(capsys, ["-n", "arr", "-t", "R"], sent, queue)[2] == 0
+    assert sent.calls == [("10_0", None), ("10_1", None)]
+    sent = Sent()
+    assert run(capsys, ["-u", "root", "-p", "short"], sent, queue)[2] == 0
+    assert sent.calls == [("18", None)]
+
+
+def test_nothing_to_cancel(capsys: pytest.CaptureFixture[str]) -> None:
+    out, err, rc = run(capsys, [], Sent())
+    assert rc == 1 and "No job identification provided" in err
+    assert run(capsys, ["-s", "BOGUS", "1"], Sent())[2] == 1

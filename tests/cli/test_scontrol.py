@@ -1,0 +1,154 @@
+"""scontrol against the golden outputs of real Slurm 22.05."""
+
+from __future__ import annotations
+
+import pytest
+
+from drover.cli import scontrol
+from tests.cli import golden, scenario
+from tests.cli.fakectl import FakeCtl, api_error
+
+
+def run(capsys: pytest.CaptureFixture[str], argv: list[str],
+        ctl: FakeCtl) -> tuple[str, str, int]:
+    rc = scontrol.run(argv, lambda: ctl)
+    out, err = capsys.readouterr()
+    return out, err, rc
+
+
+def jobs_ctl(*jobs: dict[str, object]) -> FakeCtl:
+    return FakeCtl({("GET", "/api/jobs/"): {"jobs": list(jobs)}})
+
+
+def job7(**kw: object) -> dict[str, object]:
+    return scenario.running(7, "wrap", "n3", run=8, alloc_sid=2708, **kw)
+
+
+def test_show_job_prints_the_record_as_slurm_does(capsys: pytest.CaptureFixture[str]) -> None:
+    g = golden.load("070")
+    assert run(capsys, ["show", "job", "7"], jobs_ctl(job7())) == (g.stdout, g.stderr, 0)
+
+
+def test_oneliner(capsys: pytest.CaptureFixture[str]) -> None:
+    g = golden.load("076")
+    assert run(capsys, ["-o", "show", "job", "7"], jobs_ctl(job7())) == (g.stdout, "", 0)
+
+
+def test_show_job_of_a_job_with_directives(capsys: pytest.CaptureFixture[str]) -> None:
+    g = golden.load("071")
+    rec = scenario.running(9, "directives", "n4", run=8, alloc_sid=2708, limit=20,
+                           num_cpus=2, cpus_per_task=2, mem_per_cpu_mb=None,
+                           mem_per_node_mb=200, priority=10350,
+                           command="/home/alice/golden/directives.sh",
+                           stdout="/home/alice/golden/directives_9.out",
+                           stderr="/home/alice/golden/directives_9.out")
+    assert run(capsys, ["show", "job", "9"], jobs_ctl(rec)) == (g.stdout, "", 0)
+
+
+def test_failed_job(capsys: pytest.CaptureFixture[str]) -> None:
+    g = golden.load("078")
+    t = scenario.T0 - 7
+    rec = scenario.job(2, "failer", state="FAILED", reason="NonZeroExitCode", nodes="n2",
+                       exit_code=[3, 0], submit_time=t, eligible_time=t, start_time=t + 3,
+                       end_time=t + 3, alloc_sid=2708, command="/home/alice/golden/fail.sh")
+    assert run(capsys, ["show", "job", "2"], jobs_ctl(rec)) == (g.stdout, "", 0)
+
+
+def test_unknown_job_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    g = golden.load("036")
+    assert run(capsys, ["show", "job", "999999"], jobs_ctl()) == ("", g.stderr, 1)
+
+
+def test_no_jobs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, ["show", "job"], jobs_ctl()) == ("No jobs in the system\n", "", 0)
+
+
+def test_show_node(capsys: pytest.CaptureFixture[str]) -> None:
+    g = golden.load("081")
+    n1 = scenario.node("n1", "ALLOCATED", 2, address="127.0.0.1", hostname="vm")
+    ctl = FakeCtl({("GET", "/api/nodes/"): {"nodes": [n1]}})
+    out, _, rc = run(capsys, ["show", "node", "n1"], ctl)
+    assert rc == 0
+    # BootTime and friends depend on the capture's clock; the shape must match.
+    want = [ln for ln in g.stdout.splitlines() if "Time=" not in ln]
+    assert [ln for ln in out.splitlines() if "Time=" not in ln] == want
+
+
+def test_show_missing_node(capsys: pytest.CaptureFixture[str]) -> None:
+    g = golden.load("043")
+    ctl = FakeCtl({("GET", "/api/nodes/"): {"nodes": []}})
+    assert run(capsys, ["show", "node", "nosuch"], ctl) == (g.stdout, "", 1)
+
+
+def test_show_partition(capsys: pytest.CaptureFixture[str]) -> None:
+    g = golden.load("082")
+    ctl = FakeCtl({("GET", "/api/partitions/"): {"partitions": scenario.partitions()},
+                   ("GET", "/api/nodes/"): {"nodes": scenario.nodes()}})
+    assert run(capsys, ["show", "partition"], ctl) == (g.stdout, "", 0)
+
+
+def test_show_config_and_ping(capsys: pytest.CaptureFixture[str]) -> None:
+    ctl = FakeCtl({("GET", "/api/config/"): {"config": {"MinJobAge": 300, "MaxArraySize": 1001,
+                                                        "ClusterName": "drover"}},
+                   ("GET", "/api/ping/"): {"ping": "UP", "leader": "vm"}})
+    out, _, rc = run(capsys, ["show", "config"], ctl)
+    assert rc == 0
+    assert "MinJobAge               = 300 sec\n" in out
+    assert "MaxArraySize            = 1001\n" in out
+    assert out.endswith("\nSlurmctld(primary) at vm is UP\n")
+    assert run(capsys, ["ping"], ctl) == (golden.load("084").stdout, "", 0)
+
+
+def test_hold_of_unknown_job(capsys: pytest.CaptureFixture[str]) -> None:
+    g = golden.load("037")
+    ctl = FakeCtl({("POST", "/api/jobs/999999/hold/"): api_error("Invalid job id specified")})
+    assert run(capsys, ["hold", "999999"], ctl) == ("", g.stderr, 1)
+
+
+def test_hold_release_requeue_post_to_the_job(capsys: pytest.CaptureFixture[str]) -> None:
+    ctl = FakeCtl()
+    assert run(capsys, ["hold", "15,16", "17"], ctl) == ("", "", 0)
+    assert run(capsys, ["release", "15"], ctl)[2] == 0
+    assert run(capsys, ["requeue", "8"], ctl)[2] == 0
+    assert [c[1] for c in ctl.calls] == ["/api/jobs/15/hold/", "/api/jobs/16/hold/",
+                                         "/api/jobs/17/hold/", "/api/jobs/15/release/",
+                                         "/api/jobs/8/requeue/"]
+
+
+def test_update_job(capsys: pytest.CaptureFixture[str]) -> None:
+    ctl = FakeCtl()
+    argv = ["update", "jobid=16", "TimeLimit=00:30:00", "Partition=short", "Name=x", "Nice=5"]
+    assert run(capsys, argv, ctl) == ("", "", 0)
+    assert ctl.calls == [("PATCH", "/api/jobs/16/", {"time_limit_min": 30, "partition": "short",
+                                                     "name": "x", "nice": 5})]
+
+
+def test_update_with_a_bad_time_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    g = golden.load("044")
+    assert run(capsys, ["update", "jobid=7", "TimeLimit=banana"], FakeCtl()) == \
+        ("", g.stderr, 1)
+
+
+def test_update_node(capsys: pytest.CaptureFixture[str]) -> None:
+    ctl = FakeCtl()
+    assert run(capsys, ["update", "NodeName=n[1-2]", "State=DRAIN", "Reason=disk full"],
+               ctl)[2] == 0
+    assert ctl.calls[1] == ("PATCH", "/api/nodes/n2/", {"state": "DRAIN", "reason": "disk full"})
+    out, err, rc = run(capsys, ["update", "NodeName=n1", "State=DRAIN"], ctl)
+    assert rc == 1 and "must specify a reason" in err
+
+
+def test_token_and_version(capsys: pytest.CaptureFixture[str]) -> None:
+    ctl = FakeCtl({("POST", "/api/token/"): {"token": "a.b.c"}})
+    assert run(capsys, ["token", "username=bob", "lifespan=60"], ctl) == \
+        ("SLURM_JWT=a.b.c\n", "", 0)
+    assert ctl.calls == [("POST", "/api/token/", {"username": "bob", "lifespan": 60})]
+    assert run(capsys, ["--version"], ctl) == ("slurm 22.05.8\n", "", 0)
+
+
+def test_show_hostnames(capsys: pytest.CaptureFixture[str],
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLURM_JOB_NODELIST", "n[1-3]")
+    assert run(capsys, ["show", "hostnames"], FakeCtl()) == ("n1\nn2\nn3\n", "", 0)
+    assert run(capsys, ["show", "hostnames", "a[1,3]"], FakeCtl()) == ("a1\na3\n", "", 0)
+    assert run(capsys, ["show", "hostlist", "n1,n2,n3"], FakeCtl()) == ("n[1-3]\n", "", 0)
