@@ -29,6 +29,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -91,7 +92,16 @@ def _error(status: int, error: str, detail: str) -> JsonResponse:
 
 
 def _db(fn: Any) -> Any:
-    return sync_to_async(fn, thread_sensitive=False)
+    """Run ``fn`` in a worker thread; that thread's connection is closed after (pool threads
+    would otherwise keep one open each)."""
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    return sync_to_async(run, thread_sensitive=False)
 
 
 @csrf_exempt

@@ -63,7 +63,7 @@ def make_job(user: str = "daemon", **fields: Any) -> Job:
 
 def make_running(node: Node, user: str = "daemon", cpus: int = 1, mem: int = 100,
                  **fields: Any) -> Job:
-    """A RUNNING job holding ``cpus``/``mem`` on ``node`` (node totals updated as the core would)."""
+    """A RUNNING job holding ``cpus``/``mem`` on ``node`` (node totals kept as the core would)."""
     job = make_job(user, state="RUNNING", start_time=timezone.now(), nodes=node.name,
                    batch_host=node.name, alloc={node.name: {"cpus": cpus, "mem_mb": mem,
                                                             "gpus": []}}, **fields)

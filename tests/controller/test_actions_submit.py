@@ -110,7 +110,8 @@ def test_an_unknown_qos_is_rejected_and_normal_always_accepted(daemon: Any) -> N
     assert do_submit_job(daemon, desc(qos="normal")).job is not None
 
 
-@pytest.mark.parametrize("dependency", ["bogus:1", "afterok", "afterok:x", "after:1,afterok:2?after:3"])
+@pytest.mark.parametrize("dependency", ["bogus:1", "afterok", "afterok:x",
+                                        "after:1,afterok:2?after:3"])
 def test_a_bad_dependency_is_a_dependency_problem(daemon: Any, dependency: str) -> None:
     err = rejected(daemon, dependency=dependency)
     assert err.error == golden_error("029_err_bad_dependency_syntax")[0]
