@@ -341,8 +341,10 @@ def _nodes(line: _Line, attrs: dict[str, str], conf: SlurmConf) -> list[NodeConf
         cpus = _int(line, attrs, cpus_key, 1)
         if not topology_given:
             sockets, cores, threads = cpus, 1, 1
-    else:
+    elif "SocketsPerBoard" in attrs:
         cpus = sockets * cores * threads
+    else:  # man slurm.conf: the product of Boards, Sockets, CoresPerSocket, ThreadsPerCore
+        cpus = boards * sockets * cores * threads
     if min(cpus, boards, sockets, cores, threads) < 1:
         raise line.error("CPUs, Boards, Sockets, CoresPerSocket and ThreadsPerCore must be >= 1")
     features_raw = attrs.get("Features", attrs.get("Feature", ""))
