@@ -144,8 +144,11 @@ def _path(value: str | None, cwd: str, default: str) -> str:
 
 
 def _job_dir(payload: LaunchPayload, spool_dir: Path, run_as: dict[str, object]) -> Path:
+    # The directory stays the agent's (0711: the user may only pass through);
+    # the script in it is the user's (0700).
     job_dir = spool_dir / f"job{payload['job_id']:05d}"
-    job_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    job_dir.mkdir(mode=0o711, parents=True, exist_ok=True)
+    job_dir.chmod(0o711 if run_as else 0o700)
     script = job_dir / "slurm_script"
     fd = os.open(script, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700)
     with os.fdopen(fd, "w") as f:
@@ -153,8 +156,6 @@ def _job_dir(payload: LaunchPayload, spool_dir: Path, run_as: dict[str, object])
         os.fchmod(f.fileno(), 0o700)
         if run_as:
             os.fchown(f.fileno(), payload["uid"], payload["gid"])
-    if run_as:
-        os.chown(job_dir, payload["uid"], payload["gid"])
     return job_dir
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import threading
 from dataclasses import dataclass
 
@@ -74,16 +75,22 @@ class JobProcesses:
         self.max_rss_kb = max(self.max_rss_kb, rss_kb)
         return Sample(rss_kb=rss_kb, cpu_time_s=sum(self._cpu.values()))
 
-    def signal(self, sig: int, *, group: bool = True) -> None:
-        """Send ``sig`` to the process group, the tracked tree and the cgroup."""
-        if group:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.pid, sig)
+    def signal(self, sig: int) -> None:
+        """Send ``sig`` once to every process of the job.
+
+        The process group (the job's pid) first, then the processes of the
+        tracked tree and of the cgroup that left the group (``setsid``).
+        """
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, sig)
         for proc in self.live():
-            with contextlib.suppress(psutil.Error):
-                proc.send_signal(sig)  # psutil checks the pid was not recycled
-        if self.cgroup is not None:
-            self.cgroup.signal(sig)
+            try:
+                if os.getpgid(proc.pid) != self.pid:
+                    proc.send_signal(sig)  # psutil checks the pid was not recycled
+            except (OSError, psutil.Error):
+                continue
+        if sig == signal.SIGKILL and self.cgroup is not None:
+            self.cgroup.signal(sig)  # cgroup.kill: also what forked meanwhile
 
     def cpu_time_s(self) -> float:
         return sum(self._cpu.values())
