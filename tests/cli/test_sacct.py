@@ -1,0 +1,150 @@
+"""sacct against the golden outputs of real Slurm 22.05, and its option checking."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from drover.cli import sacct
+from tests.cli import golden, scenario
+
+
+def step(state: str, exit_code: tuple[int, int] = (0, 0), **kw: Any) -> dict[str, Any]:
+    return {"step": "batch", "state": state, "exit_code": list(exit_code), "start_time": None,
+            "end_time": None, "nodes": "n1", "cpu_time_s": 0, "max_rss_kb": None, **kw}
+
+
+def done(job_id: int, name: str, state: str, rc: tuple[int, int] = (0, 0),
+         step_state: str | None = None, step_rc: tuple[int, int] | None = None,
+         **kw: Any) -> dict[str, Any]:
+    steps = [step(step_state or state, step_rc or rc)]
+    return scenario.job(job_id, name, state=state, exit_code=list(rc), steps=steps, **kw)
+
+
+def accounting_jobs() -> list[dict[str, Any]]:
+    """The jobs of golden 115, in the order sacct printed them."""
+    run = scenario.running
+    cancelled = {"cancelled_by": 0}
+    return [
+        done(1, "quick", "COMPLETED"),
+        done(2, "failer", "FAILED", (3, 0)),
+        done(3, "envdump", "COMPLETED"),
+        done(4, "fromstdin", "COMPLETED"),
+        done(5, "wrap", "COMPLETED", partition="short", account="physics", run=2, limit=5,
+             nodes="n1"),
+        done(6, "timeouter", "TIMEOUT", step_state="CANCELLED", step_rc=(0, 15), run=87,
+             limit=1),
+        done(7, "wrap", "CANCELLED", step_state="CANCELLED", step_rc=(0, 15), run=8,
+             **cancelled),
+        done(8, "wrap", "REQUEUED", step_state="CANCELLED", step_rc=(0, 15), run=8),
+        run(9, "directives", "n4", run=85, num_cpus=2, limit=20, mem_per_cpu_mb=None,
+            mem_per_node_mb=200, steps=[step("RUNNING", num_cpus=2)]),
+        scenario.job(12, "held"),
+        scenario.arr(13, 0, state="RUNNING", nodes="n1", run=85, steps=[step("RUNNING")]),
+        scenario.arr(14, 1, state="RUNNING", nodes="n2", run=85, steps=[step("RUNNING")]),
+        run(15, "filler", "n[1-2]", run=4, num_cpus=4, num_nodes=2,
+            steps=[step("RUNNING", num_cpus=1)]),
+        scenario.job(16, "big", state="CANCELLED", num_cpus=8, num_nodes=4, limit=30,
+                     **cancelled),
+        scenario.job(18, "wrap", partition="short", limit=30),
+        scenario.job(19, "wrap", state="FAILED", exit_code=[1, 0], mem_per_cpu_mb=None,
+                     mem_per_node_mb=999999),
+        scenario.job(20, num_cpus=64),
+        scenario.job(21, num_cpus=10, num_nodes=10),
+        scenario.job(22),
+        scenario.job(24, "restjob"),
+    ]
+
+
+def run(capsys: pytest.CaptureFixture[str], argv: list[str],
+        jobs: list[dict[str, Any]]) -> tuple[str, str, int, list[Mapping[str, str]]]:
+    seen: list[Mapping[str, str]] = []
+
+    def fetch(params: Mapping[str, str]) -> list[dict[str, Any]]:
+        seen.append(params)
+        return jobs
+
+    rc = sacct.main(argv, fetch=fetch)
+    out, err = capsys.readouterr()
+    return out, err, rc, seen
+
+
+@pytest.mark.parametrize("prefix", ["115", "116", "117", "123"])
+def test_it_prints_accounting_as_slurm_does(capsys: pytest.CaptureFixture[str],
+                                            prefix: str) -> None:
+    g = golden.load(prefix)
+    out, err, rc, _ = run(capsys, shlex.split(g.command)[1:], accounting_jobs())
+    assert (out, err, rc) == (g.stdout, g.stderr, g.exit)
+
+
+def test_an_array_base_id_returns_every_task(capsys: pytest.CaptureFixture[str]) -> None:
+    g = golden.load("120")
+    jobs = [j for j in accounting_jobs() if j["job_id"] in (13, 14)]
+    meta = scenario.arr(10, None)
+    meta["array_task_str"] = "[2-8%2]"
+    out, _, rc, seen = run(capsys, ["-j", "10"], jobs + [meta])
+    assert (out, rc) == (g.stdout, 0)
+    assert seen[0]["job"] == "10" and "start" not in seen[0]
+
+
+def test_a_missing_job_prints_the_header_only(capsys: pytest.CaptureFixture[str]) -> None:
+    g = golden.load("042")
+    assert run(capsys, ["-j", "999999"], [])[:3] == (g.stdout, "", 0)
+
+
+def test_state_filter(capsys: pytest.CaptureFixture[str]) -> None:
+    out, _, rc, seen = run(capsys, ["-s", "CD,F,TO,CA", "-X", "-n", "-P", "-o", "jobid,state"],
+                           accounting_jobs())
+    assert rc == 0 and seen[0]["state"] == "CA,CD,F,TO"
+    assert out.splitlines() == ["1|COMPLETED", "2|FAILED", "3|COMPLETED", "4|COMPLETED",
+                                "5|COMPLETED", "6|TIMEOUT", "7|CANCELLED by 0",
+                                "16|CANCELLED by 0", "19|FAILED"]
+
+
+def test_widths_and_case_insensitive_names(capsys: pytest.CaptureFixture[str]) -> None:
+    jobs = [accounting_jobs()[4]]
+    out, _, _, _ = run(capsys, ["-n", "-X", "-o", "Account%256"], jobs)
+    assert out == " " * 249 + "physics \n"
+    out, _, _, _ = run(capsys, ["-nX", "-o", "nodelist%-8,jobid%3,STATE"], jobs)
+    assert out == "n1" + " " * 9 + "5  COMPLETED \n"
+    out, _, _, _ = run(capsys, ["-X", "-p", "-o", "JobIDRaw,JobName,Elapsed,Start"], jobs)
+    assert out.splitlines()[0] == "JobIDRaw|JobName|Elapsed|Start|"
+
+
+def test_repeated_and_comma_job_lists(capsys: pytest.CaptureFixture[str]) -> None:
+    _, _, rc, seen = run(capsys, ["-j", "1,2", "-j", "3", "--jobs=10_1"], accounting_jobs())
+    assert rc == 0 and seen[0]["job"] == "1,2,3,10_1"
+
+
+def test_step_ids_select_steps(capsys: pytest.CaptureFixture[str]) -> None:
+    out, _, _, _ = run(capsys, ["-j", "2.batch", "-nP", "-o", "JobID,State"], accounting_jobs())
+    assert out == "2.batch|FAILED\n"
+    out, _, _, _ = run(capsys, ["-j", "2.7", "-nP", "-o", "JobID"], accounting_jobs())
+    assert out == ""
+
+
+@pytest.mark.parametrize("argv", [["--bogus"], ["stray"], ["-j", "1", "extra"], ["-Z"],
+                                  ["-o", "NoSuchField"]])
+def test_unknown_options_and_stray_arguments_are_rejected(
+        capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        sacct.main(argv, fetch=lambda p: [])
+        raise SystemExit(1)  # -o NoSuchField returns instead of exiting
+    assert exc.value.code != 0
+
+
+def test_start_and_end_times_are_sent_as_epoch(capsys: pytest.CaptureFixture[str]) -> None:
+    _, _, rc, seen = run(capsys, ["-S", "2026-01-02T03:04", "-E", "now", "-M", "all"], [])
+    assert rc == 0 and seen[0]["start"].isdigit() and seen[0]["end"].isdigit()
+
+
+def test_json(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    out, _, _, _ = run(capsys, ["--json", "-j", "7"], accounting_jobs()[6:7])
+    body = json.loads(out)
+    assert body["jobs"][0]["state"]["current"] == "CANCELLED"
+    assert body["jobs"][0]["steps"][0]["exit_code"]["status"] == "SIGNALED"
