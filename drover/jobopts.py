@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -497,13 +496,39 @@ def script_directives(script: str) -> list[list[str]]:
 
 
 def _directive_words(text: str) -> list[str]:
-    lexer = shlex.shlex(text, posix=True)
-    lexer.whitespace_split = True
-    lexer.commenters = "#"
-    try:
-        return list(lexer)
-    except ValueError:  # unbalanced quotes: take the words as they are
-        return text.split("#", 1)[0].split()
+    """Words as a shell would split them (quotes, backslashes); ``#`` starts a comment."""
+    words: list[str] = []
+    current: str | None = None
+    quote = ""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+            elif ch == "\\" and quote == '"' and i + 1 < len(text):
+                i += 1
+                current = (current or "") + text[i]
+            else:
+                current = (current or "") + ch
+        elif ch in "\"'":
+            quote = ch
+            current = current or ""
+        elif ch == "\\" and i + 1 < len(text):
+            i += 1
+            current = (current or "") + text[i]
+        elif ch.isspace():
+            if current is not None:
+                words.append(current)
+            current = None
+        elif ch == "#" and current is None:
+            break
+        else:
+            current = (current or "") + ch
+        i += 1
+    if current is not None:
+        words.append(current)
+    return words
 
 
 def check_script(script: str) -> None:

@@ -247,3 +247,14 @@ def test_time_option_in_every_form(d: int, h: int, m: int, s: int) -> None:
 def test_mem_option_in_every_form(n: int, unit: str) -> None:
     scale = 1024 if unit[:1].upper() == "G" else 1
     assert desc([f"--mem={n}{unit}"])["mem_per_node_mb"] == n * scale
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    (" -J x # a comment", ["-J", "x"]),
+    (" --comment='two words' -t 5", ["--comment=two words", "-t", "5"]),
+    (' --comment="a \\"b\\" c"', ['--comment=a "b" c']),
+    (" --output=a#b.out", ["--output=a#b.out"]),
+    (" --x=it\\ s", ["--x=it s"]),
+])
+def test_directive_lines_split_like_a_shell(text: str, words: list[str]) -> None:
+    assert jobopts.script_directives(f"#!/bin/sh\n#SBATCH{text}\ntrue\n") == [words]
