@@ -47,13 +47,14 @@ class ComposeForm(forms.Form):
     account = forms.ChoiceField(label="Account", required=False, help_text="--account")
     time = _text("Time limit", "--time: minutes, H:MM:SS or D-HH:MM:SS", "partition default",
                  max_length=32)
-    nodes = _text("Nodes", "--nodes: N or MIN-MAX", "1", max_length=32)
-    ntasks = forms.IntegerField(label="Tasks", required=False, min_value=1, help_text="--ntasks",
+    nodes = _text("Nodes", "-N, --nodes", "1", max_length=32)
+    ntasks = forms.IntegerField(label="Tasks", required=False, min_value=1,
+                                help_text="-n, --ntasks",
                                 widget=forms.NumberInput(attrs={"placeholder": "1"}))
-    cpus_per_task = forms.IntegerField(label="CPUs per task", required=False, min_value=1,
-                                       help_text="--cpus-per-task",
+    cpus_per_task = forms.IntegerField(label="CPUs/task", required=False, min_value=1,
+                                       help_text="-c",
                                        widget=forms.NumberInput(attrs={"placeholder": "1"}))
-    mem = _text("Memory per node", "--mem: e.g. 500M, 4G", "partition default", max_length=32)
+    mem = _text("Memory per node", "--mem: 500M, 4G, ...", "partition default", max_length=32)
     output = _text("Output file", "--output: %j is the job id", "slurm-%j.out", max_length=4096)
     workdir = forms.CharField(label="Working directory", max_length=4096,
                               help_text="where the job starts (sbatch's current directory)")
@@ -66,7 +67,7 @@ class ComposeForm(forms.Form):
             self.fields["account"].choices = [("", f"Default ({default_account or accounts[0]})"),
                                               *[(a, a) for a in accounts]]
         else:
-            self.fields["account"] = _text("Account", "--account", "your default account",
+            self.fields["account"] = _text("Account", "--account", "default",
                                            max_length=64)
 
     def clean_workdir(self) -> str:
