@@ -9,7 +9,8 @@ from celery import shared_task
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="scheduler.tasks.schedule", ignore_result=True)
+@shared_task(  # type: ignore[untyped-decorator]
+    name="scheduler.tasks.schedule", ignore_result=True)
 def schedule() -> dict[str, object]:
     """One cycle; returns at once when another worker holds the cycle lock."""
     from scheduler import kick
@@ -25,7 +26,8 @@ def schedule() -> dict[str, object]:
     return {"ran": True, "started": len(result.started), "seconds": round(result.seconds, 3)}
 
 
-@shared_task(name="scheduler.tasks.check_nodes", ignore_result=True)
+@shared_task(  # type: ignore[untyped-decorator]
+    name="scheduler.tasks.check_nodes", ignore_result=True)
 def check_nodes() -> dict[str, object]:
     from scheduler import health
 

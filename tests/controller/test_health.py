@@ -1,4 +1,4 @@
-"""Node health: silent nodes go DOWN, their jobs end NODE_FAIL or requeue; the time-limit backstop."""
+"""Node health: silent nodes go DOWN, their jobs end NODE_FAIL or requeue; the backstop."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from scheduler.core.types import (
     Snapshot,
 )
 
-NOW = 1_000_000
+NOW = 999_960  # on the 60 s grid of bf_resolution
 
 
 def node(name: str, cpus: int = 4, mem: int = 4000, gres: dict[str, int] | None = None,
