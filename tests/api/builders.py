@@ -40,8 +40,8 @@ def set_param(key: str, value: str) -> None:
 
 
 def make_user(username: str, *, operator: bool = False) -> Any:
-    return get_user_model().objects.create_user(username, password="pw-xxxxxxxx",
-                                                is_staff=operator)
+    manager: Any = get_user_model().objects
+    return manager.create_user(username, password="pw-xxxxxxxx", is_staff=operator)
 
 
 def desc(**fields: Any) -> dict[str, Any]:

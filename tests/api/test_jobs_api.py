@@ -62,6 +62,8 @@ def test_state_filters_and_min_job_age(cluster: Any, api: Any) -> None:
     assert [j["job_id"] for j in got] == [pending.id, done.id]
     got = client.get("/api/jobs/?state=CD").json()["jobs"]
     assert [j["job_id"] for j in got] == [done.id]
+    got = client.get("/api/jobs/?state=CD&all_states=1").json()["jobs"]  # as squeue -t CD asks
+    assert [j["job_id"] for j in got] == [done.id]
     set_param("MinJobAge", "0")
     Job.objects.filter(pk=done.pk).update(end_time=pending.submit_time.replace(year=2020))
     assert [j["job_id"] for j in client.get("/api/jobs/?all_states=1").json()["jobs"]] == [

@@ -91,12 +91,13 @@ def recent_cutoff() -> datetime:
 
 
 def queue_jobs(user: Any, params: Any) -> list[Job]:
-    """squeue: active jobs; finished ones only when asked for and within MinJobAge."""
+    """squeue: active jobs; finished ones only when asked for (``state``, ``all_states``)
+    and only within MinJobAge of their end. ``state`` wins over ``all_states``."""
     qs = visible(user)
     states: list[str] | None = list(ACTIVE_STATES)
     if params.get("state"):
         states = parse_states(params["state"])
-    if params.get("all_states") in ("1", "true", "yes"):
+    elif params.get("all_states") in ("1", "true", "yes"):
         states = None
     if states is not None:
         qs = qs.filter(state__in=states)
