@@ -34,6 +34,7 @@ class FakeController:
         self.credentials: list[protocol.Credential] = []
         self.bad_credentials: list[str] = []
         self.closing = False
+        self.down = False  # answer 503 to everything, as a controller being restarted
         self._nonces = protocol.NonceMemory()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -83,6 +84,9 @@ class FakeController:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                if ctl.down:
+                    self._reply(503, {})
+                    return
                 try:
                     cred = protocol.verify(
                         ctl.key, self.headers.get(protocol.HEADER, ""), body,

@@ -172,6 +172,23 @@ def test_the_time_limit_is_enforced_by_the_agent(
     assert ended["timed_out"] and ended["signal"] == 15
 
 
+def test_jobs_keep_running_while_the_controller_is_away(
+    controller: FakeController, agent: Agent, tmp_path: Path
+) -> None:
+    controller.send(launch(13, tmp_path, "#!/bin/sh\necho up\nsleep 1.5\necho done\n"))
+    controller.wait_for(lambda: agent.running() == [13] and not agent.spool.pending_events())
+    controller.down = True
+    time.sleep(2.5)  # the job ends meanwhile; its end cannot be told
+    assert (tmp_path / "out.txt").read_text() == "up\ndone\n"
+    assert not controller.ended(13) and agent.running() == []
+    assert [e["kind"] for e in agent.spool.pending_events()] == ["ended"]
+    registrations = len(controller.registrations)
+    controller.down = False
+    _, ended = controller.wait_for(lambda: controller.ended(13), timeout=15)[0]
+    assert ended["exit_code"] == 0
+    controller.wait_for(lambda: len(controller.registrations) > registrations, timeout=15)
+
+
 def test_jobs_outlive_the_agent_and_are_readopted(
     controller: FakeController, tmp_path: Path
 ) -> None:
