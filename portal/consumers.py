@@ -161,6 +161,8 @@ class JobConsumer(_Guarded):
             return
         self.record, self.record_at = record, time.monotonic()
         await self._send_record()
+        if is_active(record.get("state", "")) and self.tailer.done():
+            self.tailer = asyncio.create_task(self._tail())  # requeued: follow the new run
 
     async def _send_record(self) -> None:
         r = self.record
@@ -212,12 +214,12 @@ class JobConsumer(_Guarded):
             await self._send_record()
 
 
-@database_sync_to_async
+@database_sync_to_async  # type: ignore[untyped-decorator]  # channels ships no types
 def _load_user(pk: Any) -> Any:
     return get_user_model().objects.filter(pk=pk).first()
 
 
-@database_sync_to_async
+@database_sync_to_async  # type: ignore[untyped-decorator]  # channels ships no types
 def _visible_record(user: Any, job_id: str) -> dict[str, Any] | None:
     from django.http import Http404
 
@@ -227,7 +229,7 @@ def _visible_record(user: Any, job_id: str) -> dict[str, Any] | None:
         return None
 
 
-@database_sync_to_async
+@database_sync_to_async  # type: ignore[untyped-decorator]  # channels ships no types
 def _record_by_pk(pk: int) -> dict[str, Any] | None:
     from scheduler.models import Job
 
@@ -235,7 +237,7 @@ def _record_by_pk(pk: int) -> dict[str, Any] | None:
     return backend.job_record(job) if job is not None else None
 
 
-@database_sync_to_async
+@database_sync_to_async  # type: ignore[untyped-decorator]  # channels ships no types
 def _queue_rows(user: Any, everyone: bool) -> list[dict[str, Any]]:
     jobs = queue_jobs(user, everyone=everyone).prefetch_related("steps")
     return [job_row(r) for r in backend.job_records(jobs)]

@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 
 POLICY = "; ".join([
     "default-src 'self'",
@@ -26,11 +26,11 @@ POLICY = "; ".join([
 ])
 
 
-def csp(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def csp(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Add the portal's Content-Security-Policy (unless the view set its own)."""
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         response = view(request, *args, **kwargs)
         response.headers.setdefault("Content-Security-Policy", POLICY)
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -62,9 +62,13 @@ class ComposeForm(forms.Form):
     def __init__(self, *args: Any, partitions: list[tuple[str, str]], accounts: list[str],
                  default_account: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["partition"].choices = [("", "Default partition"), *partitions]
+        partition_field = self.fields["partition"]
+        account_field = self.fields["account"]
+        assert isinstance(partition_field, forms.ChoiceField)
+        assert isinstance(account_field, forms.ChoiceField)
+        partition_field.choices = [("", "Default partition"), *partitions]
         if accounts:
-            self.fields["account"].choices = [("", f"Default ({default_account or accounts[0]})"),
+            account_field.choices = [("", f"Default ({default_account or accounts[0]})"),
                                               *[(a, a) for a in accounts]]
         else:
             self.fields["account"] = _text("Account", "--account", "default",

@@ -23,6 +23,9 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 
+# The job's name is markup: it must show as text, live rows included, and never run.
+NAME = "browser-job <b>bold</b><img src=x onerror=alert(1)>"
+
 # Watches the queue table: every state each row shows, in order (installed through the
 # devtools protocol, so the page's Content-Security-Policy still forbids inline script).
 WATCH_ROWS = """() => {
@@ -57,6 +60,7 @@ def shoot(page: Any, name: str) -> None:
 
 
 def watch_errors(page: Any, errors: list[str]) -> None:
+    page.on("dialog", lambda d: errors.append(f"a dialog opened (injected script ran): {d}"))
     page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
     page.on("console", lambda m: errors.append(f"console: {m.text}")
             if m.type == "error" else None)
@@ -92,13 +96,13 @@ def test_a_job_submitted_in_the_browser_goes_live_from_queued_to_completed(
     page.goto(f"{url}/compose/")
     page.fill("#id_script", "#!/bin/bash\n#SBATCH --job-name=from-the-script\n"
                             "echo hello-from-browser; sleep 2\n")
-    page.fill("#id_job_name", "browser-job")
+    page.fill("#id_job_name", NAME)
     page.fill("#id_workdir", str(live_cluster.workdir))
     shoot(page, "compose")
     page.click("form.composer button[type=submit]")
     expect(page).to_have_url(re.compile(rf"{re.escape(url)}/jobs/\d+/$"))
     job_id = page.url.rstrip("/").rsplit("/", 1)[1]
-    expect(page.locator("h1")).to_contain_text("browser-job")  # the field beat #SBATCH
+    expect(page.locator("h1")).to_contain_text(NAME)  # the field beat #SBATCH
 
     # The queue tab shows the new row and follows it to COMPLETED.
     row = queue.locator(f'#queue-table tr[data-key="{job_id}"]')
@@ -108,7 +112,8 @@ def test_a_job_submitted_in_the_browser_goes_live_from_queued_to_completed(
     assert seen[-1] == "COMPLETED" and {"PENDING", "RUNNING"} & set(seen[:-1]), seen
     assert queue.evaluate("window.__marker") == 1, "the queue page was reloaded"
     assert queue.evaluate("performance.getEntriesByType('navigation').length") == navigations
-    expect(row.locator("td").nth(2)).to_have_text("browser-job")
+    expect(row.locator("td").nth(2)).to_have_text(NAME)  # shown as text, not markup
+    assert row.locator("td b, td img").count() == 0
     shoot(queue, "queue")
 
     # The job page (not reloaded either) has gone to COMPLETED and shows the output.
