@@ -2,7 +2,9 @@
 
 In order: ``DROVER_URL`` (with ``DROVER_TOKEN``), else
 ``$XDG_CONFIG_HOME/drover/client.json`` (``~/.config/drover/client.json``),
-else ``/etc/drover/client.json``. Never a ``SLURM_*`` variable: tools strip
+else ``/etc/drover/client.json``. ``DROVER_URL`` without ``DROVER_TOKEN``
+keeps the token of the first config file found, so pointing the commands at
+another address of the same controller needs no second step. Never a ``SLURM_*`` variable: tools strip
 those before nested submissions.
 """
 
@@ -37,9 +39,19 @@ def user_file(environ: Mapping[str, str] | None = None) -> Path:
 def load(environ: Mapping[str, str] | None = None) -> ClientConf:
     """The controller to talk to; raises ClientConfError when none is configured."""
     env = os.environ if environ is None else environ
-    url = env.get("DROVER_URL", "").strip()
+    url = env.get("DROVER_URL", "").strip().rstrip("/")
+    token = env.get("DROVER_TOKEN", "")
+    if url and token:
+        return ClientConf(url=url, token=token)
+    from_file = _first_file(env)
     if url:
-        return ClientConf(url=url.rstrip("/"), token=env.get("DROVER_TOKEN", ""))
+        return ClientConf(url=url, token=from_file.token if from_file else "")
+    if from_file is None:
+        raise ClientConfError(NOT_CONFIGURED)
+    return from_file
+
+
+def _first_file(env: Mapping[str, str]) -> ClientConf | None:
     for path in (user_file(env), SYSTEM_FILE):
         try:
             text = path.read_text()
@@ -48,7 +60,7 @@ def load(environ: Mapping[str, str] | None = None) -> ClientConf:
         except OSError as exc:
             raise ClientConfError(f"drover: cannot read {path}: {exc.strerror}") from None
         return _parse(text, path)
-    raise ClientConfError(NOT_CONFIGURED)
+    return None
 
 
 def _parse(text: str, path: Path) -> ClientConf:
