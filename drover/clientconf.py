@@ -4,8 +4,8 @@ In order: ``DROVER_URL`` (with ``DROVER_TOKEN``), else
 ``$XDG_CONFIG_HOME/drover/client.json`` (``~/.config/drover/client.json``),
 else ``/etc/drover/client.json``. ``DROVER_URL`` without ``DROVER_TOKEN``
 keeps the token of the first config file found, so pointing the commands at
-another address of the same controller needs no second step. Never a ``SLURM_*`` variable: tools strip
-those before nested submissions.
+another address of the same controller needs no second step.
+Never a ``SLURM_*`` variable: tools strip those before nested submissions.
 """
 
 from __future__ import annotations
