@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import os
-import sys
-import types
 from typing import Any
 
 import pytest
@@ -16,15 +13,6 @@ from django.utils import timezone
 from scheduler.models import Job, Node, Partition
 
 _ids = itertools.count(1000)
-
-# channels.testing imports daphne (for ChannelsLiveServerTestCase, which these tests do
-# not use); without daphne installed, give it the one name it imports.
-if importlib.util.find_spec("daphne") is None:  # pragma: no cover - depends on the env
-    _stub = types.ModuleType("daphne.testing")
-    _stub.DaphneProcess = object  # type: ignore[attr-defined]
-    sys.modules.setdefault("daphne", types.ModuleType("daphne"))
-    sys.modules.setdefault("daphne.testing", _stub)
-
 
 def make_user(username: str, *, operator: bool = False, password: str = "pw-" + "x" * 8) -> Any:
     return get_user_model().objects.create_user(username, password=password, is_staff=operator)
