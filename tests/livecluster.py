@@ -325,7 +325,7 @@ def _start_production(cluster: LiveCluster, conf: Path, nodes: list[tuple[str, i
     port = free_port()
     cluster.url = f"http://127.0.0.1:{port}"
     cluster.spawn("web", [sys.executable, "-m", "drover.cli.drover", "web",
-                          "--host", "127.0.0.1", "--port", str(port)])
+                          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"])
     cluster.spawn("worker", [sys.executable, "-m", "drover.cli.drover", "worker",
                              "--loglevel", "warning", "-B", "--pool", "threads",
                              "--concurrency", str(celery_concurrency),
