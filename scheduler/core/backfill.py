@@ -105,7 +105,7 @@ def _backfill(q: Queued, plan: _Plan, out: Outcome) -> bool:
     best: tuple[int, list[tuple[int, int]], Option] | None = None
     for option in q.options:
         if not option.request.uniform:
-            choice = plan.now(option, whole_limit=True)
+            choice = plan.now_flexible(option)
             if choice is not None:
                 best = (0, choice, option)
                 break
@@ -138,12 +138,28 @@ class _Plan:
         shape = self.shapes.get(option.key)
         if shape is not None and shape.exhausted:
             return None
-        cols = np.flatnonzero(option.cand)
+        cols = option.cols
         view = tl.window_min(0, tl.span(option.duration_s), cols) if whole_limit \
-            else tl.view(0, cols)
+            else tl.now_view(cols)
         cap = np.zeros(table.size, dtype=np.int64)
         cap[cols] = task_capacity(req, view, table.cpus[cols], table.mem[cols])
         return choose(req, cap, table.rank)
+
+    def now_flexible(self, option: Option) -> list[tuple[int, int]] | None:
+        """:meth:`now` over the whole time limit for a flexible request; a failure is
+        remembered for the cycle, since the plan only fills up."""
+        shape = self._shape(option)
+        if shape.no_start_now:
+            return None
+        req = option.request
+        free_now = self.timeline.now_view(option.cols).cpus
+        if int(free_now.sum()) < req.ntasks * req.cpus_per_task:
+            choice = None
+        else:
+            choice = self.now(option, whole_limit=True)
+        if choice is None:
+            shape.no_start_now = True
+        return choice
 
     def start(self, job: PendingJob, option: Option, choice: list[tuple[int, int]]) -> Start:
         grants = self._take(option, 0, choice)
@@ -160,149 +176,161 @@ class _Plan:
         tl = self.timeline
         length = tl.span(option.duration_s)
         idx = np.fromiter((i for i, _ in choice), dtype=np.intp, count=len(choice))
-        free_gres = tl.gres[slot:slot + length, idx].min(axis=0)
+        free_gres = tl.window_min(slot, length, idx).gres
         granted, held = amounts(option.request, self.table, choice, free_gres)
         tl.take(held, slot, length)
         return to_grants(self.table, granted, choice)
 
     def earliest(self, option: Option) -> tuple[int, list[tuple[int, int]]] | None:
         """The first slot at which ``option`` fits for its whole duration, and its nodes."""
+        return self._shape(option).earliest()
+
+    def _shape(self, option: Option) -> _Shape:
         shape = self.shapes.get(option.key)
         if shape is None:
             shape = _Shape(self.table, self.timeline, option)
             self.shapes[option.key] = shape
-        return shape.earliest()
+        return shape
 
 
 class _Shape:
-    """Cached answers for one request shape (see the module docstring)."""
+    """Cached answers for one request shape (see the module docstring).
+
+    A flexible (spread) request is planned as a uniform one: on one node when one
+    node could hold it, else ``t`` tasks on each of ``ceil(ntasks / t)`` nodes with
+    ``t`` the smallest task capacity among the candidate nodes. The main pass and
+    the start-now test still place it flexibly.
+    """
 
     def __init__(self, table: NodeTable, timeline: Timeline, option: Option) -> None:
-        self.table, self.tl, self.option = table, timeline, option
-        req = option.request
-        if not req.uniform and option.request.nodes_min <= 1:
-            single = req.single_node()
-            if choose(single, _static(table, single, option), table.rank) is not None:
-                req = single
-        self.req = req
-        self.cols = np.flatnonzero(option.cand)
+        self.table, self.tl = table, timeline
+        self.cols = option.cols
         self.length = timeline.span(option.duration_s)
-        t, c = timeline.slots, self.cols.size
-        self.seen = np.full(c, -1, dtype=np.int64)
-        self.first = np.full(c, t, dtype=np.int64)
-        self.single = req.uniform and req.node_count == 1
-        self.ok: npt.NDArray[np.bool_] | None = None
-        self.count: I64 | None = None
-        if req.uniform and not self.single:
-            self.ok = np.zeros((t, c), dtype=np.bool_)
-            self.count = np.zeros(t, dtype=np.int64)
         self.exhausted = False
+        req = _as_uniform(table, option)
+        if req is None:
+            self.exhausted = True
+            req = option.request
+        self.req = req
+        self.single = req.uniform and req.node_count == 1
+        self.seen = np.full(self.cols.size, -1, dtype=np.int64)
+        self.first = np.zeros(self.cols.size, dtype=np.int64)  # lower bounds until computed
+        self.lo: I64 | None = None
+        self.hi: I64 | None = None
+        self.valid: npt.NDArray[np.bool_] | None = None
+        self.no_start_now = False  # a flexible request found no room now (stays so)
 
     def earliest(self) -> tuple[int, list[tuple[int, int]]] | None:
         if self.exhausted:
             return None
-        found = self._uniform() if self.req.uniform else self._spread()
+        found = self._single() if self.single else self._multi()
         if found is None:
-            self.exhausted = True
+            self.exhausted = True  # the plan only fills up: no start later in this cycle
         return found
 
-    def _uniform(self) -> tuple[int, list[tuple[int, int]]] | None:
-        self._refresh()
-        t = self.tl.slots
-        req, table = self.req, self.table
-        if self.single:
-            slot = int(self.first.min()) if self.first.size else t
-            if slot >= t:
-                return None
-            at = self.cols[self.first == slot]
-        else:
-            assert self.ok is not None and self.count is not None
-            hits = np.flatnonzero(self.count >= req.node_count)
-            if hits.size == 0:
-                return None
-            slot = int(hits[0])
-            at = self.cols[self.ok[slot]]
-        assert req.tasks_per_node is not None
-        cap = np.zeros(table.size, dtype=np.int64)
-        cap[at] = req.tasks_per_node
-        choice = choose(req, cap, table.rank)
-        return None if choice is None else (slot, choice)
-
-    def _refresh(self) -> None:
-        """Recompute the per-node answers of the nodes whose plan changed."""
-        tl, req = self.tl, self.req
-        dirty = np.flatnonzero(tl.version[self.cols] != self.seen)
-        if dirty.size == 0:
-            return
-        cols = self.cols[dirty]
-        # Answers only move later as the plan fills: start from the earliest old answer.
-        lo = int(self.first[dirty].min()) if self.single and (self.seen[dirty] >= 0).all() else 0
-        lo = min(lo, tl.slots - 1)
-        view = tl.view(slice(lo, None), cols)
-        assert req.tasks_per_node is not None
-        fit = task_capacity(req, view, self.table.cpus[cols], self.table.mem[cols]) \
-            >= req.tasks_per_node
-        ok = _whole_window(fit, self.length)
-        if self.single:
-            anyok = ok.any(axis=0)
-            self.first[dirty] = np.where(anyok, ok.argmax(axis=0) + lo, tl.slots)
-        else:
-            assert self.ok is not None and self.count is not None
-            self.count -= self.ok[:, dirty].sum(axis=1)
-            self.ok[:, dirty] = ok
-            self.count += ok.sum(axis=1)
-        self.seen[dirty] = tl.version[cols]
-
-    def _spread(self) -> tuple[int, list[tuple[int, int]]] | None:
-        """Multi-node job with a flexible node count: window minimum of task capacity."""
+    def _windows(self, cols: npt.NDArray[np.intp]
+                 ) -> tuple[I64, I64, npt.NDArray[np.bool_]]:
+        """Per node and change point: the range of start slots ``[lo, hi]`` that keep the
+        request fitting for its whole duration, and whether that range is non-empty."""
         tl, req, table = self.tl, self.req, self.table
-        cols = self.cols[np.argsort(table.rank[self.cols], kind="stable")]
-        k = task_capacity(req, tl.view(slice(None), cols), table.cpus[cols], table.mem[cols])
-        k = _sliding_min(k, self.length)
-        k = np.minimum(k, req.ntasks)
-        nz = np.cumsum(k >= 1, axis=1)
-        total = np.cumsum(k, axis=1)
-        enough = total >= req.ntasks
-        reach = np.where(enough.any(axis=1), enough.argmax(axis=1), -1)
-        rows = np.arange(tl.slots)
-        used = np.where(reach >= 0, nz[rows, np.maximum(reach, 0)], 0)
-        used = np.maximum(used, req.nodes_min)
-        good = (reach >= 0) & (used <= req.nodes_max) & (nz[:, -1] >= req.nodes_min)
-        hits = np.flatnonzero(good)
+        assert req.tasks_per_node is not None
+        t = tl.slots
+        k = tl.width(cols)
+        fit = task_capacity(req, tl.values(cols, k), table.cpus[cols][:, None],
+                            table.mem[cols][:, None]) >= req.tasks_per_node
+        p = tl.pts[cols, :k]
+        bad_idx = np.where(fit, k, np.arange(k))
+        next_bad = np.minimum.accumulate(bad_idx[:, ::-1], axis=1)[:, ::-1]
+        padded = np.concatenate([p, np.full((p.shape[0], 1), t, dtype=np.int64)], axis=1)
+        bad_slot = np.take_along_axis(padded, next_bad, axis=1)
+        hi = np.minimum(tl.segment_ends(cols, k) - 1, t - 1)
+        hi = np.where(bad_slot < t, np.minimum(hi, bad_slot - self.length), hi)
+        return p, hi, fit & (p < t) & (hi >= p)
+
+    def _single(self) -> tuple[int, list[tuple[int, int]]] | None:
+        """Earliest start on one node. ``first`` holds each node's answer, exact for
+        clean nodes and a lower bound for nodes changed since (answers only move later),
+        so only changed nodes that could be the earliest are recomputed."""
+        tl = self.tl
+        dirty = tl.version[self.cols] != self.seen
+        if dirty.any():
+            # A changed node can only matter if its lower bound is no later than the best
+            # exact answer; one batch settles them all (see the docstring).
+            clean = self.first[~dirty]
+            best = int(clean.min()) if clean.size else tl.slots
+            redo = np.flatnonzero(dirty & (self.first <= best))
+            if redo.size:
+                cols = self.cols[redo]
+                lo, _, valid = self._windows(cols)
+                firsts = lo[np.arange(cols.size), valid.argmax(axis=1)]
+                self.first[redo] = np.where(valid.any(axis=1), firsts, tl.slots)
+                self.seen[redo] = tl.version[cols]
+        slot = int(self.first.min()) if self.first.size else tl.slots
+        if slot >= tl.slots:
+            return None
+        return slot, self._pick(self.cols[self.first == slot])
+
+    def _multi(self) -> tuple[int, list[tuple[int, int]]] | None:
+        tl = self.tl
+        if self.lo is None or self.lo.shape[1] != tl.width(self.cols):
+            self.lo, self.hi, self.valid = self._windows(self.cols)
+            self.seen = tl.version[self.cols].copy()
+        else:
+            assert self.hi is not None and self.valid is not None
+            redo = np.flatnonzero(tl.version[self.cols] != self.seen)
+            if redo.size:
+                cols = self.cols[redo]
+                lo, hi, valid = self._windows(cols)
+                w = lo.shape[1]  # the changed nodes' width; the rest is padding
+                self.lo[redo, :w], self.hi[redo, :w], self.valid[redo, :w] = lo, hi, valid
+                self.lo[redo, w:], self.valid[redo, w:] = tl.slots, False
+                self.seen[redo] = tl.version[cols]
+        lo, hi, valid = self.lo, self.hi, self.valid
+        assert hi is not None and valid is not None
+        starts, ends = lo[valid], hi[valid] + 1
+        if starts.size == 0:
+            return None
+        at = np.concatenate([starts, ends])
+        step = np.concatenate([np.ones(starts.size, np.int64), -np.ones(ends.size, np.int64)])
+        order = np.argsort(at, kind="stable")
+        at, step = at[order], step[order]
+        slots, first = np.unique(at, return_index=True)
+        count = np.cumsum(np.add.reduceat(step, first))
+        hits = np.flatnonzero((count >= self.req.node_count) & (slots < tl.slots))
         if hits.size == 0:
             return None
-        slot = int(hits[0])
+        slot = int(slots[hits[0]])
+        ok = (valid & (lo <= slot) & (hi >= slot)).any(axis=1)
+        return slot, self._pick(self.cols[ok])
+
+    def _pick(self, nodes: npt.NDArray[np.intp]) -> list[tuple[int, int]]:
+        req, table = self.req, self.table
+        assert req.tasks_per_node is not None
         cap = np.zeros(table.size, dtype=np.int64)
-        cap[cols] = k[slot]
+        cap[nodes] = req.tasks_per_node
         choice = choose(req, cap, table.rank)
-        return None if choice is None else (slot, choice)
+        assert choice is not None
+        return choice
 
 
-def _static(table: NodeTable, req: Request, option: Option) -> I64:
+def _as_uniform(table: NodeTable, option: Option) -> Request | None:
+    """``option``'s request in uniform form for planning (None: it can never fit)."""
+    from dataclasses import replace
+
     from scheduler.core.select import restrict, static_capacity
 
-    return restrict(static_capacity(req, table, only_available=True), option.cand)
-
-
-def _whole_window(fit: npt.NDArray[np.bool_], length: int) -> npt.NDArray[np.bool_]:
-    """``ok[s, n]``: ``fit[s:s+length, n]`` all true (windows cut at the end of the plan)."""
-    t = fit.shape[0]
-    bad = np.zeros((t + 1, fit.shape[1]), dtype=np.int32)
-    np.cumsum(~fit, axis=0, out=bad[1:])
-    starts = np.arange(t)
-    ends = np.minimum(starts + length, t)
-    return np.asarray((bad[ends] - bad[starts]) == 0)
-
-
-def _sliding_min(a: I64, length: int) -> I64:
-    """``out[s] = a[s:s+length].min(axis=0)`` (cut at the end), by doubling."""
-    out = a.copy()
-    span = 1
-    while span < length:
-        step = min(span, length - span)
-        shifted = np.empty_like(out)
-        shifted[:-step] = out[step:]
-        shifted[-step:] = out[-step:]
-        out = np.minimum(out, shifted)
-        span += step
-    return out
+    req = option.request
+    if req.uniform:
+        return req
+    static = restrict(static_capacity(req, table, only_available=True), option.cand)
+    if req.nodes_min <= 1 and int(static.max(initial=0)) >= req.ntasks:
+        return req.single_node()
+    usable = static[static > 0]
+    if usable.size == 0:
+        return None
+    per_node = int(usable.min())
+    count = max(req.nodes_min, -(-req.ntasks // per_node))
+    if count > req.nodes_max:
+        per_node = -(-req.ntasks // req.nodes_max)
+        count = req.nodes_max
+    return replace(req, tasks_per_node=per_node, nodes_min=count, nodes_max=count)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from scheduler.core import constraint, types
 from scheduler.core.nodes import Mask, NodeTable
@@ -35,6 +36,7 @@ class Option:
     partition: str
     request: Request
     cand: Mask  # candidate nodes
+    cols: npt.NDArray[np.intp]  # their indices
     duration_s: int | None
     key: tuple[object, ...]  # equal keys: equal answers from the plan
 
@@ -119,7 +121,7 @@ class Filter:
         up = static_capacity(req, table, only_available=True)
         if choose(req, restrict(up, cand), table.rank) is None:
             return types.REQ_NODE_NOT_AVAIL
-        return Option(name, req, cand, duration, key)
+        return Option(name, req, cand, np.flatnonzero(cand), duration, key)
 
     def _feature_mask(self, expr: str) -> Mask | None:
         if expr not in self._features:

@@ -113,6 +113,9 @@ def task_capacity(req: Request, view: FreeView, cap_cpus: I64, cap_mem: I64) -> 
         k = np.where(view.mem >= cap_mem, k, 0)
     elif req.mem_node is not None:
         k = np.where(view.mem >= req.mem_node, k, 0)
+    elif req.mem_cpu and req.exclusive:
+        # An exclusive job holds every CPU of the node, and memory for each of them.
+        k = np.where(view.mem >= cap_cpus * req.mem_cpu, k, 0)
     elif req.mem_cpu:
         k = np.minimum(k, view.mem // (cpt * req.mem_cpu))
     for cols, count in req.gres:

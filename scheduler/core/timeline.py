@@ -1,28 +1,35 @@
-"""The backfill plan: free resources per node over a fixed grid of future time slots.
+"""The backfill plan: each node's free resources as a step function of future time.
 
-Slots are aligned to multiples of ``res`` in epoch time (so planned start times
-stay put from one cycle to the next): slot 0 is ``[now, base + res)`` and slot
-``k >= 1`` is ``[base + k*res, base + (k+1)*res)``, with ``base = now - now % res``
-and ``T = bf_window / bf_resolution + 1`` slots; the last slot stands for
-everything from the end of the window on. Running jobs release their resources from the first
-slot that starts at or after their expected end (a job past its end is taken
-to release in slot 1); a job without a time limit never releases inside the plan.
+Time is counted in slots of ``bf_resolution`` seconds, aligned to multiples of
+the resolution in epoch time so planned start times stay put from one cycle to
+the next: slot 0 is ``[now, base + res)``, slot ``k >= 1`` starts at
+``base + k*res`` (``base = now - now % res``), and the plan ends at slot
+``T = bf_window / bf_resolution + 1``, which stands for "the end of the window
+and later". Running jobs release their resources at the first slot starting at
+or after their expected end (one already past it releases in slot 1); a job
+without a time limit never releases inside the plan.
 
-A fixed grid (Slurm rounds to ``bf_resolution`` as well) keeps reservations to
-slice arithmetic on ``[T, N]`` arrays: no slot is ever inserted. Each node
-column carries a version number bumped on every change, so callers can cache
-per-node answers and recompute only the columns that changed.
+Each node keeps only the slots where its free resources change (``pts[n, j]``,
+ascending, first 0; unused entries hold ``T`` and repeat the last values), so a
+question about every node costs ``N x K`` with ``K`` the busiest node's number
+of changes, not ``N x T``; Slurm keeps one time-ordered list for the same reason.
+Each node column carries a version number bumped on every change, so callers
+can cache per-node answers and recompute only the nodes that changed.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from scheduler.core.nodes import I64, NodeTable
 from scheduler.core.select import Amounts, FreeView
 from scheduler.core.types import RunningJob
+
+BIG = np.int64(1) << 50
 
 
 class Timeline:
@@ -32,38 +39,62 @@ class Timeline:
         self.res = max(1, resolution_s)
         self.base = now - now % self.res
         self.slots = max(1, -(-max(0, window_s) // self.res)) + 1
+        self.table = table
         n, g, t = table.size, len(table.gres_keys), self.slots
         avail = table.available
-        free_cpus = np.where(avail, np.maximum(table.cpus - table.used_cpus, 0), 0)
-        free_mem = np.where(avail, np.maximum(table.mem - table.used_mem, 0), 0)
-        free_gres = np.where(avail[:, None], np.maximum(table.gres - table.used_gres, 0), 0)
-        jobs = np.where(avail, table.used_jobs, 1 << 30)
-        d_cpus = np.zeros((t, n), dtype=np.int64)
-        d_mem = np.zeros((t, n), dtype=np.int64)
-        d_gres = np.zeros((t, n, g), dtype=np.int64)
-        d_jobs = np.zeros((t, n), dtype=np.int64)
+        key_col = {k: i for i, k in enumerate(table.gres_keys)}
+        # (cpus, mem, jobs, gres...) released per node per slot
+        events: dict[int, dict[int, npt.NDArray[np.int64]]] = defaultdict(dict)
         for job in running:
             if job.end_time is None:
                 continue
-            k = min(max(1, self.slot_at(job.end_time)), t)
+            k = max(1, self.slot_at(job.end_time))
             if k >= t:
                 continue
             for grant in job.grants:
                 i = table.index.get(grant.node)
                 if i is None or not avail[i]:
                     continue
-                d_cpus[k, i] += table.cpus[i] if job.exclusive else grant.cpus
-                d_mem[k, i] += table.mem[i] if job.exclusive else grant.mem_mb
+                row = events[i].get(k)
+                if row is None:
+                    row = events[i][k] = np.zeros(3 + g, dtype=np.int64)
+                row[0] += table.cpus[i] if job.exclusive else grant.cpus
+                row[1] += table.mem[i] if job.exclusive else grant.mem_mb
+                row[2] += 1
                 for key, v in grant.gres.items():
-                    if key in table.gres_keys:
-                        d_gres[k, i, table.gres_keys.index(key)] += v
-                d_jobs[k, i] += 1
-        # A release never frees more than the node has (the node row is the truth).
-        self.cpus: I64 = np.minimum(free_cpus + np.cumsum(d_cpus, axis=0), table.cpus)
-        self.mem: I64 = np.minimum(free_mem + np.cumsum(d_mem, axis=0), table.mem)
-        self.gres: I64 = np.minimum(free_gres + np.cumsum(d_gres, axis=0), table.gres)
-        self.jobs: I64 = np.maximum(jobs - np.cumsum(d_jobs, axis=0), 0)
+                    if key in key_col:
+                        row[3 + key_col[key]] += v
+        width = 1 + max((len(e) for e in events.values()), default=0) + 8
+        self.pts: I64 = np.full((n, width), t, dtype=np.int64)
+        self.pts[:, 0] = 0
+        self.npts: I64 = np.ones(n, dtype=np.int64)
+        cpus0 = np.where(avail, np.maximum(table.cpus - table.used_cpus, 0), 0)
+        mem0 = np.where(avail, np.maximum(table.mem - table.used_mem, 0), 0)
+        gres0 = np.where(avail[:, None], np.maximum(table.gres - table.used_gres, 0), 0)
+        jobs0 = np.where(avail, table.used_jobs, 1 << 30)
+        self.cpus: I64 = np.repeat(cpus0[:, None], width, axis=1)
+        self.mem: I64 = np.repeat(mem0[:, None], width, axis=1)
+        self.jobs: I64 = np.repeat(jobs0[:, None], width, axis=1)
+        self.gres: I64 = np.repeat(gres0[:, None, :], width, axis=1)
+        for i, per_slot in events.items():
+            slots = sorted(per_slot)
+            m = len(slots)
+            self.pts[i, 1:m + 1] = slots
+            self.npts[i] = m + 1
+            delta = np.cumsum(np.stack([per_slot[s] for s in slots]), axis=0)
+            # A release never frees more than the node has (the node row is the truth).
+            self.cpus[i, 1:] = np.minimum(cpus0[i] + np.r_[delta[:, 0], [delta[-1, 0]] *
+                                                           (width - 1 - m)], table.cpus[i])
+            self.mem[i, 1:] = np.minimum(mem0[i] + np.r_[delta[:, 1], [delta[-1, 1]] *
+                                                         (width - 1 - m)], table.mem[i])
+            self.jobs[i, 1:] = np.maximum(jobs0[i] - np.r_[delta[:, 2], [delta[-1, 2]] *
+                                                           (width - 1 - m)], 0)
+            if g:
+                gd = np.vstack([delta[:, 3:], np.repeat(delta[-1:, 3:], width - 1 - m, axis=0)])
+                self.gres[i, 1:] = np.minimum(gres0[i] + gd, table.gres[i])
         self.version: I64 = np.zeros(n, dtype=np.int64)
+
+    # ---- time ----------------------------------------------------------------------------
 
     def slot_at(self, when: int) -> int:
         """The first slot starting at or after ``when``."""
@@ -83,23 +114,90 @@ class Timeline:
         extra = 1 if self.now != self.base else 0
         return max(1, min(self.slots, -(-duration_s // self.res) + extra))
 
-    def view(self, rows: slice | int, cols: I64 | slice = slice(None)) -> FreeView:
-        return FreeView(self.cpus[rows, cols], self.mem[rows, cols], self.gres[rows, cols],
-                        self.jobs[rows, cols])
+    # ---- reading -------------------------------------------------------------------------
 
-    def window_min(self, start: int, length: int, cols: I64 | slice = slice(None)) -> FreeView:
+    def width(self, cols: npt.NDArray[np.intp]) -> int:
+        """Change points worth looking at for nodes ``cols`` (the rest is padding)."""
+        return int(self.npts[cols].max(initial=1))
+
+    def values(self, cols: npt.NDArray[np.intp], k: int) -> FreeView:
+        """Free resources at the first ``k`` change points of nodes ``cols`` (``[c, k]``)."""
+        return FreeView(self.cpus[cols, :k], self.mem[cols, :k], self.gres[cols, :k],
+                        self.jobs[cols, :k])
+
+    def now_view(self, cols: npt.NDArray[np.intp] | slice) -> FreeView:
+        return FreeView(self.cpus[cols, 0], self.mem[cols, 0], self.gres[cols, 0],
+                        self.jobs[cols, 0])
+
+    def segment_ends(self, cols: npt.NDArray[np.intp] | slice, k: int | None = None) -> I64:
+        """``pts`` shifted left: where each point's segment ends (``T`` for the last)."""
+        p = self.pts[cols] if k is None else self.pts[cols, :k]
+        out = np.empty_like(p)
+        out[:, :-1] = p[:, 1:]
+        out[:, -1] = self.slots
+        return out
+
+    def window_min(self, start: int, length: int,
+                   cols: npt.NDArray[np.intp] | slice = slice(None)) -> FreeView:
         """Free resources on nodes ``cols`` throughout ``[start, start + length)``."""
-        rows = slice(start, min(self.slots, start + length))
-        return FreeView(self.cpus[rows, cols].min(axis=0), self.mem[rows, cols].min(axis=0),
-                        self.gres[rows, cols].min(axis=0), self.jobs[rows, cols].max(axis=0))
+        stop = min(self.slots, start + length)
+        p = self.pts[cols]
+        covers = (p < stop) & (self.segment_ends(cols) > start)
+
+        def low(a: I64) -> I64:
+            return np.asarray(np.where(covers, a, BIG).min(axis=1), dtype=np.int64)
+
+        gres = np.where(covers[:, :, None], self.gres[cols], BIG).min(axis=1)
+        jobs = np.where(covers, self.jobs[cols], -1).max(axis=1)
+        return FreeView(low(self.cpus[cols]), low(self.mem[cols]), gres, jobs)
+
+    # ---- writing -------------------------------------------------------------------------
 
     def take(self, a: Amounts, start: int, length: int) -> None:
         """Hold ``a`` from slot ``start`` for ``length`` slots."""
         stop = min(self.slots, start + length)
-        rows = slice(start, stop)
-        idx = a.nodes
-        self.cpus[rows, idx] -= a.cpus
-        self.mem[rows, idx] -= a.mem
-        self.gres[rows, idx] -= a.gres
-        self.jobs[rows, idx] += 1
-        self.version[idx] += 1
+        for r, i in enumerate(a.nodes):
+            i = int(i)
+            self._point(i, start)
+            if stop < self.slots:
+                self._point(i, stop)
+            k = int(self.npts[i])
+            p = self.pts[i, :k]
+            sel = np.flatnonzero((p >= start) & (p < stop))
+            lo, hi = int(sel[0]), int(sel[-1]) + 1
+            if hi == k:  # the padding repeats the last point's values
+                hi = self.pts.shape[1]
+            self.cpus[i, lo:hi] -= a.cpus[r]
+            self.mem[i, lo:hi] -= a.mem[r]
+            self.gres[i, lo:hi] -= a.gres[r]
+            self.jobs[i, lo:hi] += 1
+            self.version[i] += 1
+
+    def _point(self, i: int, slot: int) -> None:
+        """Make ``slot`` a change point of node ``i`` (same values as the point before it)."""
+        k = int(self.npts[i])
+        p = self.pts[i, :k]
+        pos = int(np.searchsorted(p, slot))
+        if pos < k and p[pos] == slot:
+            return
+        if k == self.pts.shape[1]:
+            self._grow()
+        for arr in (self.pts, self.cpus, self.mem, self.jobs, self.gres):
+            arr[i, pos + 1:k + 1] = arr[i, pos:k].copy()
+        self.pts[i, pos] = slot
+        for arr in (self.cpus, self.mem, self.jobs, self.gres):
+            arr[i, pos] = arr[i, pos - 1]
+        self.npts[i] = k + 1
+
+    def _grow(self) -> None:
+        extra = max(8, self.pts.shape[1])
+
+        def widen(a: I64, fill: int | None = None) -> I64:
+            tail = np.repeat(a[:, -1:], extra, axis=1)
+            if fill is not None:
+                tail[:] = fill
+            return np.concatenate([a, tail], axis=1)
+
+        self.pts = widen(self.pts, self.slots)
+        self.cpus, self.mem, self.jobs = widen(self.cpus), widen(self.mem), widen(self.jobs)
+        self.gres = widen(self.gres)
