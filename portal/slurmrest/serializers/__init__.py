@@ -1,0 +1,1 @@
+"""Our records (``scheduler.records``) in slurmrestd's per-version shapes, and back."""

@@ -1,0 +1,1 @@
+"""Thin views: parse, authorize, call one action or read, render per version."""
