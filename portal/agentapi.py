@@ -123,6 +123,35 @@ def _apply_sync(data: dict[str, Any]) -> tuple[list[int], list[dict[str, Any]]]:
     return acked, pending_orders(data["node"])
 
 
+async def _join(layer: Any, group: str) -> str | None:
+    try:
+        channel: str = await layer.new_channel()
+        await layer.group_add(group, channel)
+    except Exception:
+        log.warning("channel layer unavailable; polling the outbox instead", exc_info=True)
+        return None
+    return channel
+
+
+async def _wait_for_doorbell(layer: Any, channel: str | None, node: str, wait_s: float) -> None:
+    """Until a doorbell rings or ``wait_s`` passes. If the channel layer fails (or is
+    missing), the outbox is polled once a second instead: slower, never an error."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    if channel is not None:
+        try:
+            await asyncio.wait_for(layer.receive(channel), timeout=wait_s)
+            return
+        except TimeoutError:
+            return
+        except Exception:
+            log.warning("channel layer receive failed; polling the outbox", exc_info=True)
+    while (left := deadline - loop.time()) > 0:
+        await asyncio.sleep(min(1.0, left))
+        if await _db(pending_orders)(node):
+            return
+
+
 @csrf_exempt
 @require_POST
 async def sync(request: HttpRequest) -> HttpResponse:
@@ -135,20 +164,18 @@ async def sync(request: HttpRequest) -> HttpResponse:
     wait_s = min(float(wait), MAX_WAIT_S) if isinstance(wait, int | float) else 0.0
     layer = get_channel_layer()
     group = group_name("agent", node)
-    channel = None
-    if layer is not None and wait_s > 0:
-        channel = await layer.new_channel()
-        await layer.group_add(group, channel)
+    # Join before reading the outbox: an order committed in between still rings.
+    channel = await _join(layer, group) if layer is not None and wait_s > 0 else None
     try:
         try:
             acked, orders = await _db(_apply_sync)(data)
         except SlurmError as err:
             return _error(403, err.error, "; ".join(err.detail))
-        if not orders and channel is not None and layer is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(layer.receive(channel), timeout=wait_s)
+        if not orders and wait_s > 0:
+            await _wait_for_doorbell(layer, channel, node, wait_s)
             orders = await _db(pending_orders)(node)
     finally:
-        if channel is not None and layer is not None:
-            await layer.group_discard(group, channel)
+        if channel is not None:
+            with contextlib.suppress(Exception):
+                await layer.group_discard(group, channel)
     return _signed({"orders": orders, "acked_events": acked})

@@ -130,3 +130,32 @@ def test_the_long_poll_waits_and_a_new_order_wakes_it(nodes: Any) -> None:
     thread.join()
     assert [o["kind"] for o in got["orders"]] == ["terminate"]
     assert time.monotonic() - started < 10
+
+
+class BrokenLayer:
+    """A channel layer whose receive fails, as channels_redis does when Redis times out."""
+
+    async def new_channel(self) -> str:
+        return "specific.x!y"
+
+    async def group_add(self, group: str, channel: str) -> None:
+        return None
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        return None
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        raise ConnectionError("Timeout reading from 127.0.0.1:6379")
+
+
+def test_a_failing_channel_layer_falls_back_to_polling_the_outbox(
+        nodes: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("portal.agentapi.get_channel_layer", lambda: BrokenLayer())
+    user = make_user("daemon")
+    Node.objects.filter(name="n1").update(state="IDLE")
+    job = make_running(Node.objects.get(name="n1"))
+    thread = threading.Timer(0.5, lambda: do_cancel_job(user, Job.objects.get(pk=job.pk)))
+    thread.start()
+    got = answer(post("/api/agent/sync/", sync_body(wait_s=5)))
+    thread.join()
+    assert [o["kind"] for o in got["orders"]] == ["terminate"]
