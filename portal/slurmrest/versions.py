@@ -41,7 +41,7 @@ class Version:
 
 
 VERSIONS: dict[str, Version] = {f"v0.0.{m}": Version(f"v0.0.{m}", m) for m in (38, 39, 40, 41)}
-VERSION_PATTERN = r"(?P<version>v0\.0\.(?:38|39|40|41))"
+VERSION_PATTERN = r"(?P<plugin>v0\.0\.(?:38|39|40|41))"
 
 
 def release() -> tuple[int, int, int]:
