@@ -105,6 +105,7 @@ class Job(models.Model):
     # tasks remain unsplit): the pending task ids, e.g. "2-9", and the % throttle.
     array_pending = models.TextField(blank=True)
     array_max_tasks = models.PositiveIntegerField(null=True, blank=True)
+    array_spec = models.CharField(max_length=1024, blank=True)  # as submitted: "0-99%10"
     name = models.CharField(max_length=255)
     user = models.CharField(max_length=64, db_index=True)
     uid = models.IntegerField()
@@ -117,6 +118,9 @@ class Job(models.Model):
                              db_index=True)
     reason = models.CharField(max_length=64, default="None")
     priority = models.BigIntegerField(default=0)
+    # Set by an operator (`scontrol update JobId=.. Priority=N`): the cycle keeps it
+    # instead of computing one. 0 with hold means held, as in Slurm.
+    admin_priority = models.BigIntegerField(null=True, blank=True)
     nice = models.IntegerField(default=0)
     hold = models.CharField(max_length=8, blank=True)  # "", "user", "admin"
     dependency = models.CharField(max_length=1024, blank=True)
@@ -127,6 +131,9 @@ class Job(models.Model):
     end_time = models.DateTimeField(null=True, blank=True)
     time_limit_min = models.PositiveIntegerField(null=True, blank=True)
     time_min_min = models.PositiveIntegerField(null=True, blank=True)
+    # Which of -n / -c the user gave (SLURM_NTASKS / SLURM_CPUS_PER_TASK follow them).
+    ntasks_set = models.BooleanField(default=False)
+    cpus_per_task_set = models.BooleanField(default=False)
     nodes_min = models.PositiveIntegerField(default=1)
     nodes_max = models.PositiveIntegerField(null=True, blank=True)
     ntasks = models.PositiveIntegerField(default=1)
@@ -184,6 +191,25 @@ class Job(models.Model):
         if self.array_task_id is not None:
             return f"{self.array_job_id}_{self.array_task_id}"
         return str(self.id)
+
+
+class Reservation(models.Model):
+    """An advanced reservation (`scontrol create reservation`)."""
+
+    name = models.CharField(max_length=64, unique=True)
+    start_time = models.DateTimeField()
+    end_time = models.DateTimeField()
+    nodes = models.ManyToManyField(Node, related_name="reservations", blank=True)
+    users = models.CharField(max_length=1024, blank=True)  # comma list; "-u" prefix denies
+    accounts = models.CharField(max_length=1024, blank=True)
+    flags = models.CharField(max_length=255, blank=True)  # MAINT, IGNORE_JOBS, ...
+    partition = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["start_time", "name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class JobStep(models.Model):
