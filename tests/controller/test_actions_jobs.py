@@ -175,8 +175,8 @@ def test_an_ended_event_gives_slurms_terminal_state(people: dict[str, Any], even
     job.refresh_from_db()
     assert (job.state, job.reason, job.exit_code, job.exit_signal) == (
         state, reason, event["exit_code"], event["signal"])
-    assert int(job.end_time.timestamp()) == 1795520821  # type: ignore[union-attr]
-    step = job.steps.get(step="batch")
+    assert job.end_time is not None and int(job.end_time.timestamp()) == 1795520821
+    step = job.steps.get(step="batch")  # type: ignore[attr-defined]
     assert (step.state, step.exit_code, step.max_rss_kb) == (state, event["exit_code"], 2048)
     assert node().alloc_cpus == 0
 
