@@ -621,6 +621,9 @@ def parse_sbatch(argv: list[str], script_text: str | None, environ: Mapping[str,
     work_dir = os.path.abspath(os.path.join(cwd, opts["chdir"]) if "chdir" in opts else cwd)
     desc = _job_desc(opts, script, work_dir, environ)
     desc["argv"] = list(line.script_args)
+    desc["submit_dir"] = os.path.abspath(cwd)
+    if line.script_path and line.script_path not in ("-", "/dev/stdin"):
+        desc["command"] = os.path.abspath(os.path.join(cwd, line.script_path))
     if "name" not in desc:
         if wrap is not None:
             desc["name"] = "wrap"

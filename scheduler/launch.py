@@ -81,7 +81,7 @@ def job_env(job: Job, cluster: str, array_tasks: Sequence[int] = (),
     gpus = [int(g) for g in host.get("gpus") or []]
     start = int(job.start_time.timestamp()) if job.start_time else 0
     env = {str(k): str(v) for k, v in (job.environment or {}).items()}
-    submit_dir = env.get("PWD") if os.path.isabs(env.get("PWD", "")) else job.work_dir
+    submit_dir = job.submit_dir or job.work_dir
     slurm = {
         "ENVIRONMENT": "BATCH",
         "SLURM_CLUSTER_NAME": cluster,

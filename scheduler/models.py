@@ -158,6 +158,8 @@ class Job(models.Model):
     argv = models.JSONField(default=list)
     environment = models.JSONField(default=dict)
     work_dir = models.CharField(max_length=4096)
+    submit_dir = models.CharField(max_length=4096, blank=True)  # sbatch's cwd (before -D)
+    command = models.CharField(max_length=4096, blank=True)  # the script's path, if a file
     stdout = models.CharField(max_length=4096, blank=True)  # patterns as given
     stderr = models.CharField(max_length=4096, blank=True)
     stdin = models.CharField(max_length=4096, blank=True)

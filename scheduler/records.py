@@ -156,7 +156,7 @@ def job_record(job: Job, now: datetime | None = None) -> dict[str, Any]:
         "gres": job.gres, "constraint": job.constraint, "exclusive": job.exclusive,
         "requeue": job.requeue, "restarts": job.restarts,
         "batch_host": job.batch_host, "work_dir": job.work_dir,
-        "command": job.argv[0] if job.argv else "",
+        "command": job.command,
         "stdout": stdout, "stderr": stderr,
         "stdin": expand_path(job.stdin, job, "/dev/null"),
         "exit_code": [job.exit_code, job.exit_signal],

@@ -43,7 +43,7 @@ from scheduler.validation import (
     parse_gres,
 )
 
-STR_FIELDS = ("script", "cwd", "submit_host", "name", "partition", "account", "qos", "dependency",
+STR_FIELDS = ("script", "cwd", "submit_dir", "command", "submit_host", "name", "partition", "account", "qos", "dependency",
               "array", "gres", "constraint", "nodelist", "exclude", "comment", "mail_type",
               "mail_user", "wckey", "reservation", "stdout", "stderr", "stdin", "open_mode",
               "signal")
@@ -181,7 +181,8 @@ def _check(user: Any, d: dict[str, Any]) -> _Checked:
         "gid": pw.pw_gid, "account": account, "partition": part.name, "qos": qos,
         "dependency": dependency, "nice": nice, "submit_time": now,
         "script": d["script"], "argv": d["argv"], "environment": d["environment"],
-        "work_dir": d["cwd"], "stdout": d.get("stdout", ""), "stderr": d.get("stderr", ""),
+        "work_dir": d["cwd"], "submit_dir": d.get("submit_dir") or d["cwd"],
+        "command": d.get("command", ""), "stdout": d.get("stdout", ""), "stderr": d.get("stderr", ""),
         "stdin": d.get("stdin", ""), "open_mode": d.get("open_mode", "truncate"),
         "signal": d.get("signal", ""), "comment": d.get("comment", ""),
         "wckey": d.get("wckey", ""), "mail_type": d.get("mail_type", ""),
