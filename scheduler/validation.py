@@ -9,41 +9,27 @@ from __future__ import annotations
 
 import re
 
+from drover.jobopts import parse_array_spec
+
 DEPENDENCY_TYPES = ("after", "afterany", "afterok", "afternotok", "aftercorr",
                     "afterburstbuffer")
 _DEP_ID = re.compile(r"^\d+(_\d+)?(\+\d+)?$")
-_ARRAY_RANGE = re.compile(r"^(\d+)(?:-(\d+)(?::(\d+))?)?$")
 _GRES_ITEM = re.compile(r"^(?:gres[:/])?([A-Za-z][\w.-]*)(?::([A-Za-z][\w.-]*))?(?::(\d+))?$")
 
 
 def parse_array(spec: str, max_array_size: int) -> tuple[list[int], int | None]:
     """``0-99%10``, ``1,3,5``, ``0-10:2`` -> (sorted unique task ids, throttle or None).
 
-    Task ids must be below MaxArraySize, as in Slurm.
+    The syntax is sbatch's (drover.jobopts); task ids must also be below
+    MaxArraySize, as in Slurm.
     """
-    text = spec.strip()
-    throttle: int | None = None
-    if "%" in text:
-        text, _, limit = text.partition("%")
-        if not limit.isdigit():
-            raise ValueError(f"bad throttle in {spec!r}")
-        throttle = int(limit)
-    ids: set[int] = set()
-    for part in text.split(","):
-        m = _ARRAY_RANGE.match(part.strip())
-        if not m:
-            raise ValueError(f"bad array range {part!r}")
-        lo = int(m.group(1))
-        hi = int(m.group(2)) if m.group(2) is not None else lo
-        step = int(m.group(3)) if m.group(3) is not None else 1
-        if hi < lo or step < 1:
-            raise ValueError(f"bad array range {part!r}")
-        if hi >= max_array_size:
-            raise ValueError(f"task id {hi} is not below MaxArraySize={max_array_size}")
-        ids.update(range(lo, hi + 1, step))
+    parsed = parse_array_spec(spec)
+    ids = parsed.ids()
     if not ids:
         raise ValueError("empty array")
-    return sorted(ids), throttle
+    if ids[-1] >= max_array_size:
+        raise ValueError(f"task id {ids[-1]} is not below MaxArraySize={max_array_size}")
+    return ids, parsed.throttle
 
 
 def compress_ids(ids: list[int]) -> str:

@@ -15,6 +15,8 @@ from typing import Any
 from django.urls import reverse
 from django.utils import timezone
 
+from drover.timefmt import format_elapsed, format_time_limit
+
 ACTIVE = frozenset({"PENDING", "RUNNING", "SUSPENDED", "COMPLETING", "CONFIGURING",
                     "REQUEUED", "RESIZING", "STOPPED"})
 _STATE_CLASS = {
@@ -37,25 +39,6 @@ def state_class(state: str) -> str:
 
 def is_active(state: str) -> bool:
     return state in ACTIVE
-
-
-def duration(seconds: float | None) -> str:
-    """squeue's TIME format: M:SS, H:MM:SS, D-HH:MM:SS."""
-    if seconds is None:
-        return ""
-    s = max(0, int(seconds))
-    days, s = divmod(s, 86400)
-    hours, s = divmod(s, 3600)
-    minutes, s = divmod(s, 60)
-    if days:
-        return f"{days}-{hours:02d}:{minutes:02d}:{s:02d}"
-    if hours:
-        return f"{hours}:{minutes:02d}:{s:02d}"
-    return f"{minutes}:{s:02d}"
-
-
-def time_limit(minutes: int | None) -> str:
-    return "UNLIMITED" if minutes is None else duration(minutes * 60)
 
 
 def memory(mb: int | None) -> str:
@@ -111,11 +94,11 @@ def job_row(job: Mapping[str, Any]) -> dict[str, Any]:
         "user": job.get("user") or "",
         "state": state,
         "state_class": state_class(state),
-        "time": duration(job.get("run_time_s") or 0),
+        "time": format_elapsed(job.get("run_time_s") or 0),
         "run_time_s": job.get("run_time_s") or 0,
         "start_time": job.get("start_time"),
         "end_time": job.get("end_time"),
-        "time_limit": time_limit(job.get("time_limit_min")),
+        "time_limit": format_time_limit(job.get("time_limit_min")),
         "num_nodes": job.get("num_nodes") or 0,
         "nodelist_reason": nodelist,
         "active": is_active(state),
@@ -190,7 +173,7 @@ def partition_row(p: Mapping[str, Any]) -> dict[str, Any]:
         "default": bool(p.get("default")),
         "state": p.get("state", ""),
         "state_class": state_class(p.get("state", "")),
-        "time_limit": time_limit(p.get("max_time_min")),
+        "time_limit": format_time_limit(p.get("max_time_min")),
         "nodes": p.get("nodes") or "",
         "total_nodes": p.get("total_nodes") or 0,
         "total_cpus": p.get("total_cpus") or 0,

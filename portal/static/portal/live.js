@@ -85,7 +85,7 @@ function readJson(id) {
   }
 }
 
-// squeue's TIME: M:SS, H:MM:SS, D-HH:MM:SS (same as present.duration).
+// squeue's TIME: M:SS, H:MM:SS, D-HH:MM:SS (same as drover.timefmt.format_elapsed).
 function duration(total) {
   let s = Math.max(0, Math.floor(total));
   const days = Math.floor(s / 86400);
