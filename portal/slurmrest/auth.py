@@ -10,20 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import jwt
-from django.contrib.auth import get_user_model
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from portal.api.auth import decode_token
+from portal.api.auth import active_user, authenticate_token
 from scheduler.actions.access import is_operator
-
-
-def _user(username: str) -> Any:
-    user, _ = get_user_model().objects.get_or_create(username=username)
-    if not user.is_active:
-        raise exceptions.AuthenticationFailed("User inactive")
-    return user
 
 
 class SlurmTokenAuthentication(authentication.BaseAuthentication):  # type: ignore[misc]
@@ -38,18 +29,12 @@ class SlurmTokenAuthentication(authentication.BaseAuthentication):  # type: igno
             if name:
                 raise exceptions.AuthenticationFailed("X-SLURM-USER-TOKEN missing")
             return None
-        try:
-            claims = decode_token(token)
-        except jwt.ExpiredSignatureError:
-            raise exceptions.AuthenticationFailed("Token expired") from None
-        except jwt.InvalidTokenError:
-            raise exceptions.AuthenticationFailed("Invalid token") from None
-        user = _user(claims["sub"])
+        user, claims = authenticate_token(token)
         if name and name != claims["sub"]:
             if not is_operator(user):
                 raise exceptions.AuthenticationFailed(
                     f"token of {claims['sub']} may not act as {name}")
-            user = _user(name)
+            user = active_user(name)
         return user, claims
 
     def authenticate_header(self, request: Request) -> str:
