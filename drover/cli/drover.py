@@ -6,6 +6,7 @@
     drover createuser USER    add a portal/API user
     drover migrate            create or upgrade the database
     drover web|worker|beat    the production processes (uvicorn, Celery worker, Celery beat)
+    drover simulate TRACE     replay an SWF workload trace through the scheduling core
 
 Nothing here imports Django at module level: the subcommands do, when they run.
 """
@@ -68,6 +69,12 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     up.setup_django()
     up.migrate()
     return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from drover.cli import simulate
+
+    return simulate.run(args)
 
 
 def _exec(argv: list[str]) -> int:
@@ -135,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1)
     p.set_defaults(func=_cmd_web)
+
+    p = sub.add_parser("simulate", help="replay an SWF workload trace through the scheduler")
+    from drover.cli.simulate import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(func=_cmd_simulate)
 
     for name, func, what in (("worker", _cmd_worker, "Celery worker (scheduling cycles)"),
                              ("beat", _cmd_beat, "Celery beat (the periodic timers)")):
