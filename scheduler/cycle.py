@@ -25,14 +25,17 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from scheduler import config as conf
+from scheduler import cycle_features as features
 from scheduler import events, snapshot
+from scheduler.actions.jobs import split_array_task
+from scheduler.core import reservations
 from scheduler.core import types as core
 from scheduler.core.cycle import run_cycle
 from scheduler.ids import allocate_job_ids
 from scheduler.launch import launch_payload
 from scheduler.models import AgentOrder, Job, JobState, Node
 from scheduler.records import compress_hosts
-from scheduler.validation import compress_ids, expand_ids, node_gres
+from scheduler.validation import expand_ids, node_gres
 
 log = logging.getLogger(__name__)
 ADVISORY_KEY = 0x44524F56  # "DROV"
@@ -79,6 +82,7 @@ def run_cycle_once(now: datetime | None = None) -> CycleResult:
         loaded = snapshot.load(now)
         t0 = time.perf_counter()
         decision = run_cycle(loaded.snapshot, loaded.config, int(now.timestamp()))
+        decision = reservations.explain(decision, loaded.restricted)
         decided = time.perf_counter() - t0
         result = _commit(loaded, decision, now)
     result.seconds = time.perf_counter() - began
@@ -119,6 +123,7 @@ def _commit(loaded: snapshot.Loaded, decision: core.Decision, now: datetime) -> 
     result.started = started
     changed = _write_pending(loaded, decision, now, set(started), metas)
     result.updated = len(changed)
+    features.after_cycle(loaded, decision, now)
     for name in sorted(woken):
         events.wake_agent(name)
     events.broadcast_jobs([*started, *changed])
@@ -155,7 +160,7 @@ def _apply_starts(decision: core.Decision, now: datetime
             if tasks is None:
                 tasks = _array_tasks(row)
                 array_tasks[row.pk] = tasks
-            row = _split(row, start.array_task_id, new_ids)
+            row = split_array_task(row, start.array_task_id, new_ids)
             metas[row.pk] = start.job_id
         _allocate(row, start, nodes, gpu_used, now)
         host = nodes[row.batch_host]
@@ -207,25 +212,6 @@ def _array_tasks(meta: Job) -> list[int]:
                                  array_task_id__isnull=False)
               .values_list("array_task_id", flat=True))
     return sorted(ids | set(expand_ids(meta.array_pending)))
-
-
-def _split(meta: Job, task: int, new_ids: Iterator[int]) -> Job:
-    """The task's own row; the meta row itself when it is the last pending task."""
-    rest = [t for t in expand_ids(meta.array_pending) if t != task]
-    if not rest:
-        meta.array_task_id = task
-        meta.array_pending = ""
-        meta.save(update_fields=["array_task_id", "array_pending"])
-        return meta
-    meta.array_pending = compress_ids(rest)
-    meta.save(update_fields=["array_pending"])
-    task_row = Job.objects.get(pk=meta.pk)
-    new_id = next(new_ids)
-    task_row.pk = task_row.id = new_id
-    task_row.array_task_id = task
-    task_row.array_pending = ""
-    task_row.save(force_insert=True)
-    return task_row
 
 
 def _gpu_indices(node: Node) -> dict[str, list[int]]:

@@ -52,12 +52,15 @@ def expand_path(pattern: str, job: Job, default: str = "") -> str:
 
 
 def array_env(job: Job, tasks: Sequence[int]) -> dict[str, str]:
-    """SLURM_ARRAY_* for one task; ``tasks`` is every task id of its array."""
+    """SLURM_ARRAY_* for one task: from the array as submitted (``Job.array_spec``), else
+    from ``tasks``, every task id of its array."""
     if job.array_task_id is None or job.array_job_id is None:
         return {}
-    ids = sorted(set(tasks) | {job.array_task_id})
-    steps = {b - a for a, b in zip(ids, ids[1:], strict=False)}
-    step = steps.pop() if len(steps) == 1 else 1
+    ids, step = _spec_ids(job.array_spec)
+    if not ids:
+        ids = sorted(set(tasks) | {job.array_task_id})
+        steps = {b - a for a, b in zip(ids, ids[1:], strict=False)}
+        step = steps.pop() if len(steps) == 1 else 1
     return {
         "SLURM_ARRAY_JOB_ID": str(job.array_job_id),
         "SLURM_ARRAY_TASK_ID": str(job.array_task_id),
@@ -66,6 +69,23 @@ def array_env(job: Job, tasks: Sequence[int]) -> dict[str, str]:
         "SLURM_ARRAY_TASK_MAX": str(ids[-1]),
         "SLURM_ARRAY_TASK_STEP": str(step),
     }
+
+
+def _spec_ids(spec: str) -> tuple[list[int], int]:
+    """Task ids and step of ``0-15:4%2`` (step 1 unless one range gives one)."""
+    from scheduler.validation import parse_array
+
+    if not spec:
+        return [], 1
+    try:
+        ids, _ = parse_array(spec, 2**31)
+    except ValueError:
+        return [], 1
+    ranges = spec.partition("%")[0].split(",")
+    step = 1
+    if len(ranges) == 1 and ":" in ranges[0]:
+        step = int(ranges[0].rsplit(":", 1)[1])
+    return ids, step
 
 
 def job_env(job: Job, cluster: str, array_tasks: Sequence[int] = (),
@@ -97,8 +117,6 @@ def job_env(job: Job, cluster: str, array_tasks: Sequence[int] = (),
         "SLURM_NODELIST": nodelist,
         "SLURM_JOB_NUM_NODES": str(len(names)),
         "SLURM_NNODES": str(len(names)),
-        "SLURM_NTASKS": str(job.ntasks),
-        "SLURM_NPROCS": str(job.ntasks),
         "SLURM_JOB_CPUS_PER_NODE": counts(cpus),
         "SLURM_TASKS_PER_NODE": counts(tasks),
         "SLURM_CPUS_ON_NODE": str(host.get("cpus", cpus[0] if cpus else 1)),
@@ -118,7 +136,9 @@ def job_env(job: Job, cluster: str, array_tasks: Sequence[int] = (),
         slurm["SLURM_JOB_ACCOUNT"] = job.account
     if job.time_limit_min is not None and start:
         slurm["SLURM_JOB_END_TIME"] = str(start + job.time_limit_min * 60)
-    if job.cpus_per_task > 1:
+    if job.ntasks_set:  # only when -n (or --ntasks-per-node) was given, as sbatch does
+        slurm["SLURM_NTASKS"] = slurm["SLURM_NPROCS"] = str(job.ntasks)
+    if job.cpus_per_task_set:
         slurm["SLURM_CPUS_PER_TASK"] = str(job.cpus_per_task)
     if job.ntasks_per_node:
         slurm["SLURM_NTASKS_PER_NODE"] = str(job.ntasks_per_node)

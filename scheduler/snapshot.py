@@ -43,6 +43,7 @@ PENDING_FIELDS = (
     "begin_time", "submit_time", "eligible_time", "time_limit_min", "nodes_min", "nodes_max",
     "ntasks", "cpus_per_task", "ntasks_per_node", "mem_per_node_mb", "mem_per_cpu_mb", "gres",
     "constraint", "exclusive", "req_nodes", "exc_nodes", "sched_start_time", "sched_nodes",
+    "reservation", "account", "qos", "admin_priority",
 )
 
 
@@ -70,6 +71,10 @@ class Loaded:
     array_running: dict[int, int] = field(default_factory=dict)
     #: The % throttle of each pending meta row.
     array_limits: dict[int, int] = field(default_factory=dict)
+    #: The reservations' restriction (its reasons are applied after the cycle).
+    restricted: Any = None
+    #: Jobs whose dependency can never be satisfied (cancelled with kill_invalid_depend).
+    never_deps: list[int] = field(default_factory=list)
 
 
 def sched_config() -> core.SchedConfig:
@@ -145,6 +150,8 @@ def load(now: datetime) -> Loaded:
         base = _pending(row, epoch_now, defaults)
         if reason is not None:
             loaded.reasons[row["id"]] = reason
+            if reason == "DependencyNeverSatisfied":
+                loaded.never_deps.append(row["id"])
             out.append(_replace(base, eligible=False, reason=reason))
             continue
         if row["array_pending"] and row["array_task_id"] is None:
@@ -156,6 +163,11 @@ def load(now: datetime) -> Loaded:
         else:
             out.append(base)
     loaded.snapshot = core.Snapshot(node_infos, tuple(partitions), tuple(running), tuple(out))
+    from scheduler import reservations_load
+
+    loaded.restricted = reservations_load.apply(loaded.snapshot, pending, now)
+    loaded.snapshot = loaded.restricted.snapshot
+    loaded.reasons.update(loaded.restricted.reasons)
     return loaded
 
 
@@ -238,7 +250,8 @@ def _pending(row: dict[str, Any], now: int, defaults: tuple[int, int]) -> core.P
     return core.PendingJob(
         id=row["id"], submit_time=int(row["submit_time"].timestamp()),
         partitions=tuple(p.strip() for p in row["partition"].split(",") if p.strip()),
-        priority=0, user=row["user"], groups=frozenset({row["group"]}), nice=row["nice"],
+        priority=row.get("admin_priority") or 0, user=row["user"],
+        groups=frozenset({row["group"]}), nice=row["nice"],
         array_task_id=row["array_task_id"], nodes_min=row["nodes_min"],
         nodes_max=row["nodes_max"], ntasks=row["ntasks"], cpus_per_task=row["cpus_per_task"],
         ntasks_per_node=row["ntasks_per_node"], mem_per_node_mb=mem_node,

@@ -6,6 +6,7 @@
     scontrol hold|uhold|release|requeue ID[,ID...] [ID...]
     scontrol update JobId=N TimeLimit=.. Partition=.. Name=.. Nice=.. Priority=.. Comment=..
     scontrol update NodeName=LIST State=DRAIN|DOWN|RESUME|IDLE [Reason=..]
+    scontrol create|update|delete|show reservation ... (drover/cli/reservation.py)
 
 The controller is reached through :class:`Ctl` (an interface tests replace).
 """
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from drover.cli import reservation
 from drover.cli.formats import records as rf
 from drover.cli.formats import values as v
 from drover.cli.jobids import parse_job_spec
@@ -214,6 +216,8 @@ def show(ctl_factory: Callable[[], Ctl], opts: Opts, words: Sequence[str]) -> in
         return show_partition(ctl_factory(), opts, ident)
     if what in ("config", "conf", "configuration"):
         return show_config(ctl_factory())
+    if what in ("reservation", "reservations", "reservationname", "res"):
+        return reservation.show(ctl_factory(), opts.oneliner, ident)
     _err(f"scontrol: error: invalid entity: {words[0]} for keyword:show")
     return 1
 
@@ -344,7 +348,7 @@ def update_node(ctl: Ctl, names: str, pairs: Sequence[tuple[str, str]]) -> int:
 
 
 def update(ctl_factory: Callable[[], Ctl], words: Sequence[str]) -> int:
-    if words and words[0].lower() in ("job", "node", "nodename", "jobid") and \
+    if words and words[0].lower() in ("job", "node", "nodename", "jobid", "reservation") and \
             "=" not in words[0] and len(words) > 1:
         words = [f"{words[0]}={words[1]}", *words[2:]]
     pairs = _pairs(words)
@@ -352,6 +356,8 @@ def update(ctl_factory: Callable[[], Ctl], words: Sequence[str]) -> int:
         _err("scontrol: error: too few arguments for keyword:update")
         return 1
     first = pairs[0][0].lower()
+    if first in ("reservationname", "reservation", "resv"):
+        return reservation.update(ctl_factory(), words)
     if first in ("jobid", "job"):
         return update_job(ctl_factory(), pairs[0][1], pairs[1:])
     if first in ("nodename", "node"):
@@ -454,6 +460,16 @@ def run(argv: Sequence[str], ctl_factory: Callable[[], Ctl]) -> int:
         return update(ctl_factory, rest)
     if cmd == "token":
         return token(ctl_factory(), rest)
+    if cmd in ("create", "delete") and rest and rest[0].lower().split("=")[0] in (
+            "reservation", "reservationname", "res"):
+        words = rest[1:] if "=" not in rest[0] else rest
+        if cmd == "create":
+            return reservation.create(ctl_factory(), words)
+        return reservation.delete(ctl_factory(), words if "=" in rest[0] else
+                                  [f"ReservationName={w}" for w in words[:1]])
+    if cmd in ("create", "delete"):
+        _err(f"scontrol: error: invalid entity: {rest[0] if rest else ''} for keyword:{cmd}")
+        return 1
     _err(f"invalid keyword: {words[0]}")
     return 1
 

@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from portal import agentapi
 from portal.api.errors import unknown_url
-from portal.api.views import cluster, jobs
+from portal.api.views import cluster, jobs, reservations
 
 JOB = r"(?P<job_id>[^/]+)"
 
@@ -21,6 +21,12 @@ urlpatterns = [
     re_path(r"^nodes/?$", cluster.NodesView.as_view(), name="api-nodes"),
     re_path(r"^nodes/(?P<name>[^/]+)/?$", cluster.NodeDetailView.as_view(), name="api-node"),
     re_path(r"^partitions/?$", cluster.PartitionsView.as_view(), name="api-partitions"),
+    re_path(r"^reservations/?$", reservations.ReservationsView.as_view(),
+            name="api-reservations"),
+    re_path(r"^reservations/(?P<name>[^/]+)/delete/?$",
+            reservations.ReservationDeleteView.as_view(), name="api-reservation-delete"),
+    re_path(r"^reservations/(?P<name>[^/]+)/?$", reservations.ReservationDetailView.as_view(),
+            name="api-reservation"),
     re_path(r"^config/?$", cluster.ConfigView.as_view(), name="api-config"),
     re_path(r"^ping/?$", cluster.PingView.as_view(), name="api-ping"),
     re_path(r"^token/?$", cluster.TokenView.as_view(), name="api-token"),

@@ -101,6 +101,8 @@ def apply_event(node: Node, event: dict[str, Any]) -> bool:
         state, reason = end_state(exit_code, sig, timed_out=bool(event.get("timed_out")),
                                   oom=bool(event.get("oom")),
                                   terminated_for=reason_for)
+        if reason_for == "cancel" and job.reason == "Preempted":
+            state = JobState.PREEMPTED  # scheduler/preempt_load.py marks the job
         return do_finish_job(job, state, exit_code, sig, end_time=_time(event), reason=reason,
                              cpu_time_s=float(event.get("cpu_time_s") or 0.0),
                              max_rss_kb=int(event.get("max_rss_kb") or 0))

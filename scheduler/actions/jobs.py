@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import signal as _signal
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -74,10 +75,13 @@ def jobs_for_spec(spec: str) -> list[Job]:
     return rows
 
 
-def split_array_task(meta: Job, task_id: int, new_id: int | None = None) -> Job:
+def split_array_task(meta: Job, task_id: int, new_id: int | Iterator[int] | None = None) -> Job:
     """Take ``task_id`` out of a meta row's pending set as its own row (locked caller's txn).
 
     When it is the last pending task, the meta row itself becomes that task.
+    ``new_id`` is the new row's id, or ids to take one from (the scheduling
+    cycle allocates them in bulk); None allocates one. No id is used when the
+    meta row becomes the task.
     """
     pending = expand_ids(meta.array_pending)
     if task_id not in pending:
@@ -92,6 +96,8 @@ def split_array_task(meta: Job, task_id: int, new_id: int | None = None) -> Job:
         from scheduler.actions.submit import _allocate_ids
 
         new_id = _allocate_ids(1)[0]
+    elif not isinstance(new_id, int):
+        new_id = next(new_id)
     meta.array_pending = compress_ids(rest)
     meta.save(update_fields=["array_pending"])
     task = Job.objects.get(pk=meta.pk)
@@ -331,7 +337,7 @@ def do_update_job(actor: Any, job: Job, changes: dict[str, Any]) -> Job:
             if not pending:
                 raise SlurmError("JOB_NOT_PENDING")
             _update_pending_field(job, key, changes[key], operator)
-            dirty.append(key)
+            dirty += [key, "admin_priority", "hold", "reason"] if key == "priority" else [key]
         if pending and job.reason in ("PartitionTimeLimit", "None"):
             part = Partition.objects.filter(name=job.partition).first()
             over = part is not None and part.max_time_min is not None and (
@@ -391,7 +397,14 @@ def _update_pending_field(job: Job, key: str, value: Any, operator: bool) -> Non
     elif key == "priority":
         if not operator:
             raise SlurmError("ACCESS_DENIED", "only operators may set a priority")
-        job.priority = _int(value, key)
+        prio = _int(value, key)
+        if prio < 0:
+            raise SlurmError("REST_FAIL_PARSING", "priority must not be negative")
+        # Kept by the cycle (snapshot passes it as the job's fixed priority); 0 holds
+        # the job, as in Slurm.
+        job.priority = job.admin_priority = prio
+        if prio == 0:
+            job.hold, job.reason = "admin", "JobHeldAdmin"
 
 
 # ---- the end ----------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from accounting.models import Association, Qos
 from scheduler import config, events
 from scheduler.actions.access import is_operator
 from scheduler.actions.errors import SlurmError
-from scheduler.models import Job, JobState, JobStep, Node, Partition
+from scheduler.models import Job, JobState, JobStep, Node, Partition, Reservation
 from scheduler.records import compress_hosts, expand_hosts
 from scheduler.validation import (
     check_dependency,
@@ -123,6 +123,8 @@ def _normalize(desc: Any) -> dict[str, Any]:
         if not isinstance(value, bool):
             raise SlurmError("REST_FAIL_PARSING", f"{key} must be true or false")
         out[key] = value
+    if "nodes_min" in out and "nodes_max" not in desc:
+        out["nodes_max"] = out["nodes_min"]  # -N n means exactly n; "n-" sends nodes_max null
     argv = desc.get("argv") or []
     env = desc.get("environment") or {}
     if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
@@ -158,6 +160,7 @@ def _check(user: Any, d: dict[str, Any]) -> _Checked:
     _check_groups(part, username, pw.pw_gid, pw.pw_uid)
     account = _account(username, d.get("account"), part.name)
     qos = _qos(d.get("qos"))
+    _check_reservation(d.get("reservation"), username, account)
     dependency = d.get("dependency", "")
     try:
         check_dependency(dependency)
@@ -190,7 +193,9 @@ def _check(user: Any, d: dict[str, Any]) -> _Checked:
         "reservation": d.get("reservation", ""), "exclusive": bool(d.get("exclusive")),
         "requeue": d["requeue"] if d.get("requeue") is not None
         else config.get("JobRequeue") != "0",
-        "array_max_tasks": throttle,
+        "array_max_tasks": throttle, "array_spec": d.get("array", ""),
+        "ntasks_set": "ntasks" in d or "ntasks_per_node" in d,
+        "cpus_per_task_set": "cpus_per_task" in d,
     }
     checked = _Checked(fields=fields, array_ids=array_ids)
     nodes = _partition_nodes(part)
@@ -269,6 +274,19 @@ def _qos(qos: str | None) -> str:
     if not Qos.objects.filter(name=qos).exists():
         raise SlurmError("INVALID_QOS")
     return qos
+
+
+def _check_reservation(name: str | None, username: str, account: str) -> None:
+    """``--reservation``: it must exist and admit the user (Slurm's messages)."""
+    if not name:
+        return
+    from scheduler import reservations_load
+
+    row = Reservation.objects.filter(name=name).first()
+    if row is None:
+        raise SlurmError("RESERVATION_INVALID")
+    if not reservations_load.info(row, ()).admits(username, account):
+        raise SlurmError("RESERVATION_ACCESS")
 
 
 def _partition_nodes(part: Partition) -> list[Node]:

@@ -52,7 +52,7 @@ def test_it_starts_a_pending_job_and_writes_a_launch_order() -> None:
 
 def test_a_multi_node_job_gets_every_node_and_slurm_counts() -> None:
     make_cluster()
-    job = make_job(nodes_min=2, nodes_max=2, ntasks=4, cpus_per_task=1, mem_per_cpu_mb=200,
+    job = make_job(nodes_min=2, nodes_max=2, ntasks=4, ntasks_set=True, mem_per_cpu_mb=200,
                    stdout="%x_%j.out", stderr="/var/tmp/err-%j")
     run_cycle_once()
     job.refresh_from_db()

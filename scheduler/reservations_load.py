@@ -1,0 +1,41 @@
+"""ORM -> :mod:`scheduler.core.reservations` inputs (one query for the reservations and nodes)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from scheduler.core import reservations as core
+from scheduler.core.types import Snapshot
+from scheduler.models import Reservation
+
+
+def split_names(text: str) -> list[str]:
+    return [p.strip() for p in (text or "").split(",") if p.strip()]
+
+
+def info(r: Reservation, node_names: Iterable[str]) -> core.ReservationInfo:
+    users = split_names(r.users)
+    return core.ReservationInfo(
+        name=r.name, start=int(r.start_time.timestamp()), end=int(r.end_time.timestamp()),
+        nodes=frozenset(node_names),
+        users=frozenset(u for u in users if not u.startswith("-")),
+        denied_users=frozenset(u[1:] for u in users if u.startswith("-")),
+        accounts=frozenset(split_names(r.accounts)),
+        flags=frozenset(f.upper() for f in split_names(r.flags)))
+
+
+def current(now: datetime) -> tuple[core.ReservationInfo, ...]:
+    """Reservations that have not ended at ``now``."""
+    rows = Reservation.objects.filter(end_time__gt=now).prefetch_related("nodes")
+    return tuple(info(r, sorted(n.name for n in r.nodes.all())) for r in rows)
+
+
+def apply(snapshot: Snapshot, pending: Iterable[Mapping[str, Any]],
+          now: datetime) -> core.Restricted:
+    """The snapshot narrowed by the reservations (``pending``: rows with id, reservation,
+    account)."""
+    asks = {int(r["id"]): core.JobAsk(r.get("reservation") or "", r.get("account") or "")
+            for r in pending}
+    return core.restrict(snapshot, current(now), asks, int(now.timestamp()))
