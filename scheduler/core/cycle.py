@@ -25,7 +25,7 @@ def run_cycle(snapshot: Snapshot, config: SchedConfig, now: int) -> Decision:
     """
     partitions = {p.name: p for p in snapshot.partitions}
     jobs = snapshot.pending
-    factors = priority.compute(jobs, partitions, config, now)
+    factors = priority.compute(jobs, partitions, config, now, snapshot.nodes)
     order = priority.queue_order(jobs, factors.priority, partitions)
     ordered = [jobs[int(i)] for i in order]
     prio = {jobs[int(i)].id: int(factors.priority[int(i)]) for i in order[::-1]}

@@ -122,6 +122,14 @@ class PendingJob:
     eligible: bool = True
     reason: str = NONE
     eligible_time: int | None = None
+    # Priority/multifactor inputs, each a factor in [0, 1] worked out by the glue
+    # (scheduler/priority_load.py) or a simulator: see scheduler/core/priority.py.
+    account: str = ""
+    qos: str = ""
+    fairshare: float = 0.0  # accounting.core.fairshare (Fair Tree or classic)
+    qos_factor: float = 0.0  # QOS priority / the largest QOS priority
+    assoc_factor: float = 0.0  # association priority / the largest one
+    site_factor: int = 0  # PrioritySiteFactorPlugin's value (none in Drover: 0)
 
     @property
     def key(self) -> tuple[int, int | None]:
@@ -150,6 +158,17 @@ class SchedConfig:
     weight_age: int = 0
     weight_partition: int = 0
     max_age_s: int = 7 * 86_400
+    weight_fairshare: int = 0
+    weight_job_size: int = 0
+    weight_qos: int = 0
+    weight_assoc: int = 0
+    #: PriorityWeightTRES as {"cpu": 1000, "mem": 2000, "gres/gpu": 3000}.
+    weight_tres: Mapping[str, int] = field(default_factory=dict)
+    favor_small: bool = False  # PriorityFavorSmall
+    #: PriorityFlags, upper-cased: SMALL_RELATIVE_TO_TIME, NO_FAIR_TREE, NO_NORMAL_PART, ...
+    priority_flags: frozenset[str] = frozenset()
+    decay_half_life_s: int = 7 * 86_400  # PriorityDecayHalfLife (0: no decay)
+    usage_reset_period: str = "NONE"  # PriorityUsageResetPeriod
 
 
 @dataclass(frozen=True, slots=True)
