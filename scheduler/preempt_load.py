@@ -4,7 +4,8 @@
 ``preempt/partition_prio``) and ``PreemptMode`` (the cluster's: ``OFF``,
 ``CANCEL``, ``REQUEUE``) come from the settings; a QOS's own ``PreemptMode``
 wins unless it is ``cluster``. A preempted job gets a ``terminate`` order with
-reason ``requeue`` (it comes back PENDING, its restart count raised) or
+reason ``requeue`` (it comes back PENDING, its restart count raised, not
+eligible before 121 s, as in Slurm) or
 ``cancel``; for the latter its reason is set to ``Preempted`` while it stops, so
 that its end is recorded as PREEMPTED rather than CANCELLED.
 """
@@ -12,7 +13,9 @@ that its end is recorded as PREEMPTED rather than CANCELLED.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from django.utils import timezone
 
 from accounting.models import Qos
 from scheduler import config as conf
@@ -23,6 +26,7 @@ from scheduler.models import AgentOrder, Job, JobState, Node, Partition
 
 log = logging.getLogger(__name__)
 PREEMPTED_REASON = "Preempted"
+REQUEUE_DELAY_S = 121
 _HOLDING = (JobState.RUNNING, JobState.SUSPENDED, JobState.COMPLETING)
 
 
@@ -89,6 +93,11 @@ def apply(preemptions: list[core.Preemption]) -> list[int]:
         if reason == "cancel":
             job.reason = PREEMPTED_REASON
             fields.append("reason")
+        else:
+            # As slurmctld does (begin = now + cred_expire + 1): the requeued job waits
+            # (BeginTime) so that it does not take back the room it was preempted for.
+            job.begin_time = timezone.now() + timedelta(seconds=REQUEUE_DELAY_S)
+            fields.append("begin_time")
         job.save(update_fields=fields)
         node = Node.objects.filter(name=job.batch_host).first()
         if node is None:
