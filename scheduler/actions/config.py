@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from drover.slurmconf import NodeConf, PartitionConf, SlurmConf
+from scheduler import events
 from scheduler.models import ACTIVE_STATES, ClusterSetting, Job, JobState, Node, Partition
 
 RUNNING_STATES = (JobState.RUNNING, JobState.SUSPENDED, JobState.COMPLETING)
@@ -73,7 +74,8 @@ def do_import_slurm_conf(conf: SlurmConf) -> ImportSummary:
         params = _import_params(conf.params)
         nodes = _import_nodes(conf.nodes)
         partitions = _import_partitions(conf.partitions)
-    _kick_scheduler()
+        # New nodes or partitions may let pending jobs start: a cycle after commit.
+        events.request_cycle()
     return ImportSummary(nodes=nodes, partitions=partitions, params=params)
 
 
@@ -235,14 +237,3 @@ def _import_partitions(part_confs: Iterable[PartitionConf]) -> Changes:
             existing[name].delete()
             changes.removed.append(name)
     return changes
-
-
-def _kick_scheduler() -> None:
-    """New nodes or partitions may let pending jobs start: ask for a cycle soon."""
-    try:
-        from scheduler import kick
-    except ImportError:  # the kick module is optional while the controller is assembled
-        return
-    fn = getattr(kick, "kick", None)
-    if callable(fn):
-        fn()
