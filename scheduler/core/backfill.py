@@ -41,7 +41,14 @@ import numpy.typing as npt
 from scheduler.core import types
 from scheduler.core.filters import Option
 from scheduler.core.nodes import I64, NodeTable
-from scheduler.core.select import Request, amounts, choose, task_capacity, to_grants
+from scheduler.core.select import (
+    Request,
+    amounts,
+    choose,
+    task_capacity,
+    to_grants,
+    uniform_tasks,
+)
 from scheduler.core.timeline import Timeline
 from scheduler.core.types import PendingJob, Planned, SchedConfig, Start
 
@@ -138,6 +145,11 @@ class _Plan:
         shape = self.shapes.get(option.key)
         if shape is not None and shape.exhausted:
             return None
+        if req.uniform and not whole_limit:
+            # Before any reservation free resources only grow with time (main-pass
+            # starts hold from now on), so "fits now" is "earliest start is slot 0".
+            found = self._shape(option).earliest()
+            return found[1] if found is not None and found[0] == 0 else None
         cols = option.cols
         view = tl.window_min(0, tl.span(option.duration_s), cols) if whole_limit \
             else tl.now_view(cols)
@@ -175,8 +187,11 @@ class _Plan:
               ) -> tuple[types.NodeGrant, ...]:
         tl = self.timeline
         length = tl.span(option.duration_s)
-        idx = np.fromiter((i for i, _ in choice), dtype=np.intp, count=len(choice))
-        free_gres = tl.window_min(slot, length, idx).gres
+        if option.request.gres:
+            idx = np.fromiter((i for i, _ in choice), dtype=np.intp, count=len(choice))
+            free_gres = tl.window_min(slot, length, idx).gres
+        else:  # only read for gres requests
+            free_gres = np.zeros((len(choice), len(self.table.gres_keys)), dtype=np.int64)
         granted, held = amounts(option.request, self.table, choice, free_gres)
         tl.take(held, slot, length)
         return to_grants(self.table, granted, choice)
@@ -200,25 +215,145 @@ class _Shape:
     node could hold it, else ``t`` tasks on each of ``ceil(ntasks / t)`` nodes with
     ``t`` the smallest task capacity among the candidate nodes. The main pass and
     the start-now test still place it flexibly.
+
+    Candidate nodes are kept in preference order (rank), so "the first fitting
+    node" is the preferred one. The timeline's change log (node, slots) is replayed
+    from where this shape last looked, so only nodes changed since are revisited.
     """
 
     def __init__(self, table: NodeTable, timeline: Timeline, option: Option) -> None:
         self.table, self.tl = table, timeline
-        self.cols = option.cols
+        cols = option.cols
+        self.cols = cols[np.argsort(table.rank[cols], kind="stable")]
         self.length = timeline.span(option.duration_s)
         self.exhausted = False
+        self.no_start_now = False  # a flexible request found no room now (stays so)
         req = _as_uniform(table, option)
-        if req is None:
+        if req is None or not req.uniform:
             self.exhausted = True
             req = option.request
         self.req = req
         self.single = req.uniform and req.node_count == 1
-        self.seen = np.full(self.cols.size, -1, dtype=np.int64)
-        self.first = np.zeros(self.cols.size, dtype=np.int64)  # lower bounds until computed
-        self.lo: I64 | None = None
-        self.hi: I64 | None = None
-        self.valid: npt.NDArray[np.bool_] | None = None
-        self.no_start_now = False  # a flexible request found no room now (stays so)
+        self.need = req.node_count if req.uniform else 0
+        self.tasks = uniform_tasks(req, self.need) if req.uniform else []
+        self.pos = len(timeline.log_node)
+        self.where = np.full(table.size, -1, dtype=np.int64)
+        self.where[self.cols] = np.arange(self.cols.size)
+        self.started = False
+        if not self.exhausted:
+            self._thresholds()
+
+    # ---- the fit test, as thresholds per candidate node -----------------------------------
+
+    def _thresholds(self) -> None:
+        """Per candidate: free CPUs and memory needed, whether the node could ever hold
+        one share, and the most running jobs allowed (the scalar form of
+        :func:`scheduler.core.select.task_capacity` ``>= tasks_per_node``)."""
+        req, table, cols = self.req, self.table, self.cols
+        assert req.tasks_per_node is not None
+        t, cpt, c = req.tasks_per_node, req.cpus_per_task, cols.size
+        cap_c, cap_m = table.cpus[cols], table.mem[cols]
+        low = -(1 << 60)
+        if req.exclusive:
+            need_c = np.full(c, low, dtype=np.int64)
+            ok = cap_c // cpt >= t
+            self.max_jobs = 0
+        else:
+            need_c = np.full(c, t * cpt, dtype=np.int64)
+            ok = np.ones(c, dtype=np.bool_)
+            self.max_jobs = 1 << 62
+        if req.mem_node == 0:
+            need_m = cap_m.copy()
+        elif req.mem_node is not None:
+            need_m = np.full(c, req.mem_node, dtype=np.int64)
+        elif req.mem_cpu and req.exclusive:
+            need_m = cap_c * req.mem_cpu
+        elif req.mem_cpu:
+            need_m = np.full(c, t * cpt * req.mem_cpu, dtype=np.int64)
+        else:
+            need_m = np.full(c, low, dtype=np.int64)
+        self.gres = [(list(gcols), count) for gcols, count in req.gres]
+        if any(not gcols for gcols, _ in self.gres):
+            ok[:] = False
+        self.need_c, self.need_m, self.ok = need_c, need_m, ok
+        self.need_c_l, self.need_m_l = need_c.tolist(), need_m.tolist()
+        self.ok_l = ok.tolist()
+
+    def _fit(self, pos: npt.NDArray[np.intp], k: int) -> npt.NDArray[np.bool_]:
+        """Whether one share fits at each of the first ``k`` change points (``[c, k]``)."""
+        tl, cols = self.tl, self.cols[pos]
+        fit = (tl.cpus[cols, :k] >= self.need_c[pos, None]) \
+            & (tl.mem[cols, :k] >= self.need_m[pos, None]) & self.ok[pos, None]
+        if self.max_jobs == 0:
+            fit &= tl.jobs[cols, :k] <= 0
+        for gcols, count in self.gres:
+            fit &= tl.gres[cols, :k][:, :, gcols].sum(axis=-1) >= count
+        return np.asarray(fit, dtype=np.bool_)
+
+    def _next_bad(self, pos: npt.NDArray[np.intp]
+                  ) -> tuple[I64, I64, npt.NDArray[np.bool_]]:
+        """Change points of candidates ``pos`` (``[c, k]``), for each the slot of the first
+        point at or after it where one share does not fit (``T``: none), and the fit."""
+        tl = self.tl
+        cols = self.cols[pos]
+        k = tl.width(cols)
+        fit = self._fit(pos, k)
+        p = tl.pts[cols, :k]
+        # Padding points sit at T and repeat the last values: they never count as bad.
+        bad = np.where(fit, tl.slots, p)
+        return p, np.minimum.accumulate(bad[:, ::-1], axis=1)[:, ::-1], fit
+
+    def _windows(self, pos: npt.NDArray[np.intp]
+                 ) -> tuple[I64, I64, npt.NDArray[np.bool_]]:
+        """Per candidate (positions ``pos``) and change point: the range of start slots
+        ``[lo, hi]`` that keep the request fitting for its whole duration, and whether
+        that range is non-empty. Ranges of one node are disjoint (one per segment)."""
+        t = self.tl.slots
+        p, bad, fit = self._next_bad(pos)
+        ends = np.empty_like(p)
+        ends[:, :-1] = p[:, 1:]
+        ends[:, -1] = t
+        hi = np.minimum(ends, t) - 1
+        hi = np.where(bad < t, np.minimum(hi, bad - self.length), hi)
+        return p, hi, fit & (p < t) & (hi >= p)
+
+    def _first_one(self, r: int) -> int:
+        """The earliest start on candidate ``r`` alone (``T``: none), by one scan of its
+        change points: the first run of fitting segments that lasts ``length`` slots
+        or reaches the end of the plan."""
+        if not self.ok_l[r]:
+            return self.tl.slots
+        tl, i = self.tl, int(self.cols[r])
+        k = int(tl.npts[i])
+        p = tl.pts[i, :k].tolist()
+        fit = [a >= self.need_c_l[r] and b >= self.need_m_l[r]
+               for a, b in zip(tl.cpus[i, :k].tolist(), tl.mem[i, :k].tolist(), strict=True)]
+        if self.max_jobs == 0:
+            fit = [f and j <= 0 for f, j in zip(fit, tl.jobs[i, :k].tolist(), strict=True)]
+        for gcols, count in self.gres:
+            have = tl.gres[i, :k][:, gcols].sum(axis=-1).tolist()
+            fit = [f and h >= count for f, h in zip(fit, have, strict=True)]
+        run, length = -1, self.length
+        for j in range(k):
+            if fit[j]:
+                if run < 0:
+                    run = p[j]
+            elif run >= 0:
+                if p[j] - run >= length:
+                    return run
+                run = -1
+        return run if run >= 0 else tl.slots
+
+    def _firsts(self, pos: npt.NDArray[np.intp]) -> I64:
+        if pos.size <= 4:
+            return np.fromiter((self._first_one(int(r)) for r in pos), dtype=np.int64,
+                               count=pos.size)
+        t = self.tl.slots
+        p, bad, fit = self._next_bad(pos)
+        good = fit & (p < t) & ((bad >= t) | (bad - p >= self.length))
+        return np.asarray(np.where(good, p, t).min(axis=1), dtype=np.int64)
+
+    # ---- answers -----------------------------------------------------------------------
 
     def earliest(self) -> tuple[int, list[tuple[int, int]]] | None:
         if self.exhausted:
@@ -228,89 +363,99 @@ class _Shape:
             self.exhausted = True  # the plan only fills up: no start later in this cycle
         return found
 
-    def _windows(self, cols: npt.NDArray[np.intp]
-                 ) -> tuple[I64, I64, npt.NDArray[np.bool_]]:
-        """Per node and change point: the range of start slots ``[lo, hi]`` that keep the
-        request fitting for its whole duration, and whether that range is non-empty."""
-        tl, req, table = self.tl, self.req, self.table
-        assert req.tasks_per_node is not None
-        t = tl.slots
-        k = tl.width(cols)
-        fit = task_capacity(req, tl.values(cols, k), table.cpus[cols][:, None],
-                            table.mem[cols][:, None]) >= req.tasks_per_node
-        p = tl.pts[cols, :k]
-        bad_idx = np.where(fit, k, np.arange(k))
-        next_bad = np.minimum.accumulate(bad_idx[:, ::-1], axis=1)[:, ::-1]
-        padded = np.concatenate([p, np.full((p.shape[0], 1), t, dtype=np.int64)], axis=1)
-        bad_slot = np.take_along_axis(padded, next_bad, axis=1)
-        hi = np.minimum(tl.segment_ends(cols, k) - 1, t - 1)
-        hi = np.where(bad_slot < t, np.minimum(hi, bad_slot - self.length), hi)
-        return p, hi, fit & (p < t) & (hi >= p)
+    def _changes(self) -> tuple[npt.NDArray[np.intp], I64, I64] | None:
+        """Candidates changed since this shape last looked, with each change's slots."""
+        tl = self.tl
+        n = len(tl.log_node)
+        if n == self.pos:
+            return None
+        nodes = np.array(tl.log_node[self.pos:n], dtype=np.intp)
+        start = np.array(tl.log_start[self.pos:n], dtype=np.int64)
+        stop = np.array(tl.log_stop[self.pos:n], dtype=np.int64)
+        self.pos = n
+        r = self.where[nodes]
+        mine = r >= 0
+        return r[mine], start[mine], stop[mine]
 
     def _single(self) -> tuple[int, list[tuple[int, int]]] | None:
-        """Earliest start on one node. ``first`` holds each node's answer, exact for
-        clean nodes and a lower bound for nodes changed since (answers only move later),
-        so only changed nodes that could be the earliest are recomputed."""
+        """Earliest start on one node. ``first`` holds each candidate's answer, exact
+        where ``stale`` is False and a lower bound where the node changed since (answers
+        only move later). A change over ``[start, stop)`` leaves an answer whose own
+        window misses it exact; of the stale ones, only those that could beat the best
+        exact answer are recomputed."""
         tl = self.tl
-        dirty = tl.version[self.cols] != self.seen
-        if dirty.any():
-            # A changed node can only matter if its lower bound is no later than the best
-            # exact answer; one batch settles them all (see the docstring).
-            clean = self.first[~dirty]
-            best = int(clean.min()) if clean.size else tl.slots
-            redo = np.flatnonzero(dirty & (self.first <= best))
-            if redo.size:
-                cols = self.cols[redo]
-                lo, _, valid = self._windows(cols)
-                firsts = lo[np.arange(cols.size), valid.argmax(axis=1)]
-                self.first[redo] = np.where(valid.any(axis=1), firsts, tl.slots)
-                self.seen[redo] = tl.version[cols]
-        slot = int(self.first.min()) if self.first.size else tl.slots
-        if slot >= tl.slots:
+        if not self.started:
+            self.started = True
+            self.first = self._firsts(np.arange(self.cols.size))
+            self.stale = np.zeros(self.cols.size, dtype=np.bool_)
+            self.pos = len(tl.log_node)
+        else:
+            changed = self._changes()
+            if changed is not None:
+                r, start, stop = changed
+                f = self.first[r]
+                hit = (f < stop) & (f + self.length > start)
+                self.stale[r[hit]] = True
+        first, stale = self.first, self.stale
+        if not first.size:
             return None
-        return slot, self._pick(self.cols[self.first == slot])
+        if stale.any():
+            best = int(np.where(stale, tl.slots, first).min())
+            redo = np.flatnonzero(stale & (first <= best))
+            first[redo] = self._firsts(redo)
+            stale[redo] = False
+        j = int(first.argmin())
+        if int(first[j]) >= tl.slots:
+            return None
+        return int(first[j]), [(int(self.cols[j]), self.tasks[0])]
 
     def _multi(self) -> tuple[int, list[tuple[int, int]]] | None:
+        """Earliest start on ``need`` nodes at once: per candidate the disjoint ranges
+        of good start slots, and over all candidates a count of nodes good at each slot
+        (kept as a difference array, updated by the changed rows only)."""
         tl = self.tl
-        if self.lo is None or self.lo.shape[1] != tl.width(self.cols):
-            self.lo, self.hi, self.valid = self._windows(self.cols)
-            self.seen = tl.version[self.cols].copy()
+        if not self.started:
+            self.started = True
+            c = self.cols.size
+            self.lo = np.full((c, 8), tl.slots, dtype=np.int64)
+            self.hi = np.full((c, 8), -1, dtype=np.int64)
+            self.valid = np.zeros((c, 8), dtype=np.bool_)
+            self.rowfirst = np.full(c, tl.slots, dtype=np.int64)
+            self.diff = np.zeros(tl.slots + 1, dtype=np.int64)
+            self._rows(np.arange(c))
+            self.pos = len(tl.log_node)
         else:
-            assert self.hi is not None and self.valid is not None
-            redo = np.flatnonzero(tl.version[self.cols] != self.seen)
-            if redo.size:
-                cols = self.cols[redo]
-                lo, hi, valid = self._windows(cols)
-                w = lo.shape[1]  # the changed nodes' width; the rest is padding
-                self.lo[redo, :w], self.hi[redo, :w], self.valid[redo, :w] = lo, hi, valid
-                self.lo[redo, w:], self.valid[redo, w:] = tl.slots, False
-                self.seen[redo] = tl.version[cols]
-        lo, hi, valid = self.lo, self.hi, self.valid
-        assert hi is not None and valid is not None
-        starts, ends = lo[valid], hi[valid] + 1
-        if starts.size == 0:
+            changed = self._changes()
+            if changed is not None:
+                self._rows(np.unique(changed[0]))
+        count = np.cumsum(self.diff[:tl.slots])
+        hit = count >= self.need
+        slot = int(hit.argmax())
+        if not hit[slot]:
             return None
-        at = np.concatenate([starts, ends])
-        step = np.concatenate([np.ones(starts.size, np.int64), -np.ones(ends.size, np.int64)])
-        order = np.argsort(at, kind="stable")
-        at, step = at[order], step[order]
-        slots, first = np.unique(at, return_index=True)
-        count = np.cumsum(np.add.reduceat(step, first))
-        hits = np.flatnonzero((count >= self.req.node_count) & (slots < tl.slots))
-        if hits.size == 0:
-            return None
-        slot = int(slots[hits[0]])
-        ok = (valid & (lo <= slot) & (hi >= slot)).any(axis=1)
-        return slot, self._pick(self.cols[ok])
+        cand = np.flatnonzero(self.rowfirst <= slot)
+        good = (self.valid[cand] & (self.lo[cand] <= slot) & (self.hi[cand] >= slot)).any(axis=1)
+        chosen = cand[good][:self.need]
+        return slot, [(int(self.cols[r]), t) for r, t in zip(chosen, self.tasks, strict=True)]
 
-    def _pick(self, nodes: npt.NDArray[np.intp]) -> list[tuple[int, int]]:
-        req, table = self.req, self.table
-        assert req.tasks_per_node is not None
-        cap = np.zeros(table.size, dtype=np.int64)
-        cap[nodes] = req.tasks_per_node
-        choice = choose(req, cap, table.rank)
-        assert choice is not None
-        return choice
+    def _rows(self, pos: npt.NDArray[np.intp]) -> None:
+        """Recompute the good start ranges of candidates ``pos`` and the counts."""
+        lo, hi, valid = self.lo[pos], self.hi[pos], self.valid[pos]
+        np.add.at(self.diff, lo[valid], -1)
+        np.add.at(self.diff, hi[valid] + 1, 1)
+        nlo, nhi, nvalid = self._windows(pos)
+        w = nlo.shape[1]
+        if w > self.lo.shape[1]:
+            extra = max(w, 2 * self.lo.shape[1]) - self.lo.shape[1]
+            c = self.cols.size
+            self.lo = np.concatenate([self.lo, np.full((c, extra), self.tl.slots, np.int64)], 1)
+            self.hi = np.concatenate([self.hi, np.full((c, extra), -1, np.int64)], 1)
+            self.valid = np.concatenate([self.valid, np.zeros((c, extra), np.bool_)], 1)
+        self.lo[pos, :w], self.hi[pos, :w], self.valid[pos, :w] = nlo, nhi, nvalid
+        self.valid[pos, w:] = False
+        np.add.at(self.diff, nlo[nvalid], 1)
+        np.add.at(self.diff, nhi[nvalid] + 1, -1)
+        self.rowfirst[pos] = np.where(nvalid, nlo, self.tl.slots).min(axis=1)
 
 
 def _as_uniform(table: NodeTable, option: Option) -> Request | None:

@@ -136,12 +136,12 @@ def choose(req: Request, capacity: I64, rank: I64) -> list[tuple[int, int]] | No
             return None
         best = fits[np.argsort(rank[fits], kind="stable")[:need]]
         best = best[np.argsort(rank[best], kind="stable")]
-        tasks = _uniform_tasks(req, need)
+        tasks = uniform_tasks(req, need)
         return [(int(i), t) for i, t in zip(best, tasks, strict=True)]
     return _choose_spread(req, capacity, rank)
 
 
-def _uniform_tasks(req: Request, count: int) -> list[int]:
+def uniform_tasks(req: Request, count: int) -> list[int]:
     assert req.tasks_per_node is not None
     left, out = req.ntasks, []
     for i in range(count):
@@ -276,4 +276,4 @@ def restrict(capacity: I64, mask: Mask) -> I64:
 
 __all__ = ["BIG", "Amounts", "FreeView", "Request", "amounts", "candidates", "choose",
            "fits_required", "make_request", "restrict", "static_capacity", "task_capacity",
-           "to_grants", "zero_view"]
+           "to_grants", "uniform_tasks", "zero_view"]

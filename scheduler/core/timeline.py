@@ -93,6 +93,10 @@ class Timeline:
                 gd = np.vstack([delta[:, 3:], np.repeat(delta[-1:, 3:], width - 1 - m, axis=0)])
                 self.gres[i, 1:] = np.minimum(gres0[i] + gd, table.gres[i])
         self.version: I64 = np.zeros(n, dtype=np.int64)
+        #: Every change, in order: node, first slot, stop slot (callers replay the tail).
+        self.log_node: list[int] = []
+        self.log_start: list[int] = []
+        self.log_stop: list[int] = []
 
     # ---- time ----------------------------------------------------------------------------
 
@@ -172,6 +176,9 @@ class Timeline:
             self.gres[i, lo:hi] -= a.gres[r]
             self.jobs[i, lo:hi] += 1
             self.version[i] += 1
+            self.log_node.append(i)
+            self.log_start.append(start)
+            self.log_stop.append(stop)
 
     def _point(self, i: int, slot: int) -> None:
         """Make ``slot`` a change point of node ``i`` (same values as the point before it)."""
