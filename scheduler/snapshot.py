@@ -24,6 +24,7 @@ from typing import Any
 from django.db.models import Q
 
 from scheduler import config as conf
+from scheduler import priority_load
 from scheduler.core import types as core
 from scheduler.models import Job, JobState, Node, Partition
 from scheduler.records import expand_hosts
@@ -103,6 +104,7 @@ def sched_config() -> core.SchedConfig:
         weight_age=setting("PriorityWeightAge"),
         weight_partition=setting("PriorityWeightPartition"),
         max_age_s=max_age,
+        **priority_load.config_fields(settings),
     )
 
 
@@ -162,6 +164,7 @@ def load(now: datetime) -> Loaded:
                 out.append(_replace(base, array_task_id=task))
         else:
             out.append(base)
+    out = priority_load.annotate(out, loaded.config, epoch_now)
     loaded.snapshot = core.Snapshot(node_infos, tuple(partitions), tuple(running), tuple(out))
     from scheduler import reservations_load
 

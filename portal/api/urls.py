@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from portal import agentapi
 from portal.api.errors import unknown_url
-from portal.api.views import cluster, jobs, reservations
+from portal.api.views import cluster, jobs, priority, reservations
 
 JOB = r"(?P<job_id>[^/]+)"
 
@@ -32,6 +32,8 @@ urlpatterns = [
     re_path(r"^token/?$", cluster.TokenView.as_view(), name="api-token"),
     re_path(r"^accounting/jobs/?$", jobs.AccountingJobsView.as_view(),
             name="api-accounting-jobs"),
+    re_path(r"^priority/?$", priority.PriorityView.as_view(), name="api-priority"),
+    re_path(r"^shares/?$", priority.SharesView.as_view(), name="api-shares"),
     re_path(r"^agent/register/?$", agentapi.register, name="agent-register"),
     re_path(r"^agent/sync/?$", agentapi.sync, name="agent-sync"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="api-schema"),

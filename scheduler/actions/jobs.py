@@ -526,6 +526,9 @@ def _finish_locked(job: Job, state: str, exit_code: int, signal: int, *,
     job.end_time = now
     job.cpu_time_s, job.max_rss_kb = cpu_time_s, max_rss_kb
     job.kill_requested = False
+    from accounting.usage import record_job_usage
+
+    record_job_usage(job, now)  # before the allocation (its CPU count) is released
     nodes = release_resources(job)
     job.save(update_fields=["state", "reason", "exit_code", "exit_signal", "derived_exit_code",
                             "start_time", "end_time", "cpu_time_s", "max_rss_kb",

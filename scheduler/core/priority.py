@@ -45,6 +45,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -224,7 +225,7 @@ def weights(config: SchedConfig) -> dict[str, int]:
 
 
 def rows(jobs: Sequence[PendingJob], factors: Factors,
-         config: SchedConfig) -> list[dict[str, object]]:
+         config: SchedConfig) -> list[dict[str, Any]]:
     """One plain record per job for ``sprio`` (``GET /api/priority/``): each factor
     unweighted (``norm``) and weighted (``weighted``, as sprio prints it)."""
     w = weights(config)
@@ -239,7 +240,7 @@ def rows(jobs: Sequence[PendingJob], factors: Factors,
             "partition": factors.partition.tolist(), "qos": arr(factors.qos)}
     site = factors.site.tolist() if len(factors.site) == n else [0] * n
     tres_cols = {k: v.tolist() for k, v in factors.tres.items()}
-    out: list[dict[str, object]] = []
+    out: list[dict[str, Any]] = []
     for i, j in enumerate(jobs):
         norm = {k: v[i] for k, v in cols.items()}
         tres = {k: v[i] for k, v in tres_cols.items()}
