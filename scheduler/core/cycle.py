@@ -1,14 +1,15 @@
 """One scheduling cycle as a pipeline of named stages.
 
 ``sort`` (priority and queue order) -> ``filter`` (eligibility, partition
-limits, could-it-ever-fit) -> ``main`` (FCFS while jobs fit) -> ``backfill``
+limits, could-it-ever-fit) -> ``limits`` (QOS and association limits,
+:mod:`scheduler.core.limits`) -> ``main`` (FCFS while jobs fit) -> ``backfill``
 (every other job gets a reservation; those that delay none start now). The
 stages after ``filter`` live in :mod:`scheduler.core.backfill`.
 """
 
 from __future__ import annotations
 
-from scheduler.core import priority, types
+from scheduler.core import limits, priority, types
 from scheduler.core.backfill import Queued, schedule
 from scheduler.core.filters import Filter
 from scheduler.core.nodes import NodeTable
@@ -33,6 +34,9 @@ def run_cycle(snapshot: Snapshot, config: SchedConfig, now: int) -> Decision:
     reasons: dict[tuple[int, int | None], str] = {}
     table = NodeTable.build(snapshot.nodes)
     queue = _filter(ordered, table, partitions, reasons)
+    held = limits.hold([q.job for q in queue], snapshot.running, snapshot.limits)
+    reasons.update(held)
+    queue = [q for q in queue if q.job.key not in held]
     timeline = Timeline(table, snapshot.running, now, config.bf_window_s,
                         config.bf_resolution_s)
     outcome = schedule(queue, table, timeline, config)

@@ -71,6 +71,10 @@ class RunningJob:
     grants: tuple[NodeGrant, ...]
     end_time: int | None
     exclusive: bool = False
+    # Who it counts against for QOS and association limits (scheduler/core/limits.py).
+    user: str = ""
+    account: str = ""
+    qos: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +141,40 @@ class PendingJob:
 
 
 @dataclass(frozen=True, slots=True)
+class LimitSet:
+    """One QOS's or association's limits (None / missing key: no limit).
+
+    TRES maps are keyed by Slurm's TRES names: ``cpu``, ``mem`` (MB), ``node``,
+    ``gres/gpu``, ``gres/gpu:a100``. Association ``max_*`` limits are inherited
+    down the tree by the loader, so the user association's set is the effective one.
+    """
+
+    grp_tres: Mapping[str, int] = field(default_factory=dict)
+    grp_jobs: int | None = None
+    max_tres_per_job: Mapping[str, int] = field(default_factory=dict)
+    max_tres_per_node: Mapping[str, int] = field(default_factory=dict)
+    max_tres_per_user: Mapping[str, int] = field(default_factory=dict)
+    max_jobs_per_user: int | None = None
+    max_wall_s: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LimitTables:
+    """QOS and association limits for the limits stage (scheduler/limits_load.py builds it).
+
+    ``assocs`` is keyed ``(account, user)`` for user associations and
+    ``(account, "")`` for accounts; ``parents`` maps an account to its parent.
+    """
+
+    qos: Mapping[str, LimitSet] = field(default_factory=dict)
+    assocs: Mapping[tuple[str, str], LimitSet] = field(default_factory=dict)
+    parents: Mapping[str, str] = field(default_factory=dict)
+    #: AccountingStorageEnforce has ``limits`` (association limits) / ``qos`` (QOS limits).
+    enforce_assoc: bool = True
+    enforce_qos: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything one cycle needs, loaded in one go (scheduler/snapshot.py builds it)."""
 
@@ -144,6 +182,8 @@ class Snapshot:
     partitions: tuple[PartitionInfo, ...]
     running: tuple[RunningJob, ...]
     pending: tuple[PendingJob, ...]
+    #: QOS and association limits; None: nothing is enforced.
+    limits: LimitTables | None = None
 
 
 @dataclass(frozen=True, slots=True)
