@@ -161,7 +161,7 @@ def job_record(job: Job, now: datetime | None = None) -> dict[str, Any]:
         "stdin": expand_path(job.stdin, job, "/dev/null"),
         "exit_code": [job.exit_code, job.exit_signal],
         "derived_exit_code": [job.derived_exit_code, 0],
-        "comment": job.comment, "submit_host": job.submit_host,
+        "comment": job.comment, "submit_host": job.submit_host, "reservation": job.reservation,
         "req_nodes": job.req_nodes, "exc_nodes": job.exc_nodes,
         "cancelled_by": job.cancelled_by,
         "sched_nodes": job.sched_nodes or None,

@@ -102,6 +102,10 @@ def job_lines(r: Record) -> list[str]:
         f"SuspendTime=None SecsPreSuspend=0 LastSchedEval={_ts(last_eval)} Scheduler=Main",
         f"Partition={v.text(r, 'partition', '')} "
         f"AllocNode:Sid={v.text(r, 'submit_host', 'localhost')}:{v.num(r, 'alloc_sid')}",
+    ]
+    if r.get("reservation"):
+        lines.append(f"Reservation={r['reservation']}")
+    lines += [
         f"ReqNodeList={v.text(r, 'req_nodes')} ExcNodeList={v.text(r, 'exc_nodes')}",
         f"NodeList={v.text(r, 'nodes', '')}",
     ]
