@@ -32,6 +32,8 @@ from scheduler.core.cycle import run_cycle
 from scheduler.core.types import Decision, NodeInfo, RunningJob, SchedConfig, Snapshot
 
 REQUEUE, CANCEL, OFF = "REQUEUE", "CANCEL", "OFF"
+#: Pending jobs tried per cycle (each try runs the core a few times; the rest wait a cycle).
+MAX_TRIES = 32
 #: Reasons of jobs that wait only for room.
 _WAITING_FOR_ROOM = frozenset({types.RESOURCES, types.PRIORITY})
 
@@ -84,8 +86,11 @@ class Waiting:
 
 def choose(snapshot: Snapshot, decision: Decision, config: SchedConfig, now: int,
            rules: Rules, running: Mapping[int, RunInfo],
-           waiting: Mapping[int, Waiting]) -> list[Preemption]:
-    """The running jobs to preempt now, and for whom (see the module docstring)."""
+           waiting: Mapping[int, Waiting], max_tries: int = MAX_TRIES) -> list[Preemption]:
+    """The running jobs to preempt now, and for whom (see the module docstring).
+
+    At most ``max_tries`` pending jobs are considered, highest priority first.
+    """
     if rules.type == "preempt/none" or not waiting:
         return []
     started = {s.job_id for s in decision.starts}
@@ -101,6 +106,9 @@ def choose(snapshot: Snapshot, decision: Decision, config: SchedConfig, now: int
             continue
         if decision.reasons.get(jid) not in _WAITING_FOR_ROOM:
             continue
+        max_tries -= 1
+        if max_tries < 0:
+            break
         probe = _probe(base, job, config, now)
         if probe is not None:
             base = _with_running(base, probe)  # room is coming: keep it for this job

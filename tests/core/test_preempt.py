@@ -114,3 +114,16 @@ def test_a_job_that_starts_anyway_preempts_nothing() -> None:
 def test_an_ineligible_job_preempts_nothing() -> None:
     held = job(1, cpus=4, eligible=False, reason="JobHeldUser")
     assert choose([held], full(), [info(101), info(102)], {1: Waiting("high")}) == []
+
+
+def test_only_so_many_jobs_are_tried_per_cycle() -> None:
+    nodes = tuple(busy(node(f"n{i}", cpus=4), running(100 + i, {f"n{i}": 4}))
+                  for i in (1, 2))
+    jobs = [running(101, {"n1": 4}), running(102, {"n2": 4})]
+    pending = (job(1, cpus=4), job(2, cpus=4))
+    snap = Snapshot(nodes, (part(),), tuple(jobs), pending)
+    decision = run_cycle(snap, SchedConfig(), NOW)
+    out = preempt.choose(snap, decision, SchedConfig(), NOW, QOS,
+                         {101: info(101), 102: info(102)},
+                         {1: Waiting("high"), 2: Waiting("high")}, max_tries=1)
+    assert [p.for_job for p in out] == [1]
