@@ -168,10 +168,44 @@ class _Plan:
         if int(free_now.sum()) < req.ntasks * req.cpus_per_task:
             choice = None
         else:
-            choice = self.now(option, whole_limit=True)
+            choice = self._spread_now(option, shape)
         if choice is None:
             shape.no_start_now = True
         return choice
+
+    def _spread_now(self, option: Option, shape: _Shape) -> list[tuple[int, int]] | None:
+        """What :func:`~scheduler.core.select.choose` picks for a spread request over the
+        whole time limit, without looking at every node: one node holding it all is the
+        single-node plan's start at slot 0; otherwise nodes are taken in preference
+        order, so only a prefix of the candidates (in chunks) needs its capacity."""
+        req, tl, table = option.request, self.timeline, self.table
+        if shape.single:
+            found = shape.earliest()
+            if found is not None and found[0] == 0:
+                return [(found[1][0][0], req.ntasks)]
+        cols = shape.cols
+        cols = cols[task_capacity(req, tl.now_view(cols), table.cpus[cols],
+                                  table.mem[cols]) > 0]
+        length = tl.span(option.duration_s)
+        caps: list[I64] = []
+        found_nodes, total, chunk = 0, 0, 64
+        for lo in range(0, cols.size, chunk):
+            part = cols[lo:lo + chunk]
+            view = tl.window_min(0, length, part)
+            cap = np.minimum(task_capacity(req, view, table.cpus[part], table.mem[part]),
+                             req.ntasks)
+            caps.append(np.where(cap > 0, cap, 0))
+            found_nodes += int((cap > 0).sum())
+            total += int(cap.sum())
+            if total >= req.ntasks and found_nodes >= req.nodes_min:
+                break
+            chunk *= 2
+        if not caps:
+            return None
+        cap = np.concatenate(caps)
+        # No node holds the whole request (above), so choose() spreads; ranks: positions.
+        picked = choose(req, cap, np.arange(cap.size, dtype=np.int64))
+        return None if picked is None else [(int(cols[i]), t) for i, t in picked]
 
     def start(self, job: PendingJob, option: Option, choice: list[tuple[int, int]]) -> Start:
         grants = self._take(option, 0, choice)
@@ -422,7 +456,9 @@ class _Shape:
             self.valid = np.zeros((c, 8), dtype=np.bool_)
             self.rowfirst = np.full(c, tl.slots, dtype=np.int64)
             self.diff = np.zeros(tl.slots + 1, dtype=np.int64)
+            self.init_done = False
             self._rows(np.arange(c))
+            self.init_done = True
             self.pos = len(tl.log_node)
         else:
             changed = self._changes()
@@ -440,9 +476,11 @@ class _Shape:
 
     def _rows(self, pos: npt.NDArray[np.intp]) -> None:
         """Recompute the good start ranges of candidates ``pos`` and the counts."""
-        lo, hi, valid = self.lo[pos], self.hi[pos], self.valid[pos]
-        np.add.at(self.diff, lo[valid], -1)
-        np.add.at(self.diff, hi[valid] + 1, 1)
+        size = self.diff.size
+        if self.init_done:
+            lo, hi, valid = self.lo[pos], self.hi[pos], self.valid[pos]
+            self.diff -= np.bincount(lo[valid], minlength=size)
+            self.diff += np.bincount(hi[valid] + 1, minlength=size)
         nlo, nhi, nvalid = self._windows(pos)
         w = nlo.shape[1]
         if w > self.lo.shape[1]:
@@ -453,8 +491,8 @@ class _Shape:
             self.valid = np.concatenate([self.valid, np.zeros((c, extra), np.bool_)], 1)
         self.lo[pos, :w], self.hi[pos, :w], self.valid[pos, :w] = nlo, nhi, nvalid
         self.valid[pos, w:] = False
-        np.add.at(self.diff, nlo[nvalid], 1)
-        np.add.at(self.diff, nhi[nvalid] + 1, -1)
+        self.diff += np.bincount(nlo[nvalid], minlength=size)
+        self.diff -= np.bincount(nhi[nvalid] + 1, minlength=size)
         self.rowfirst[pos] = np.where(nvalid, nlo, self.tl.slots).min(axis=1)
 
 

@@ -145,15 +145,16 @@ class Timeline:
                    cols: npt.NDArray[np.intp] | slice = slice(None)) -> FreeView:
         """Free resources on nodes ``cols`` throughout ``[start, start + length)``."""
         stop = min(self.slots, start + length)
-        p = self.pts[cols]
-        covers = (p < stop) & (self.segment_ends(cols) > start)
+        k = self.width(np.arange(self.table.size)[cols])
+        p = self.pts[cols, :k]
+        covers = (p < stop) & (self.segment_ends(cols, k) > start)
 
         def low(a: I64) -> I64:
             return np.asarray(np.where(covers, a, BIG).min(axis=1), dtype=np.int64)
 
-        gres = np.where(covers[:, :, None], self.gres[cols], BIG).min(axis=1)
-        jobs = np.where(covers, self.jobs[cols], -1).max(axis=1)
-        return FreeView(low(self.cpus[cols]), low(self.mem[cols]), gres, jobs)
+        gres = np.where(covers[:, :, None], self.gres[cols, :k], BIG).min(axis=1)
+        jobs = np.where(covers, self.jobs[cols, :k], -1).max(axis=1)
+        return FreeView(low(self.cpus[cols, :k]), low(self.mem[cols, :k]), gres, jobs)
 
     # ---- writing -------------------------------------------------------------------------
 
