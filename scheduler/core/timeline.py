@@ -19,7 +19,6 @@ can cache per-node answers and recompute only the nodes that changed.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
@@ -40,11 +39,50 @@ class Timeline:
         self.base = now - now % self.res
         self.slots = max(1, -(-max(0, window_s) // self.res)) + 1
         self.table = table
-        n, g, t = table.size, len(table.gres_keys), self.slots
+        n, t = table.size, self.slots
         avail = table.available
+        node, slot, vals = self._releases(table, running)
+        # One change point per (node, slot): sum what is released there.
+        key = node * (t + 1) + slot
+        uniq, inv = np.unique(key, return_inverse=True)
+        u_node, u_slot = uniq // (t + 1), uniq % (t + 1)
+        summed = np.zeros((uniq.size, vals.shape[1]), dtype=np.int64)
+        np.add.at(summed, inv, vals)
+        per_node = np.bincount(u_node, minlength=n)
+        width = 1 + int(per_node.max(initial=0)) + 8
+        # Position of each point in its node's row (uniq is sorted by node, then slot).
+        starts = np.cumsum(per_node) - per_node
+        col = 1 + np.arange(uniq.size) - starts[u_node]
+        self.pts: I64 = np.full((n, width), t, dtype=np.int64)
+        self.pts[:, 0] = 0
+        self.pts[u_node, col] = u_slot
+        self.npts: I64 = 1 + per_node.astype(np.int64)
+        delta = np.zeros((n, width, vals.shape[1]), dtype=np.int64)
+        delta[u_node, col] = summed
+        delta = np.cumsum(delta, axis=1)  # padding repeats the last point's values
+        cpus0 = np.where(avail, np.maximum(table.cpus - table.used_cpus, 0), 0)
+        mem0 = np.where(avail, np.maximum(table.mem - table.used_mem, 0), 0)
+        gres0 = np.where(avail[:, None], np.maximum(table.gres - table.used_gres, 0), 0)
+        jobs0 = np.where(avail, table.used_jobs, 1 << 30)
+        # A release never frees more than the node has (the node row is the truth).
+        self.cpus: I64 = np.minimum(cpus0[:, None] + delta[:, :, 0], table.cpus[:, None])
+        self.mem: I64 = np.minimum(mem0[:, None] + delta[:, :, 1], table.mem[:, None])
+        self.jobs: I64 = np.maximum(jobs0[:, None] - delta[:, :, 2], 0)
+        self.gres: I64 = np.minimum(gres0[:, None, :] + delta[:, :, 3:], table.gres[:, None, :])
+        self.version: I64 = np.zeros(n, dtype=np.int64)
+        #: Every change, in order: node, first slot, stop slot (callers replay the tail).
+        self.log_node: list[int] = []
+        self.log_start: list[int] = []
+        self.log_stop: list[int] = []
+
+    def _releases(self, table: NodeTable, running: Sequence[RunningJob]
+                  ) -> tuple[npt.NDArray[np.intp], I64, I64]:
+        """Every release inside the plan: node, slot, and (cpus, mem, jobs, gres...)."""
+        t, g, avail = self.slots, len(table.gres_keys), table.available
         key_col = {k: i for i, k in enumerate(table.gres_keys)}
-        # (cpus, mem, jobs, gres...) released per node per slot
-        events: dict[int, dict[int, npt.NDArray[np.int64]]] = defaultdict(dict)
+        nodes: list[int] = []
+        slots: list[int] = []
+        rows: list[list[int]] = []
         for job in running:
             if job.end_time is None:
                 continue
@@ -55,48 +93,16 @@ class Timeline:
                 i = table.index.get(grant.node)
                 if i is None or not avail[i]:
                     continue
-                row = events[i].get(k)
-                if row is None:
-                    row = events[i][k] = np.zeros(3 + g, dtype=np.int64)
-                row[0] += table.cpus[i] if job.exclusive else grant.cpus
-                row[1] += table.mem[i] if job.exclusive else grant.mem_mb
-                row[2] += 1
+                row = [int(table.cpus[i]) if job.exclusive else grant.cpus,
+                       int(table.mem[i]) if job.exclusive else grant.mem_mb, 1] + [0] * g
                 for key, v in grant.gres.items():
                     if key in key_col:
                         row[3 + key_col[key]] += v
-        width = 1 + max((len(e) for e in events.values()), default=0) + 8
-        self.pts: I64 = np.full((n, width), t, dtype=np.int64)
-        self.pts[:, 0] = 0
-        self.npts: I64 = np.ones(n, dtype=np.int64)
-        cpus0 = np.where(avail, np.maximum(table.cpus - table.used_cpus, 0), 0)
-        mem0 = np.where(avail, np.maximum(table.mem - table.used_mem, 0), 0)
-        gres0 = np.where(avail[:, None], np.maximum(table.gres - table.used_gres, 0), 0)
-        jobs0 = np.where(avail, table.used_jobs, 1 << 30)
-        self.cpus: I64 = np.repeat(cpus0[:, None], width, axis=1)
-        self.mem: I64 = np.repeat(mem0[:, None], width, axis=1)
-        self.jobs: I64 = np.repeat(jobs0[:, None], width, axis=1)
-        self.gres: I64 = np.repeat(gres0[:, None, :], width, axis=1)
-        for i, per_slot in events.items():
-            slots = sorted(per_slot)
-            m = len(slots)
-            self.pts[i, 1:m + 1] = slots
-            self.npts[i] = m + 1
-            delta = np.cumsum(np.stack([per_slot[s] for s in slots]), axis=0)
-            # A release never frees more than the node has (the node row is the truth).
-            self.cpus[i, 1:] = np.minimum(cpus0[i] + np.r_[delta[:, 0], [delta[-1, 0]] *
-                                                           (width - 1 - m)], table.cpus[i])
-            self.mem[i, 1:] = np.minimum(mem0[i] + np.r_[delta[:, 1], [delta[-1, 1]] *
-                                                         (width - 1 - m)], table.mem[i])
-            self.jobs[i, 1:] = np.maximum(jobs0[i] - np.r_[delta[:, 2], [delta[-1, 2]] *
-                                                           (width - 1 - m)], 0)
-            if g:
-                gd = np.vstack([delta[:, 3:], np.repeat(delta[-1:, 3:], width - 1 - m, axis=0)])
-                self.gres[i, 1:] = np.minimum(gres0[i] + gd, table.gres[i])
-        self.version: I64 = np.zeros(n, dtype=np.int64)
-        #: Every change, in order: node, first slot, stop slot (callers replay the tail).
-        self.log_node: list[int] = []
-        self.log_start: list[int] = []
-        self.log_stop: list[int] = []
+                nodes.append(i)
+                slots.append(k)
+                rows.append(row)
+        return (np.array(nodes, dtype=np.intp), np.array(slots, dtype=np.int64),
+                np.array(rows, dtype=np.int64).reshape(len(rows), 3 + g))
 
     # ---- time ----------------------------------------------------------------------------
 
