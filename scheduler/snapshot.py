@@ -24,7 +24,7 @@ from typing import Any
 from django.db.models import Q
 
 from scheduler import config as conf
-from scheduler import priority_load
+from scheduler import limits_load, priority_load
 from scheduler.core import types as core
 from scheduler.models import Job, JobState, Node, Partition
 from scheduler.records import expand_hosts
@@ -171,6 +171,7 @@ def load(now: datetime) -> Loaded:
     loaded.restricted = reservations_load.apply(loaded.snapshot, pending, now)
     loaded.snapshot = loaded.restricted.snapshot
     loaded.reasons.update(loaded.restricted.reasons)
+    loaded.snapshot = limits_load.apply(loaded.snapshot, pending, settings)
     return loaded
 
 

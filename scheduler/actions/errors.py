@@ -37,6 +37,8 @@ ERRORS: dict[str, tuple[int, str, int]] = {
     "DEPENDENCY": (2038, "Job dependency problem", 400),
     "INVALID_ACCOUNT": (2045, "Invalid account or account/partition combination specified",
                         400),
+    "ACCOUNTING_POLICY": (2050, "Job violates accounting/QOS policy (job submit limit, user's "
+                          "size and/or time limits)", 400),
     "INVALID_TIME_LIMIT": (2051, "Requested time limit is invalid (missing or exceeds some limit)",
                            400),
     "RESERVATION_ACCESS": (2052, "Access denied to requested reservation", 403),

@@ -30,6 +30,7 @@ from accounting.models import Association, Qos
 from scheduler import config, events
 from scheduler.actions.access import is_operator
 from scheduler.actions.errors import SlurmError
+from scheduler.actions.limits import check_submit_limits
 from scheduler.models import Job, JobState, JobStep, Node, Partition, Reservation
 from scheduler.records import compress_hosts, expand_hosts
 from scheduler.validation import (
@@ -202,6 +203,7 @@ def _check(user: Any, d: dict[str, Any]) -> _Checked:
     _check_node_lists(d, part, nodes, fields)
     _check_size(d, fields)
     limit_reasons = _check_limits(d, part, nodes, fields)
+    check_submit_limits(username, fields, len(array_ids) or 1, "time_limit_min" in d)
     checked.bad_constraints = _check_never(d, nodes, fields)
     begin = d.get("begin_time")
     if begin is not None:
