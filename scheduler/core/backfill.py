@@ -270,7 +270,7 @@ class _Shape:
         self.single = req.uniform and req.node_count == 1
         self.need = req.node_count if req.uniform else 0
         self.tasks = uniform_tasks(req, self.need) if req.uniform else []
-        self.pos = len(timeline.log_node)
+        self.pos = timeline.logged
         self.where = np.full(table.size, -1, dtype=np.int64)
         self.where[self.cols] = np.arange(self.cols.size)
         self.started = False
@@ -400,16 +400,14 @@ class _Shape:
     def _changes(self) -> tuple[npt.NDArray[np.intp], I64, I64] | None:
         """Candidates changed since this shape last looked, with each change's slots."""
         tl = self.tl
-        n = len(tl.log_node)
+        n = tl.logged
         if n == self.pos:
             return None
-        nodes = np.array(tl.log_node[self.pos:n], dtype=np.intp)
-        start = np.array(tl.log_start[self.pos:n], dtype=np.int64)
-        stop = np.array(tl.log_stop[self.pos:n], dtype=np.int64)
+        rows = tl.log[self.pos:n]
         self.pos = n
-        r = self.where[nodes]
+        r = self.where[rows[:, 0]]
         mine = r >= 0
-        return r[mine], start[mine], stop[mine]
+        return r[mine], rows[mine, 1], rows[mine, 2]
 
     def _single(self) -> tuple[int, list[tuple[int, int]]] | None:
         """Earliest start on one node. ``first`` holds each candidate's answer, exact
@@ -422,7 +420,7 @@ class _Shape:
             self.started = True
             self.first = self._firsts(np.arange(self.cols.size))
             self.stale = np.zeros(self.cols.size, dtype=np.bool_)
-            self.pos = len(tl.log_node)
+            self.pos = tl.logged
         else:
             changed = self._changes()
             if changed is not None:
@@ -455,15 +453,21 @@ class _Shape:
             self.hi = np.full((c, 8), -1, dtype=np.int64)
             self.valid = np.zeros((c, 8), dtype=np.bool_)
             self.rowfirst = np.full(c, tl.slots, dtype=np.int64)
+            self.rowlast = np.full(c, -1, dtype=np.int64)
             self.diff = np.zeros(tl.slots + 1, dtype=np.int64)
             self.init_done = False
             self._rows(np.arange(c))
             self.init_done = True
-            self.pos = len(tl.log_node)
+            self.pos = tl.logged
         else:
             changed = self._changes()
             if changed is not None:
-                self._rows(np.unique(changed[0]))
+                # Only starts in (start - length, stop) can lose a node: skip rows whose
+                # good starts all lie outside (they only shrink).
+                r, start, stop = changed
+                hit = (self.rowfirst[r] < stop) & (self.rowlast[r] + self.length > start)
+                if hit.any():
+                    self._rows(np.unique(r[hit]))
         count = np.cumsum(self.diff[:tl.slots])
         hit = count >= self.need
         slot = int(hit.argmax())
@@ -494,6 +498,7 @@ class _Shape:
         self.diff += np.bincount(nlo[nvalid], minlength=size)
         self.diff -= np.bincount(nhi[nvalid] + 1, minlength=size)
         self.rowfirst[pos] = np.where(nvalid, nlo, self.tl.slots).min(axis=1)
+        self.rowlast[pos] = np.where(nvalid, nhi, -1).max(axis=1)
 
 
 def _as_uniform(table: NodeTable, option: Option) -> Request | None:

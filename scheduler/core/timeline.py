@@ -71,9 +71,10 @@ class Timeline:
         self.gres: I64 = np.minimum(gres0[:, None, :] + delta[:, :, 3:], table.gres[:, None, :])
         self.version: I64 = np.zeros(n, dtype=np.int64)
         #: Every change, in order: node, first slot, stop slot (callers replay the tail).
-        self.log_node: list[int] = []
-        self.log_start: list[int] = []
-        self.log_stop: list[int] = []
+        #: Every change, in order, as rows (node, first slot, stop slot); callers keep
+        #: how far they have read and replay the rest (``log[:logged]`` is filled).
+        self.log: I64 = np.zeros((1024, 3), dtype=np.int64)
+        self.logged = 0
 
     def _releases(self, table: NodeTable, running: Sequence[RunningJob]
                   ) -> tuple[npt.NDArray[np.intp], I64, I64]:
@@ -183,9 +184,10 @@ class Timeline:
             self.gres[i, lo:hi] -= a.gres[r]
             self.jobs[i, lo:hi] += 1
             self.version[i] += 1
-            self.log_node.append(i)
-            self.log_start.append(start)
-            self.log_stop.append(stop)
+            if self.logged == self.log.shape[0]:
+                self.log = np.concatenate([self.log, np.zeros_like(self.log)])
+            self.log[self.logged] = (i, start, stop)
+            self.logged += 1
 
     def _point(self, i: int, slot: int) -> None:
         """Make ``slot`` a change point of node ``i`` (same values as the point before it)."""
