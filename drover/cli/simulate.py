@@ -21,8 +21,9 @@ POLICIES = ("fcfs", "easy", "backfill")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("trace", help="a Standard Workload Format file")
     p.add_argument("--nodes", type=int, default=None,
-                   help="nodes (default: the trace header's MaxProcs, else MaxNodes, as "
-                        "one-CPU nodes)")
+                   help="nodes of --cpus-per-node CPUs, each placed by the core (default: "
+                        "the header's MaxProcs, else MaxNodes, as one pool of CPUs: a job "
+                        "takes its N CPUs anywhere)")
     p.add_argument("--cpus-per-node", type=int, default=1)
     p.add_argument("--policy", choices=POLICIES, default="backfill",
                    help="fcfs (main pass only), easy (only the first blocked job reserves), "
@@ -66,10 +67,13 @@ def simulate(args: argparse.Namespace) -> dict[str, Any]:
     if args.priority == "multifactor":
         base = SchedConfig(priority_type="priority/multifactor")
     sched, sim = params.build(given, base)
-    nodes = args.nodes or trace.max_procs
-    if not nodes:
+    nodes, cpus = args.nodes, args.cpus_per_node
+    if nodes is None:
+        # One pool: the plan counts CPUs, not which node holds them (see engine.py).
+        nodes, cpus = 1, trace.max_procs or 0
+    if nodes <= 0 or cpus <= 0:
         raise params.ParamError("the trace has no MaxProcs/MaxNodes: give --nodes")
-    config = engine.SimConfig(nodes=nodes, cpus_per_node=args.cpus_per_node,
+    config = engine.SimConfig(nodes=nodes, cpus_per_node=cpus,
                               policy=args.policy, bf_interval_s=sim["bf_interval"],
                               priority=args.priority, sched=sched)
     sim_ = engine.Simulator(trace.jobs, config)
@@ -90,7 +94,7 @@ def simulate(args: argparse.Namespace) -> dict[str, Any]:
     out = metrics.summarize(results, sim_.total)
     out["config"] = {
         "trace": args.trace, "policy": args.policy, "priority": args.priority,
-        "nodes": nodes, "cpus_per_node": args.cpus_per_node,
+        "nodes": nodes, "cpus_per_node": cpus,
         "bf_interval_s": config.bf_interval_s, "bf_window_s": sched.bf_window_s,
         "bf_resolution_s": sched.bf_resolution_s, "bf_max_job_user": sched.bf_max_job_user,
         "params": given,

@@ -75,6 +75,10 @@ class SimConfig:
     priority: str = "age"  # age: queue order = submit order; multifactor: the core's
     sched: SchedConfig = field(default_factory=SchedConfig)
     node_mem_mb: int = 1024
+    #: False: one cycle per end and per submit, even at the same timestamp (ends first)
+    batch: bool = True
+    #: False: call the core at every event on the whole queue (to check the shortcuts)
+    shortcuts: bool = True
 
 
 @dataclass(slots=True)
@@ -146,7 +150,9 @@ class Simulator:
             while self.ends and self.ends[0][0] <= now:
                 self._end(heapq.heappop(self.ends)[1])
                 changed = True
-            while ai < n and jobs[ai].submit <= now:
+                if not cfg.batch:
+                    break
+            while ai < n and jobs[ai].submit <= now and (cfg.batch or not changed):
                 self._submit(jobs[ai])
                 ai += 1
                 changed = True
@@ -202,19 +208,24 @@ class Simulator:
 
     def _cycle(self, now: int, full: bool) -> int:
         """Run the cycle due at ``now``; the number of jobs started."""
-        if not self.pending or min(self.pending_procs) > self.free:
+        if not self.pending:
+            return 0
+        cut = self.config.shortcuts
+        if cut and min(self.pending_procs) > self.free:
             self.stats.skipped += 1
             return 0
         queue = self._queue(now)
         if self.config.policy == "easy" and full:
             return self._easy(queue, now)
         if full:
-            last = max(i for i, j in enumerate(queue) if j.ntasks <= self.free)
-            queue = queue[:last + 1]
+            if cut:
+                last = max(i for i, j in enumerate(queue) if j.ntasks <= self.free)
+                queue = queue[:last + 1]
             self.stats.cycles_backfill += 1
             config = self.bf_config
         else:
-            queue = self._fitting_prefix(queue)
+            if cut:
+                queue = self._fitting_prefix(queue)
             if not queue:
                 self.stats.skipped += 1
                 return 0
