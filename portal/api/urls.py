@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from portal import agentapi
 from portal.api.errors import unknown_url
+from portal.api.views import accounting_admin as acct
 from portal.api.views import cluster, jobs, priority, reservations
 
 JOB = r"(?P<job_id>[^/]+)"
@@ -32,6 +33,14 @@ urlpatterns = [
     re_path(r"^token/?$", cluster.TokenView.as_view(), name="api-token"),
     re_path(r"^accounting/jobs/?$", jobs.AccountingJobsView.as_view(),
             name="api-accounting-jobs"),
+    re_path(r"^accounting/cluster/?$", acct.ClusterView.as_view(), name="api-acct-cluster"),
+    re_path(r"^accounting/accounts/?$", acct.AccountsView.as_view(), name="api-acct-accounts"),
+    re_path(r"^accounting/users/?$", acct.UsersView.as_view(), name="api-acct-users"),
+    re_path(r"^accounting/associations/?$", acct.AssociationsView.as_view(),
+            name="api-acct-associations"),
+    re_path(r"^accounting/qos/?$", acct.QosView.as_view(), name="api-acct-qos"),
+    re_path(r"^accounting/modify/?$", acct.ModifyView.as_view(), name="api-acct-modify"),
+    re_path(r"^accounting/delete/?$", acct.DeleteView.as_view(), name="api-acct-delete"),
     re_path(r"^priority/?$", priority.PriorityView.as_view(), name="api-priority"),
     re_path(r"^shares/?$", priority.SharesView.as_view(), name="api-shares"),
     re_path(r"^agent/register/?$", agentapi.register, name="agent-register"),
