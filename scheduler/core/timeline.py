@@ -19,6 +19,7 @@ can cache per-node answers and recompute only the nodes that changed.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 
 import numpy as np
@@ -168,20 +169,26 @@ class Timeline:
     def take(self, a: Amounts, start: int, length: int) -> None:
         """Hold ``a`` from slot ``start`` for ``length`` slots."""
         stop = min(self.slots, start + length)
-        for r, i in enumerate(a.nodes):
-            i = int(i)
-            self._point(i, start)
-            if stop < self.slots:
-                self._point(i, stop)
+        cpus, mem = a.cpus.tolist(), a.mem.tolist()
+        has_gres = a.gres.any(axis=1).tolist() if a.gres.size else [False] * len(cpus)
+        for r, i in enumerate(a.nodes.tolist()):
             k = int(self.npts[i])
-            p = self.pts[i, :k]
-            sel = np.flatnonzero((p >= start) & (p < stop))
-            lo, hi = int(sel[0]), int(sel[-1]) + 1
-            if hi == k:  # the padding repeats the last point's values
+            p = self.pts[i, :k].tolist()
+            lo = bisect_left(p, start)
+            if lo == k or p[lo] != start:
+                self._point(i, lo, start, k)
+                p.insert(lo, start)
+                k += 1
+            if stop < self.slots:
+                hi = bisect_left(p, stop, lo)
+                if hi == k or p[hi] != stop:
+                    self._point(i, hi, stop, k)
+            else:  # the padding repeats the last point's values
                 hi = self.pts.shape[1]
-            self.cpus[i, lo:hi] -= a.cpus[r]
-            self.mem[i, lo:hi] -= a.mem[r]
-            self.gres[i, lo:hi] -= a.gres[r]
+            self.cpus[i, lo:hi] -= cpus[r]
+            self.mem[i, lo:hi] -= mem[r]
+            if has_gres[r]:
+                self.gres[i, lo:hi] -= a.gres[r]
             self.jobs[i, lo:hi] += 1
             self.version[i] += 1
             if self.logged == self.log.shape[0]:
@@ -189,20 +196,16 @@ class Timeline:
             self.log[self.logged] = (i, start, stop)
             self.logged += 1
 
-    def _point(self, i: int, slot: int) -> None:
-        """Make ``slot`` a change point of node ``i`` (same values as the point before it)."""
-        k = int(self.npts[i])
-        p = self.pts[i, :k]
-        pos = int(np.searchsorted(p, slot))
-        if pos < k and p[pos] == slot:
-            return
+    def _point(self, i: int, pos: int, slot: int, k: int) -> None:
+        """Insert ``slot`` as change point ``pos`` of node ``i`` (``k`` points so far),
+        with the values of the point before it."""
         if k == self.pts.shape[1]:
             self._grow()
         for arr in (self.pts, self.cpus, self.mem, self.jobs, self.gres):
             arr[i, pos + 1:k + 1] = arr[i, pos:k].copy()
+            if arr is not self.pts:
+                arr[i, pos] = arr[i, pos - 1]
         self.pts[i, pos] = slot
-        for arr in (self.cpus, self.mem, self.jobs, self.gres):
-            arr[i, pos] = arr[i, pos - 1]
         self.npts[i] = k + 1
 
     def _grow(self) -> None:
