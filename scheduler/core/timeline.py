@@ -170,7 +170,8 @@ class Timeline:
         """Hold ``a`` from slot ``start`` for ``length`` slots."""
         stop = min(self.slots, start + length)
         cpus, mem = a.cpus.tolist(), a.mem.tolist()
-        has_gres = a.gres.any(axis=1).tolist() if a.gres.size else [False] * len(cpus)
+        has_gres: list[bool] = (a.gres.any(axis=1).tolist() if a.gres.size
+                                else [False] * len(cpus))
         for r, i in enumerate(a.nodes.tolist()):
             k = int(self.npts[i])
             p = self.pts[i, :k].tolist()
