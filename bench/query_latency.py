@@ -9,6 +9,7 @@ so does sacct). Slurm 22.05 reference: squeue 23 ms, sacct 490 ms. Target: squeu
 from __future__ import annotations
 
 import argparse
+import time
 
 from common import api_submit_many, median_ms, result, run_ok, running_cluster, timed
 
@@ -19,7 +20,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
     with running_cluster(nodes=2) as cluster:
+        t0 = time.perf_counter()
         api_submit_many(cluster, args.jobs, hold=True)
+        api_rate = args.jobs / (time.perf_counter() - t0)
         lines = run_ok(cluster, ["squeue", "-h"]).stdout.count("\n")
         sacct_lines = run_ok(cluster, ["sacct", "-n", "-X"]).stdout.count("\n")
         figures = {}
@@ -28,7 +31,8 @@ def main() -> None:
             run_ok(cluster, cmd)
             figures[f"{name}_ms"] = median_ms(
                 [timed(lambda cmd=cmd: run_ok(cluster, cmd)) for _ in range(args.runs)])
-        result("query_latency", cluster, jobs=args.jobs, squeue_lines=lines,
+        result("query_latency", cluster, jobs=args.jobs, api_submit_per_s=api_rate,
+               squeue_lines=lines,
                sacct_lines=sacct_lines, **figures)
 
 
