@@ -170,8 +170,8 @@ class Timeline:
         """Hold ``a`` from slot ``start`` for ``length`` slots."""
         stop = min(self.slots, start + length)
         cpus, mem = a.cpus.tolist(), a.mem.tolist()
-        has_gres: list[bool] = (a.gres.any(axis=1).tolist() if a.gres.size
-                                else [False] * len(cpus))
+        held = a.gres.any(axis=1) if a.gres.size else np.zeros(len(cpus), dtype=np.bool_)
+        has_gres: list[bool] = [bool(x) for x in held]
         for r, i in enumerate(a.nodes.tolist()):
             k = int(self.npts[i])
             p = self.pts[i, :k].tolist()
