@@ -170,8 +170,8 @@ class Timeline:
         """Hold ``a`` from slot ``start`` for ``length`` slots."""
         stop = min(self.slots, start + length)
         cpus, mem = a.cpus.tolist(), a.mem.tolist()
-        held = a.gres.any(axis=1) if a.gres.size else np.zeros(len(cpus), dtype=np.bool_)
-        has_gres: list[bool] = [bool(x) for x in held]
+        held = np.count_nonzero(a.gres, axis=1) if a.gres.size else np.zeros(len(cpus))
+        has_gres = [bool(x) for x in np.asarray(held).ravel()]
         for r, i in enumerate(a.nodes.tolist()):
             k = int(self.npts[i])
             p = self.pts[i, :k].tolist()
