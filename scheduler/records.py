@@ -200,8 +200,14 @@ def gres_used(node: Node) -> str:
     return ",".join(parts)
 
 
-def node_record(node: Node, partitions: list[str] | None = None) -> dict[str, Any]:
+def node_record(node: Node, partitions: list[str] | None = None,
+                resv_flags: dict[str, list[str]] | None = None) -> dict[str, Any]:
     state, flags = node_state(node)
+    if resv_flags is None:
+        from scheduler.reservations_load import node_flags
+
+        resv_flags = node_flags()
+    flags += resv_flags.get(node.name, [])
     if partitions is None:
         partitions = [p.name for p in node.partitions.all()]  # type: ignore[attr-defined]
     return {
@@ -223,7 +229,10 @@ def node_record(node: Node, partitions: list[str] | None = None) -> dict[str, An
 
 
 def node_records(nodes: Iterable[Node]) -> list[dict[str, Any]]:
-    return [node_record(n) for n in nodes]
+    from scheduler.reservations_load import node_flags
+
+    resv = node_flags()
+    return [node_record(n, resv_flags=resv) for n in nodes]
 
 
 def partition_record(part: Partition) -> dict[str, Any]:

@@ -39,3 +39,23 @@ def apply(snapshot: Snapshot, pending: Iterable[Mapping[str, Any]],
     asks = {int(r["id"]): core.JobAsk(r.get("reservation") or "", r.get("account") or "")
             for r in pending}
     return core.restrict(snapshot, current(now), asks, int(now.timestamp()))
+
+
+def node_flags(now: datetime | None = None) -> dict[str, list[str]]:
+    """State flags of nodes in an active reservation: ``MAINT`` first when it has that flag,
+    then ``RESERVED`` (sinfo prints ``maint`` / ``resv``)."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    out: dict[str, list[str]] = {}
+    rows = Reservation.objects.filter(start_time__lte=now, end_time__gt=now).prefetch_related(
+        "nodes")
+    for r in rows:
+        maint = "MAINT" in {f.strip().upper() for f in r.flags.split(",")}
+        for n in r.nodes.all():
+            flags = out.setdefault(n.name, [])
+            if maint and "MAINT" not in flags:
+                flags.insert(0, "MAINT")
+            if "RESERVED" not in flags:
+                flags.append("RESERVED")
+    return out

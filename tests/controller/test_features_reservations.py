@@ -159,3 +159,20 @@ def test_maint_reason_and_future_reservation_waits(root: Any) -> None:
     waiting.refresh_from_db()
     assert waiting.reason == "ReservationDeleted"
     assert Job.objects.filter(state="RUNNING").count() == 0
+
+
+def test_nodes_in_an_active_reservation_carry_its_state_flags(root: Any) -> None:
+    from drover.cli.formats.nodes import node_state_compact, node_state_scontrol
+    from scheduler.models import Node
+    from scheduler.records import node_record, node_records
+
+    create(root, name="m", nodes="n1", users="root", flags="MAINT")
+    create(root, name="r", nodes="n2", users="root")
+    create(root, name="later", nodes="n3", users="root", start_time=now() + 3600)
+    recs = {r["name"]: r for r in node_records(Node.objects.order_by("name"))}
+    assert recs["n1"]["state_flags"] == ["MAINT", "RESERVED"]
+    assert recs["n2"]["state_flags"] == ["RESERVED"] and recs["n3"]["state_flags"] == []
+    assert node_record(Node.objects.get(name="n2"))["state_flags"] == ["RESERVED"]
+    assert node_state_compact(recs["n1"]) == "maint"
+    assert node_state_compact(recs["n2"]) == "resv"
+    assert node_state_scontrol(recs["n2"]) == "IDLE+RESERVED"
