@@ -419,7 +419,7 @@ class _Shape:
         if not self.started:
             self.started = True
             self.first = self._firsts(np.arange(self.cols.size))
-            self.stale = np.zeros(self.cols.size, dtype=np.bool_)
+            self.stale = np.zeros(0, dtype=np.intp)  # positions, ascending
             self.pos = tl.logged
         else:
             changed = self._changes()
@@ -427,16 +427,29 @@ class _Shape:
                 r, start, stop = changed
                 f = self.first[r]
                 hit = (f < stop) & (f + self.length > start)
-                self.stale[r[hit]] = True
+                if hit.any():
+                    self.stale = np.union1d(self.stale, r[hit])
         first, stale = self.first, self.stale
         if not first.size:
             return None
-        if stale.any():
-            best = int(np.where(stale, tl.slots, first).min())
-            redo = np.flatnonzero(stale & (first <= best))
-            first[redo] = self._firsts(redo)
-            stale[redo] = False
-        j = int(first.argmin())
+        if stale.size:
+            # The best exact answer (stale ones masked out), then the stale ones that
+            # could beat it; ties go to the lower position (preference order).
+            saved = first[stale]
+            first[stale] = tl.slots
+            j = int(first.argmin())
+            best = int(first[j])
+            first[stale] = saved
+            again = saved <= best
+            redo = stale[again]
+            self.stale = stale[~again]
+            if redo.size:
+                first[redo] = self._firsts(redo)
+                k = int(redo[first[redo].argmin()])
+                if (int(first[k]), k) < (best, j):
+                    j = k
+        else:
+            j = int(first.argmin())
         if int(first[j]) >= tl.slots:
             return None
         return int(first[j]), [(int(self.cols[j]), self.tasks[0])]
