@@ -18,7 +18,8 @@ one cycle never exceed a limit together. A job that passes is counted as
 started even if it then waits for resources; this is conservative (a lower
 job of the same user may wait a cycle longer than in Slurm, never the
 reverse), and it keeps this stage independent of which jobs the main pass and
-backfill actually start.
+backfill actually start. :meth:`Ledger.admit` is the same check for a caller
+that counts jobs only when they really start.
 
 Pure: no ORM, no clock.
 """
@@ -162,6 +163,27 @@ class Ledger:
         for acct in who.chain:
             self.assoc[(acct, "")].add(tres)
 
+    @classmethod
+    def of(cls, running: Iterable[RunningJob], tables: LimitTables) -> Ledger:
+        """A ledger holding the usage of ``running``."""
+        ledger = cls(tables)
+        for r in running:
+            ledger.add(ledger.keys(r.qos, r.user, r.account), running_tres(r))
+        return ledger
+
+    def admit(self, job: PendingJob) -> str | None:
+        """The reason ``job`` is held by a limit, or None after counting it as started.
+
+        The entry point for a caller that admits jobs at the moment they start
+        (a main pass or backfill hook) rather than in queue order up front.
+        """
+        who = self.keys(job.qos, job.user, job.account)
+        tres, per_node = job_tres(job)
+        reason = self.check(job, who, tres, per_node)
+        if reason is None:
+            self.add(who, tres)
+        return reason
+
     def check(self, job: PendingJob, who: _Job, tres: Tres, per_node: Tres) -> str | None:
         """The reason ``job`` may not start now, or None."""
         t = self.tables
@@ -246,16 +268,10 @@ def hold(queue: Sequence[PendingJob], running: Iterable[RunningJob],
     """
     if tables is None or not (tables.enforce_qos or tables.enforce_assoc):
         return {}
-    ledger = Ledger(tables)
-    for r in running:
-        ledger.add(ledger.keys(r.qos, r.user, r.account), running_tres(r))
+    ledger = Ledger.of(running, tables)
     held: dict[tuple[int, int | None], str] = {}
     for job in queue:
-        who = ledger.keys(job.qos, job.user, job.account)
-        tres, per_node = job_tres(job)
-        reason = ledger.check(job, who, tres, per_node)
+        reason = ledger.admit(job)
         if reason:
             held[job.key] = reason
-            continue
-        ledger.add(who, tres)
     return held
