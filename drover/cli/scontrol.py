@@ -281,6 +281,8 @@ def update_job(ctl: Ctl, ids: str, pairs: Sequence[tuple[str, str]]) -> int:
                 _err("scontrol: error: Invalid TimeLimit value")
                 return 1
         elif k in ("nice", "priority"):
+            if k == "nice" and val == "":
+                val = "100"  # "Nice" alone: Slurm's default adjustment
             try:
                 body[k] = int(val)
             except ValueError:

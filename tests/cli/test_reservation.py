@@ -99,3 +99,11 @@ def test_show_none_and_unknown(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bad_field(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ValueError, match="Unknown parameter Color"):
         reservation.parse_fields(["Color=red"])
+
+
+def test_update_job_nice_and_priority(capsys: pytest.CaptureFixture[str]) -> None:
+    ctl = FakeCtl()
+    assert run(capsys, ["update", "JobId=7", "Nice"], ctl)[0] == 0
+    assert ctl.calls[-1] == ("PATCH", "/api/jobs/7/", {"nice": 100})
+    assert run(capsys, ["update", "JobId=7", "Nice=-5", "Priority=900"], ctl)[0] == 0
+    assert ctl.calls[-1] == ("PATCH", "/api/jobs/7/", {"nice": -5, "priority": 900})
