@@ -75,6 +75,7 @@ def simulate(args: argparse.Namespace) -> dict[str, Any]:
         raise params.ParamError("the trace has no MaxProcs/MaxNodes: give --nodes")
     config = engine.SimConfig(nodes=nodes, cpus_per_node=cpus,
                               policy=args.policy, bf_interval_s=sim["bf_interval"],
+                              bf_max_job_test=sim["bf_max_job_test"],
                               priority=args.priority, sched=sched)
     sim_ = engine.Simulator(trace.jobs, config)
     show = not args.quiet and sys.stderr.isatty()
@@ -97,6 +98,7 @@ def simulate(args: argparse.Namespace) -> dict[str, Any]:
         "nodes": nodes, "cpus_per_node": cpus,
         "bf_interval_s": config.bf_interval_s, "bf_window_s": sched.bf_window_s,
         "bf_resolution_s": sched.bf_resolution_s, "bf_max_job_user": sched.bf_max_job_user,
+        "bf_max_job_test": config.bf_max_job_test,
         "params": given,
     }
     out["trace"] = {"records": trace.records, "dropped": trace.dropped,

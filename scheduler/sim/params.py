@@ -2,7 +2,8 @@
 
 Keys are read as slurm.conf spells them (case-insensitive): SchedulerParameters
 items (``bf_window`` in minutes, ``bf_resolution`` and ``bf_interval`` in
-seconds, ``bf_max_job_user``), ``SchedulerType``, ``PriorityType``,
+seconds, ``bf_max_job_user``, ``bf_max_job_test``: jobs the backfill examines,
+0 = all, Slurm's default is 500), ``SchedulerType``, ``PriorityType``,
 ``PriorityMaxAge`` (a Slurm time: ``7-0``), and every ``PriorityWeight<Factor>``
 that :class:`SchedConfig` has a ``weight_<factor>`` field for. Any other
 ``SchedConfig`` field may be given by its own name (``bf_window_s=600``).
@@ -24,7 +25,7 @@ class ParamError(ValueError):
 
 
 #: Simulator-only keys (not SchedConfig fields), with their defaults.
-SIM_KEYS = {"bf_interval": 30}
+SIM_KEYS = {"bf_interval": 30, "bf_max_job_test": 0}
 
 
 def _int(key: str, value: str) -> int:
