@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from scheduler import config as conf
 from scheduler import cycle_features as features
-from scheduler import events, snapshot
+from scheduler import events, reservations_load, snapshot
 from scheduler.actions.jobs import split_array_task
 from scheduler.core import reservations
 from scheduler.core import types as core
@@ -99,6 +99,7 @@ def plan_start(job: Job) -> tuple[datetime, list[str]] | None:
     probe = snapshot._pending(_job_row(job), int(now.timestamp()), (0, 0))
     probe = replace(probe, id=-1, submit_time=int(now.timestamp()) + 10**9)
     snap = loaded.snapshot
+    probe = reservations_load.restrict_one(snap, probe, job, now)
     snap = core.Snapshot(snap.nodes, snap.partitions, snap.running, (*snap.pending, probe))
     decision = run_cycle(snap, loaded.config, int(now.timestamp()))
     for s in decision.starts:

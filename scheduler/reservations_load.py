@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from scheduler.core import reservations as core
-from scheduler.core.types import Snapshot
-from scheduler.models import Reservation
+from scheduler.core.types import PendingJob, Snapshot
+from scheduler.models import Job, Reservation
 
 
 def split_names(text: str) -> list[str]:
@@ -59,3 +59,11 @@ def node_flags(now: datetime | None = None) -> dict[str, list[str]]:
             if "RESERVED" not in flags:
                 flags.append("RESERVED")
     return out
+
+
+def restrict_one(snapshot: Snapshot, job: PendingJob, row: Job, now: datetime) -> PendingJob:
+    """``job`` (a probe for ``sbatch --test-only``, not in ``snapshot``) as the reservations
+    narrow it."""
+    alone = Snapshot(snapshot.nodes, snapshot.partitions, snapshot.running, (job,))
+    asks = {job.id: core.JobAsk(row.reservation or "", row.account or "")}
+    return core.restrict(alone, current(now), asks, int(now.timestamp())).snapshot.pending[0]

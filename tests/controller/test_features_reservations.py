@@ -176,3 +176,11 @@ def test_nodes_in_an_active_reservation_carry_its_state_flags(root: Any) -> None
     assert node_state_compact(recs["n1"]) == "maint"
     assert node_state_compact(recs["n2"]) == "resv"
     assert node_state_scontrol(recs["n2"]) == "IDLE+RESERVED"
+
+
+def test_test_only_plans_around_reservations(root: Any) -> None:
+    create(root, name="r1", nodes="n[1-2]", users="root")
+    plan = do_submit_job(make_user("daemon"), desc(test_only=True)).test_only
+    assert plan is not None and plan["nodes"] == "n3"
+    plan = do_submit_job(root, desc(test_only=True, reservation="r1")).test_only
+    assert plan is not None and plan["nodes"] in ("n1", "n2")
