@@ -65,7 +65,10 @@ def simulate(args: argparse.Namespace) -> dict[str, Any]:
     given = _params(args)
     base = SchedConfig()
     if args.priority == "multifactor":
-        base = SchedConfig(priority_type="priority/multifactor")
+        # Defaults when no PriorityWeight* is given: fairshare first, age breaks ties
+        # within a share rank (PriorityMaxAge and PriorityDecayHalfLife: 7 days).
+        base = SchedConfig(priority_type="priority/multifactor", weight_age=1000,
+                           weight_fairshare=10000)
     sched, sim = params.build(given, base)
     nodes, cpus = args.nodes, args.cpus_per_node
     if nodes is None:

@@ -45,7 +45,7 @@ the current cluster; the candidate starts when that cycle starts it.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from scheduler.core import priority as core_priority
@@ -61,6 +61,7 @@ from scheduler.core.types import (
 )
 from scheduler.sim.metrics import JobResult
 from scheduler.sim.swf import SwfJob
+from scheduler.sim.usage import Usage, account_of
 
 POLICIES = ("fcfs", "easy", "backfill")
 INF = 1 << 62
@@ -77,7 +78,9 @@ class SimConfig:
     policy: str = "backfill"
     bf_interval_s: int = 30  # 0: the backfill cycle at every event
     bf_max_job_test: int = 0  # jobs the backfill cycle examines, in queue order (0: all)
-    priority: str = "age"  # age: queue order = submit order; multifactor: the core's
+    #: age: queue order = submit order (priority/basic or age weight only);
+    #: multifactor: the core's priority/multifactor with fairshare from the replay's usage
+    priority: str = "age"
     sched: SchedConfig = field(default_factory=SchedConfig)
     node_mem_mb: int = 1024
     #: False: one cycle per end and per submit, even at the same timestamp (ends first)
@@ -130,6 +133,11 @@ class Simulator:
         self.results: list[JobResult] = []
         self.stats = Stats()
         self.pending_hook = pending_hook
+        self.usage: Usage | None = None
+        if config.priority == "multifactor":
+            self.usage = Usage(((j.group, j.user) for j in self.jobs), config.sched)
+        self._fs_cache: dict[int, PendingJob] = {}
+        self._fs_version = -1
         # One node is a pool of CPUs: say so, and the core takes its uniform (cheaper) path.
         self.nodes_max = 1 if config.nodes == 1 else None
         self.main_config = replace(config.sched, backfill=False)
@@ -155,7 +163,7 @@ class Simulator:
             self.stats.events += 1
             changed = False
             while self.ends and self.ends[0][0] <= now:
-                self._end(heapq.heappop(self.ends)[1])
+                self._end(heapq.heappop(self.ends)[1], now)
                 changed = True
                 if not cfg.batch:
                     break
@@ -205,8 +213,11 @@ class Simulator:
         heapq.heappush(self.ends, (now + job.run, job.id))
         self.results.append(JobResult(job.id, job.user, job.submit, now, job.run, job.procs))
 
-    def _end(self, job_id: int) -> None:
+    def _end(self, job_id: int, now: int) -> None:
         rj = self.running.pop(job_id)
+        if self.usage is not None:
+            job = self.by_id[job_id]
+            self.usage.add(job.group, job.user, job.procs * job.run, now)
         for g in rj.grants:
             self.alloc[self.index[g.node]] -= g.cpus
             self.free += g.cpus
@@ -221,6 +232,10 @@ class Simulator:
         if cut and min(self.pending_procs) > self.free:
             self.stats.skipped += 1
             return 0
+        if cut and not full and self.config.priority == "age" and self.pending_hook is None:
+            # The main pass reads the queue only up to its first blocked job.
+            head = self._fitting_prefix(iter(self.pending.values()))
+            return self._run(head, self.main_config, now) if head else self._skip()
         queue = self._queue(now)
         if self.config.policy == "easy" and full:
             if self.config.bf_max_job_test > 0:
@@ -251,15 +266,20 @@ class Simulator:
             self._start(s, now)
         return len(decision.starts)
 
-    def _fitting_prefix(self, queue: list[PendingJob]) -> list[PendingJob]:
+    def _fitting_prefix(self, queue: Iterable[PendingJob]) -> list[PendingJob]:
         """The jobs the main pass can reach: all that fit together, and the first that
         does not (empty when the head itself cannot fit)."""
-        left = self.free
-        for i, j in enumerate(queue):
+        left, out = self.free, []
+        for j in queue:
+            out.append(j)
             if j.ntasks > left:
-                return queue[:i + 1] if i else []
+                return out if len(out) > 1 else []
             left -= j.ntasks
-        return queue
+        return out
+
+    def _skip(self) -> int:
+        self.stats.skipped += 1
+        return 0
 
     def _easy(self, queue: list[PendingJob], now: int) -> int:
         """EASY from the core: the main pass, then each later job against the head only."""
@@ -297,10 +317,31 @@ class Simulator:
         if self.config.priority == "age":
             # Age-only priority decreases with submit time; ties go to submit, then id.
             return jobs
+        if self.usage is not None:
+            jobs = self._with_fairshare(jobs, now)
         parts = {p.name: p for p in self.partitions}
-        factors = core_priority.compute(jobs, parts, self.config.sched, now)
+        factors = core_priority.compute(jobs, parts, self.config.sched, now,
+                                        self._snapshot(()).nodes)
         order = core_priority.queue_order(jobs, factors.priority, parts)
         return [jobs[int(i)] for i in order]
+
+    def _with_fairshare(self, jobs: list[PendingJob], now: int) -> list[PendingJob]:
+        """``jobs`` carrying their account and fairshare factor (cached until usage changes)."""
+        assert self.usage is not None
+        factors = self.usage.factors(now)
+        if self._fs_version != self.usage.version:
+            self._fs_cache.clear()
+            self._fs_version = self.usage.version
+        out = []
+        for j in jobs:
+            done = self._fs_cache.get(j.id)
+            if done is None:
+                group = self.by_id[j.id].group
+                account = account_of(group)
+                done = self._fs_cache[j.id] = replace(
+                    j, account=account, fairshare=factors.get((account, j.user), 0.0))
+            out.append(done)
+        return out
 
     def _snapshot(self, queue: Sequence[PendingJob]) -> Snapshot:
         cache, cpus, mem = self._node_cache, self.config.cpus_per_node, self.config.node_mem_mb

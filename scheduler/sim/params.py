@@ -72,9 +72,20 @@ def build(params: Mapping[str, str], base: SchedConfig | None = None
             changes["backfill"] = value.strip().lower() != "sched/builtin"
         elif low == "prioritytype":
             changes["priority_type"] = value.strip()
-        elif low == "prioritymaxage":
+        elif low in ("prioritymaxage", "prioritydecayhalflife"):
+            # Slurm times ([days-]hours:minutes:seconds; a plain number is minutes)
             secs = parse_time_limit_s(value)
-            changes["max_age_s"] = secs if secs is not None else 0
+            name = "max_age_s" if low == "prioritymaxage" else "decay_half_life_s"
+            changes[name] = secs if secs is not None else 0
+        elif low == "priorityflags":
+            changes["priority_flags"] = frozenset(
+                f.strip().upper() for f in value.split(",") if f.strip())
+        elif low == "priorityfavorsmall":
+            changes["favor_small"] = value.strip().lower() in {"yes", "1", "true"}
+        elif low == "priorityusageresetperiod":
+            changes["usage_reset_period"] = value.strip().upper()
+        elif low == "prioritycalcperiod":
+            continue  # usage is recorded at each job's end here
         elif low.startswith("priorityweight"):
             name = "weight_" + _snake(key[len("PriorityWeight"):]) if key[:14] == \
                 "PriorityWeight" else "weight_" + low[len("priorityweight"):]

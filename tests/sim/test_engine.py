@@ -102,3 +102,23 @@ def test_a_job_larger_than_the_machine_is_left_out() -> None:
                            engine.SimConfig(nodes=1, cpus_per_node=4))
     assert [r.id for r in sim.run()] == [2]
     assert sim.too_big == 1
+
+
+def test_multifactor_puts_the_lighter_user_first() -> None:
+    # 2 CPUs. User 1 ran job 1 (2 CPUs, 100 s) alone; at 100 jobs 2 (user 1) and 3
+    # (user 2, submitted later) both want the whole machine. Age alone: 2 first;
+    # fairshare: user 2 has used nothing, so 3 goes first.
+    jobs = [swf.SwfJob(1, 0, 100, 2, 100, user=1, group=1),
+            swf.SwfJob(2, 10, 50, 2, 50, user=1, group=1),
+            swf.SwfJob(3, 20, 50, 2, 50, user=2, group=1)]
+
+    def order(priority: str) -> list[int]:
+        sched = SchedConfig(priority_type="priority/multifactor", weight_age=1000,
+                            weight_fairshare=10000, bf_resolution_s=1)
+        config = engine.SimConfig(nodes=1, cpus_per_node=2, policy="backfill",
+                                  bf_interval_s=0, priority=priority, sched=sched)
+        results = engine.Simulator(jobs, config).run()
+        return [r.id for r in sorted(results, key=lambda r: (r.start, r.id))]
+
+    assert order("age") == [1, 2, 3]
+    assert order("multifactor") == [1, 3, 2]
