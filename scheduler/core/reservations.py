@@ -12,6 +12,8 @@ the pipeline (filter, main, backfill) needs no knowledge of reservations:
   window: ``now + time limit > start`` (no limit: always) and ``now < end``.
   A job short enough to end before the window opens still gets them, which is
   Slurm's backfill in front of a reservation;
+* a ``MAGNETIC`` reservation also takes its members' jobs that name no
+  reservation (they may use its nodes and the others);
 * ``MAINT`` reservations block everyone outside them the same way, and the
   jobs they keep waiting show Slurm's ``ReqNodeNotAvail, Reserved for
   maintenance``.
@@ -135,6 +137,9 @@ def _one(job: PendingJob, ask: JobAsk, by_name: Mapping[str, ReservationInfo],
     for r in by_name.values():
         if r is mine or now >= r.end:
             continue
+        if mine is None and "MAGNETIC" in r.flags and r.start <= now and r.admits(
+                job.user, ask.account):
+            continue  # members' jobs are drawn in without asking
         if limit is not None and now + limit <= r.start:
             continue  # ends before the window opens
         excluded |= r.nodes
