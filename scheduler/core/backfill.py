@@ -419,7 +419,8 @@ class _Shape:
         if not self.started:
             self.started = True
             self.first = self._firsts(np.arange(self.cols.size))
-            self.stale = np.zeros(0, dtype=np.intp)  # positions, ascending
+            self.stale = np.zeros(0, dtype=np.intp)  # positions (a few, any order)
+            self.is_stale = np.zeros(self.cols.size, dtype=np.bool_)
             self.pos = tl.logged
         else:
             changed = self._changes()
@@ -427,8 +428,11 @@ class _Shape:
                 r, start, stop = changed
                 f = self.first[r]
                 hit = (f < stop) & (f + self.length > start)
-                if hit.any():
-                    self.stale = np.union1d(self.stale, r[hit])
+                new = r[hit]
+                new = new[~self.is_stale[new]]
+                if new.size:
+                    self.is_stale[new] = True  # repeats in ``new`` are harmless
+                    self.stale = np.concatenate([self.stale, new])
         first, stale = self.first, self.stale
         if not first.size:
             return None
@@ -444,9 +448,12 @@ class _Shape:
             redo = stale[again]
             self.stale = stale[~again]
             if redo.size:
-                first[redo] = self._firsts(redo)
-                k = int(redo[first[redo].argmin()])
-                if (int(first[k]), k) < (best, j):
+                self.is_stale[redo] = False
+                got = self._firsts(redo)
+                first[redo] = got
+                low = int(got.min())
+                k = int(redo[got == low].min())
+                if (low, k) < (best, j):
                     j = k
         else:
             j = int(first.argmin())
