@@ -1,7 +1,8 @@
 """Submit-time QOS and association limits (called from ``do_submit_job``).
 
 Only when AccountingStorageEnforce turns limits on (``limits`` or ``safe``),
-as in Slurm. Two kinds of check, both failing with Slurm's
+as in Slurm; with ``qos`` the job's QOS must also be one its association allows
+(else "Invalid qos specification"). Two kinds of check, both failing with Slurm's
 ESLURM_ACCOUNTING_POLICY ("Job violates accounting/QOS policy (job submit
 limit, user's size and/or time limits)"):
 
@@ -39,7 +40,10 @@ def check_submit_limits(username: str, fields: dict[str, Any], count: int,
                         time_given: bool) -> None:
     """Raise ACCOUNTING_POLICY if the job (``count`` tasks) breaks a limit; may lower
     ``fields["time_limit_min"]`` to MaxWall when the user gave no time."""
-    if not limits_load.enforced(config.get("AccountingStorageEnforce")):
+    enforce = config.get("AccountingStorageEnforce")
+    if {w.strip().lower() for w in enforce.split(",")} & {"qos", "safe"}:
+        _check_qos_allowed(username, fields)
+    if not limits_load.enforced(enforce):
         return
     qos = Qos.objects.filter(name=fields.get("qos") or limits_load.DEFAULT_QOS).first()
     tables = limits_load.tables()
@@ -53,6 +57,17 @@ def check_submit_limits(username: str, fields: dict[str, Any], count: int,
     _cap_time(fields, sets, time_given)
     _check_size(fields, sets)
     _check_submit(username, account, qos, count)
+
+
+def _check_qos_allowed(username: str, fields: dict[str, Any]) -> None:
+    """``AccountingStorageEnforce=qos``: the QOS must be one of the association's."""
+    assoc = Association.objects.filter(account__name=fields.get("account") or "",
+                                       user=username).first()
+    if assoc is None:
+        return
+    allowed = set(assoc.qos.values_list("name", flat=True))
+    if allowed and (fields.get("qos") or limits_load.DEFAULT_QOS) not in allowed:
+        raise SlurmError("INVALID_QOS")
 
 
 def _cap_time(fields: dict[str, Any], sets: list[core.LimitSet], time_given: bool) -> None:

@@ -122,3 +122,10 @@ def test_a_request_over_a_per_job_limit_is_rejected(daemon: Any, limits: dict[st
 def test_without_a_time_limit_max_wall_becomes_the_jobs_limit(daemon: Any) -> None:
     Qos.objects.filter(name="normal").update(max_wall_min=30)
     assert submit(daemon).time_limit_min == 30
+
+
+def test_a_qos_the_association_does_not_allow_is_invalid(daemon: Any) -> None:
+    Qos.objects.create(name="high")
+    assert rejected(daemon, qos="high").error == "Invalid qos specification"
+    Association.objects.get(user="daemon").qos.add(Qos.objects.get(name="high"))
+    assert submit(daemon, qos="high").qos == "high"
