@@ -22,6 +22,7 @@ from drover.cli.formats.engine import Field, Layout, parse_percent
 from drover.cli.slurmargs import SlurmArgumentParser, add_version, split_list
 
 Record = Mapping[str, Any]
+MULTIFACTOR = "priority/multifactor"
 
 
 class Ctl(Protocol):
@@ -175,7 +176,13 @@ def main(argv: Sequence[str] | None = None, ctl: Ctl | None = None) -> int:
     except api_errors() as exc:
         print(f"sprio: error: {describe_error(exc)}", file=sys.stderr)
         return 1
-    lines, errors = render(args, answer if isinstance(answer, dict) else {})
+    answer = answer if isinstance(answer, dict) else {}
+    kind = str(answer.get("priority_type") or MULTIFACTOR)
+    if kind != MULTIFACTOR:  # as sprio.c refuses priority/basic
+        sys.stderr.write(f"You are not running a supported priority plugin\n({kind}).\n"
+                         f"Only '{MULTIFACTOR}' is supported.\n")
+        return 1
+    lines, errors = render(args, answer)
     for e in errors:
         print(e, file=sys.stderr)
     if lines:

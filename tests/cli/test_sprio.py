@@ -101,3 +101,11 @@ def test_bad_format_letter_is_reported(capsys: pytest.CaptureFixture[str]) -> No
     out, err, rc, _ = run(capsys, ["-h", "-o", "%i%!", "-j", "15"])
     assert rc == 0
     assert "Invalid job format specification: !" in err
+
+
+def test_priority_basic_is_refused_as_slurm_does(capsys: pytest.CaptureFixture[str]) -> None:
+    answer = dict(golden_answer(), priority_type="priority/basic")
+    out, err, rc, _ = run(capsys, [], answer)
+    assert (out, rc) == ("", 1)
+    assert err == ("You are not running a supported priority plugin\n(priority/basic).\n"
+                   "Only 'priority/multifactor' is supported.\n")
