@@ -47,9 +47,22 @@ class Filter:
         self.partitions = partitions
         self._features: dict[str, Mask | None] = {}
         self._shapes: dict[tuple[object, ...], Option | str] = {}
+        self._jobs: dict[tuple[object, ...], tuple[list[Option], str]] = {}
 
     def options(self, job: PendingJob) -> tuple[list[Option], str]:
-        """The job's usable partitions in preference order, or none and the reason."""
+        """The job's usable partitions in preference order, or none and the reason
+        (the same answer for every job with the same request; do not mutate it)."""
+        gres = tuple(sorted(job.gres.items())) if job.gres else ()
+        key = (job.partitions, job.groups, job.time_limit_s, job.nodes_min, job.nodes_max,
+               job.ntasks, job.cpus_per_task, job.ntasks_per_node, job.mem_per_node_mb,
+               job.mem_per_cpu_mb, gres, job.constraint, job.exclusive, job.req_nodes,
+               job.exc_nodes)
+        cached = self._jobs.get(key)
+        if cached is None:
+            cached = self._jobs[key] = self._options(job)
+        return cached
+
+    def _options(self, job: PendingJob) -> tuple[list[Option], str]:
         found: list[Option] = []
         first_reason = ""
         ordered = sorted(job.partitions, key=lambda p: -self._tier(p))
