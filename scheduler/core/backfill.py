@@ -23,11 +23,31 @@ Parameters: ``bf_window`` (how far ahead reservations go; a job that cannot
 start within it gets none), ``bf_resolution`` (slot length), ``bf_max_job_user``
 (jobs of one user examined per cycle; the rest wait with reason Priority).
 
-Speed: answers are cached per request shape (:attr:`Option.key`). For a
-single-node shape the cache keeps each node's earliest fitting slot and only
-recomputes the nodes whose plan changed since (the timeline's column versions);
-every answer only moves later as the plan fills, and a shape that found no
-start in the window stays without one for the rest of the cycle.
+Speed. Answers are cached per request shape (:attr:`Option.key`); a shape keeps
+its candidate nodes in preference order, so "the first fitting node" is the
+preferred one, and the timeline's change log (node, first slot, stop slot of
+every take) is replayed from where the shape last looked, so only nodes changed
+since are revisited. The fit test is reduced once per shape to thresholds per
+candidate (free CPUs, memory and gres needed, running jobs allowed).
+
+* One-node shapes (most jobs) keep each candidate's earliest start. A change over
+  ``[start, stop)`` leaves an answer whose own window ``[first, first + length)``
+  misses it exact; the others become stale lower bounds (answers only move
+  later as the plan fills). The answer is the best exact one unless a stale one
+  could beat it; only those are recomputed (a scan of the node's change points,
+  vectorised over the batch: next bad point by a reversed running minimum).
+* Multi-node shapes keep per candidate its disjoint ranges of good start slots
+  and, over all candidates, how many nodes are good at each slot (a difference
+  array); changed rows whose good starts a change can reach are recomputed and
+  the first slot with enough nodes read
+  off the prefix sum.
+* A shape that found no start in the window has none for the rest of the cycle.
+* The main pass asks the same caches (before any reservation, "fits now" is
+  "earliest start is slot 0"); the start-now test of a spread request looks only
+  at a prefix of the candidates in preference order.
+
+The caches change speed, never answers: tests/core/test_backfill_cache.py checks
+the decisions against a plan asked afresh every time.
 """
 
 from __future__ import annotations

@@ -13,8 +13,10 @@ Each node keeps only the slots where its free resources change (``pts[n, j]``,
 ascending, first 0; unused entries hold ``T`` and repeat the last values), so a
 question about every node costs ``N x K`` with ``K`` the busiest node's number
 of changes, not ``N x T``; Slurm keeps one time-ordered list for the same reason.
-Each node column carries a version number bumped on every change, so callers
-can cache per-node answers and recompute only the nodes that changed.
+Each node column carries a version number bumped on every change, and every
+change is appended to ``log`` (node, first slot, stop slot), so callers can cache
+per-node answers, replay the log from where they last read it, and recompute only
+the nodes that changed.
 """
 
 from __future__ import annotations
