@@ -39,8 +39,7 @@ candidate (free CPUs, memory and gres needed, running jobs allowed).
 * Multi-node shapes keep per candidate its disjoint ranges of good start slots
   and, over all candidates, how many nodes are good at each slot (a difference
   array); changed rows whose good starts a change can reach are recomputed and
-  the first slot with enough nodes read
-  off the prefix sum.
+  the first slot with enough nodes is read off the prefix sum.
 * A shape that found no start in the window has none for the rest of the cycle.
 * The main pass asks the same caches (before any reservation, "fits now" is
   "earliest start is slot 0"); the start-now test of a spread request looks only
