@@ -183,7 +183,7 @@ class _Plan:
         if shape.no_start_now:
             return None
         req = option.request
-        free_now = self.timeline.now_view(option.cols).cpus
+        free_now = self.timeline.cpus[option.cols, 0]
         if int(free_now.sum()) < req.ntasks * req.cpus_per_task:
             choice = None
         else:
