@@ -197,3 +197,10 @@ def test_a_cycle_in_the_parent_table_does_not_loop() -> None:
 def test_job_tres(request_kw: dict[str, object], total: dict[str, int],
                   per_node: dict[str, int]) -> None:
     assert limits.job_tres(job(1, **request_kw)) == (total, per_node)  # type: ignore[arg-type]
+
+
+def test_a_ledger_admits_jobs_as_a_caller_starts_them() -> None:
+    ledger = limits.Ledger.of([holder(9)], tables(qos=LimitSet(max_jobs_per_user=2)))
+    assert ledger.admit(mine(1)) is None
+    assert ledger.admit(mine(2)) == "QOSMaxJobsPerUserLimit"
+    assert ledger.admit(mine(3, user="bob")) is None
