@@ -24,7 +24,7 @@ from typing import Any
 from django.db.models import Q
 
 from scheduler import config as conf
-from scheduler import limits_load, priority_load
+from scheduler import limits_load, priority_load, reservations_load
 from scheduler.core import types as core
 from scheduler.models import Job, JobState, Node, Partition
 from scheduler.records import expand_hosts
@@ -122,7 +122,7 @@ def _duration_s(text: str) -> int | None:
 
 def load(now: datetime) -> Loaded:
     """The snapshot at ``now`` (queries: nodes, memberships, partitions, holders, pending,
-    dependency targets, array task counts, singleton peers, settings)."""
+    dependency targets, array task counts, singleton peers, settings, reservations)."""
     settings = conf.settings_map()
     nodes = list(Node.objects.order_by("name"))
     membership: dict[int, set[str]] = defaultdict(set)
@@ -166,8 +166,6 @@ def load(now: datetime) -> Loaded:
             out.append(base)
     out = priority_load.annotate(out, loaded.config, epoch_now)
     loaded.snapshot = core.Snapshot(node_infos, tuple(partitions), tuple(running), tuple(out))
-    from scheduler import reservations_load
-
     loaded.restricted = reservations_load.apply(loaded.snapshot, pending, now)
     loaded.snapshot = loaded.restricted.snapshot
     loaded.reasons.update(loaded.restricted.reasons)
