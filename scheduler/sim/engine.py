@@ -31,7 +31,14 @@ Shortcuts, all exact (the same starts as calling the core every time):
 * the core sees only the part of the queue that can matter: for the main pass
   the jobs up to the first one that cannot fit in what is free; for backfill the
   jobs up to the last one small enough to start now (a job's start depends only
-  on the jobs ahead of it).
+  on the jobs ahead of it);
+* a main-pass-only cycle gets no running jobs in its snapshot: it reads only
+  what is free now (the node rows), so the core need not plan their releases.
+
+With ``priority="age"`` the queue order is the submit order (what the core's
+priority/basic, or an age-only multifactor, gives); with ``"multifactor"`` the
+simulator asks :mod:`scheduler.core.priority` for the order, after filling in
+each job's fairshare factor (:mod:`scheduler.sim.usage`).
 
 ``bf_max_job_test`` (Slurm's cap on the jobs one backfill cycle examines,
 default 500 there) is applied here, before the core: the backfill cycle sees the
@@ -83,8 +90,6 @@ class SimConfig:
     priority: str = "age"
     sched: SchedConfig = field(default_factory=SchedConfig)
     node_mem_mb: int = 1024
-    #: False: one cycle per end and per submit, even at the same timestamp (ends first)
-    batch: bool = True
     #: False: call the core at every event on the whole queue (to check the shortcuts)
     shortcuts: bool = True
 
@@ -104,9 +109,7 @@ def partition_name(job: SwfJob) -> str:
 
 
 class Simulator:
-    def __init__(self, jobs: Sequence[SwfJob], config: SimConfig,
-                 pending_hook: Callable[[Sequence[PendingJob], int], Sequence[PendingJob]]
-                 | None = None) -> None:
+    def __init__(self, jobs: Sequence[SwfJob], config: SimConfig) -> None:
         if config.policy not in POLICIES:
             raise SimError(f"unknown policy {config.policy!r} (one of {', '.join(POLICIES)})")
         self.config = config
@@ -132,7 +135,6 @@ class Simulator:
         self.ends: list[tuple[int, int]] = []
         self.results: list[JobResult] = []
         self.stats = Stats()
-        self.pending_hook = pending_hook
         self.usage: Usage | None = None
         if config.priority == "multifactor":
             self.usage = Usage(((j.group, j.user) for j in self.jobs), config.sched)
@@ -165,9 +167,7 @@ class Simulator:
             while self.ends and self.ends[0][0] <= now:
                 self._end(heapq.heappop(self.ends)[1], now)
                 changed = True
-                if not cfg.batch:
-                    break
-            while ai < n and jobs[ai].submit <= now and (cfg.batch or not changed):
+            while ai < n and jobs[ai].submit <= now:
                 self._submit(jobs[ai])
                 ai += 1
                 changed = True
@@ -232,7 +232,7 @@ class Simulator:
         if cut and min(self.pending_procs) > self.free:
             self.stats.skipped += 1
             return 0
-        if cut and not full and self.config.priority == "age" and self.pending_hook is None:
+        if cut and not full and self.config.priority == "age":
             # The main pass reads the queue only up to its first blocked job.
             head = self._fitting_prefix(iter(self.pending.values()))
             return self._run(head, self.main_config, now) if head else self._skip()
@@ -310,8 +310,6 @@ class Simulator:
     def _queue(self, now: int) -> list[PendingJob]:
         """Pending jobs in the core's queue order."""
         jobs = list(self.pending.values())  # submit order: arrivals come sorted
-        if self.pending_hook is not None:
-            jobs = list(self.pending_hook(jobs, now))
         if self.config.priority == "age":
             # Age-only priority decreases with submit time; ties go to submit, then id.
             return jobs
