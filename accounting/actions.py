@@ -9,14 +9,37 @@ coordinates. Reads (the ``*_records`` functions) are plain data for the API.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 
 from accounting import tres
 from accounting.models import Account, Association, Limits, Qos
-from scheduler.actions.access import is_operator
-from scheduler.actions.errors import SlurmError
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks: the caller (portal) decides whether the user is an operator."""
+
+    username: str
+    operator: bool = False
+
+
+@dataclass
+class AccountingError(Exception):
+    """A refusal: ``name`` is a Slurm errno name (scheduler.actions.errors.ERRORS), as
+    SlurmError takes it; the API turns one into the other (accounting imports no scheduler)."""
+
+    name: str
+    detail: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "; ".join([self.name, *self.detail])
+
+
+def _error(name: str, *detail: str) -> AccountingError:
+    return AccountingError(name, [d for d in detail if d])
 
 LIMIT_FIELDS = ("grp_tres", "grp_jobs", "grp_submit_jobs", "grp_wall_min", "max_tres_per_job",
                 "max_tres_per_node", "max_tres_per_user", "max_jobs_per_user",
@@ -49,38 +72,38 @@ TRES_FIELDS = ("grp_tres", "max_tres_per_job", "max_tres_per_node", "max_tres_pe
 WALL_FIELDS = ("grp_wall_min", "max_wall_min")
 
 
-def _bad(text: str) -> SlurmError:
-    return SlurmError("REST_FAIL_PARSING", text)
+def _bad(text: str) -> AccountingError:
+    return _error("REST_FAIL_PARSING", text)
 
 
 def parse_settings(kind: str, items: dict[str, str], old: Limits | None = None
                    ) -> dict[str, Any]:
-    """``{"MaxJobs": "5", "GrpTRES": "cpu=10"}`` -> model field values (``-1`` -> cleared)."""
+    """``{"MaxJobs": "5", "GrpTRES": "cpu=10"}`` -> model attr values (``-1`` -> cleared)."""
     out: dict[str, Any] = {}
     for key, value in items.items():
         name = key.strip().lower()
         value = str(value).strip()
-        field = LIMIT_NAMES.get(name) or OTHER_NAMES[kind].get(name)
-        if field is None:
+        attr = LIMIT_NAMES.get(name) or OTHER_NAMES[kind].get(name)
+        if attr is None:
             raise _bad(f"Unknown option: {key}={value}")
-        if field in TRES_FIELDS:
+        if attr in TRES_FIELDS:
             try:
-                base = getattr(old, field) if old is not None else ""
-                out[field] = tres.merge(base, value) if value != "-1" else ""
+                base = getattr(old, attr) if old is not None else ""
+                out[attr] = tres.merge(base, value) if value != "-1" else ""
             except tres.TresError as err:
                 raise _bad(str(err)) from None
-        elif field in WALL_FIELDS:
-            out[field] = _wall(value)
-        elif field in ("grp_jobs", "grp_submit_jobs", "max_jobs_per_user",
+        elif attr in WALL_FIELDS:
+            out[attr] = _wall(value)
+        elif attr in ("grp_jobs", "grp_submit_jobs", "max_jobs_per_user",
                        "max_submit_jobs_per_user", "shares", "priority"):
-            out[field] = _count(key, value)
-        elif field == "usage_factor":
+            out[attr] = _count(key, value)
+        elif attr == "usage_factor":
             try:
-                out[field] = float(value)
+                out[attr] = float(value)
             except ValueError:
                 raise _bad(f"invalid {key}: {value}") from None
         else:
-            out[field] = value
+            out[attr] = value
     return out
 
 
@@ -103,17 +126,17 @@ def _wall(value: str) -> int | None:
         raise _bad(f"invalid time {value}") from None
 
 
-def _check_admin(actor: Any, accounts: list[str] | None = None) -> None:
+def _check_admin(actor: Actor, accounts: list[str] | None = None) -> None:
     """Operators may do anything; a coordinator may touch users of its own accounts."""
-    if is_operator(actor):
+    if actor.operator:
         return
     if accounts:
         coordinated = set(Association.objects.filter(
-            user=actor.get_username(), is_coordinator=True).values_list(
+            user=actor.username, is_coordinator=True).values_list(
                 "account__name", flat=True))
         if set(accounts) <= coordinated:
             return
-    raise SlurmError("ACCESS_DENIED")
+    raise _error("ACCESS_DENIED")
 
 
 def _limits(values: dict[str, Any]) -> dict[str, Any]:
@@ -127,7 +150,7 @@ def _root() -> Account:
 
 
 @transaction.atomic
-def do_add_accounts(actor: Any, names: list[str], settings: dict[str, str]) -> list[str]:
+def do_add_accounts(actor: Actor, names: list[str], settings: dict[str, str]) -> list[str]:
     """Add accounts (under ``Parent=``, default root); existing names are skipped."""
     _check_admin(actor)
     values = parse_settings("account", settings)
@@ -135,7 +158,7 @@ def do_add_accounts(actor: Any, names: list[str], settings: dict[str, str]) -> l
     parent = _root() if parent_name == "root" else Account.objects.filter(
         name=parent_name).first()
     if parent is None:
-        raise SlurmError("INVALID_ACCOUNT", f"parent account {parent_name} does not exist")
+        raise _error("INVALID_ACCOUNT", f"parent account {parent_name} does not exist")
     added = []
     for name in names:
         if Account.objects.filter(name=name).exists():
@@ -150,7 +173,7 @@ def do_add_accounts(actor: Any, names: list[str], settings: dict[str, str]) -> l
 
 
 @transaction.atomic
-def do_add_users(actor: Any, names: list[str], settings: dict[str, str]) -> list[dict[str, str]]:
+def do_add_users(actor: Actor, names: list[str], settings: dict[str, str]) -> list[dict[str, str]]:
     """Add users to accounts (``Account=a,b``, ``DefaultAccount=``); returns the new pairs."""
     values = parse_settings("user", settings)
     accounts = [a for a in str(values.pop("account", "") or values.get("default_account", "")
@@ -161,7 +184,7 @@ def do_add_users(actor: Any, names: list[str], settings: dict[str, str]) -> list
     known = {a.name: a for a in Account.objects.filter(name__in=accounts)}
     for a in accounts:
         if a not in known:
-            raise SlurmError("INVALID_ACCOUNT", f"account {a} does not exist")
+            raise _error("INVALID_ACCOUNT", f"account {a} does not exist")
     default = values.pop("default_account", "") or accounts[0]
     qos_names = [q for q in str(values.pop("qos", "") or "").split(",") if q]
     partition = values.pop("partition", "") or ""
@@ -189,12 +212,12 @@ def _set_qos(assoc: Association, names: list[str]) -> None:
         names = ["normal"] if Qos.objects.filter(name="normal").exists() else []
     found = list(Qos.objects.filter(name__in=names))
     if len(found) != len(set(names)):
-        raise SlurmError("INVALID_QOS")
+        raise _error("INVALID_QOS")
     assoc.qos.set(found)
 
 
 @transaction.atomic
-def do_add_qos(actor: Any, names: list[str], settings: dict[str, str]) -> list[str]:
+def do_add_qos(actor: Actor, names: list[str], settings: dict[str, str]) -> list[str]:
     _check_admin(actor)
     values = parse_settings("qos", settings)
     preempt = [p for p in str(values.pop("preempt", "") or "").split(",") if p]
@@ -246,7 +269,7 @@ def _where_qos(where: dict[str, str]) -> Any:
 
 
 @transaction.atomic
-def do_modify(actor: Any, kind: str, where: dict[str, str], settings: dict[str, str]
+def do_modify(actor: Actor, kind: str, where: dict[str, str], settings: dict[str, str]
               ) -> list[dict[str, str]]:
     """``modify user|account|qos where ... set ...``: the rows changed, as sacctmgr lists them."""
     if not settings:
@@ -285,12 +308,12 @@ def _modify_row(kind: str, row: Any, values: dict[str, Any]) -> None:
     if kind == "account" and "parent" in values:
         parent = Account.objects.filter(name=values.pop("parent")).first()
         if parent is None or parent.pk == row.pk:
-            raise SlurmError("INVALID_ACCOUNT")
+            raise _error("INVALID_ACCOUNT")
         row.parent = parent
     if kind == "qos" and "preempt" in values:
         row.preempt.set(Qos.objects.filter(name__in=values.pop("preempt").split(",")))
-    for field, value in values.items():
-        setattr(row, field, value)
+    for attr, value in values.items():
+        setattr(row, attr, value)
     row.save()
 
 
@@ -301,7 +324,7 @@ def _modified(kind: str, row: Any) -> dict[str, str]:
 
 
 @transaction.atomic
-def do_delete(actor: Any, kind: str, where: dict[str, str]) -> list[dict[str, str]]:
+def do_delete(actor: Actor, kind: str, where: dict[str, str]) -> list[dict[str, str]]:
     """``delete user|account|qos where ...`` (or ``delete account NAME``)."""
     if kind == "user":
         rows = list(_where_users(where))
@@ -315,7 +338,7 @@ def do_delete(actor: Any, kind: str, where: dict[str, str]) -> list[dict[str, st
         accounts = list(_where_accounts(where))
         names = {a.name for a in accounts}
         if Account.objects.filter(parent__in=accounts).exclude(name__in=names).exists():
-            raise SlurmError("INVALID_ACCOUNT", "the account has child accounts")
+            raise _error("INVALID_ACCOUNT", "the account has child accounts")
         for a in sorted(accounts, key=lambda a: -_depth(a)):
             a.delete()
         return [{"name": n} for n in sorted(names)]

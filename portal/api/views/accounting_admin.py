@@ -7,7 +7,8 @@ and answer 403 otherwise.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -16,8 +17,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounting import actions, records
+from portal.api.permissions import is_operator
 from scheduler import config
 from scheduler.actions.errors import SlurmError
+
+T = TypeVar("T")
+
+
+def _do(request: Request, action: Callable[..., T], *args: Any) -> T:
+    """Run an accounting action as the request's user; its refusals become SlurmErrors."""
+    actor = actions.Actor(request.user.get_username(), is_operator(request.user))
+    try:
+        return action(actor, *args)
+    except actions.AccountingError as err:
+        raise SlurmError(err.name, *err.detail) from None
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -57,7 +70,7 @@ class AccountsView(APIView):  # type: ignore[misc]
                    summary="sacctmgr add account: {names, settings}")
     def post(self, request: Request) -> Response:
         body = _body(request)
-        added = actions.do_add_accounts(request.user, _names(body),
+        added = _do(request, actions.do_add_accounts, _names(body),
                                         _strings(body.get("settings"), "settings"))
         return Response({"added": added, "associations": records.association_records()
                          if added else []}, status=201 if added else 200)
@@ -72,7 +85,7 @@ class UsersView(APIView):  # type: ignore[misc]
                    summary="sacctmgr add user: {names, settings}")
     def post(self, request: Request) -> Response:
         body = _body(request)
-        added = actions.do_add_users(request.user, _names(body),
+        added = _do(request, actions.do_add_users, _names(body),
                                      _strings(body.get("settings"), "settings"))
         return Response({"added": added}, status=201 if added else 200)
 
@@ -92,7 +105,7 @@ class QosView(APIView):  # type: ignore[misc]
                    summary="sacctmgr add qos: {names, settings}")
     def post(self, request: Request) -> Response:
         body = _body(request)
-        added = actions.do_add_qos(request.user, _names(body),
+        added = _do(request, actions.do_add_qos, _names(body),
                                    _strings(body.get("settings"), "settings"))
         return Response({"added": added}, status=201 if added else 200)
 
@@ -102,7 +115,7 @@ class ModifyView(APIView):  # type: ignore[misc]
                    summary="sacctmgr modify: {kind, where, settings}")
     def post(self, request: Request) -> Response:
         body = _body(request)
-        changed = actions.do_modify(request.user, str(body.get("kind", "")),
+        changed = _do(request, actions.do_modify, str(body.get("kind", "")),
                                     _strings(body.get("where"), "where"),
                                     _strings(body.get("settings"), "settings"))
         return Response({"modified": changed})
@@ -113,6 +126,6 @@ class DeleteView(APIView):  # type: ignore[misc]
                    summary="sacctmgr delete: {kind, where}")
     def post(self, request: Request) -> Response:
         body = _body(request)
-        deleted = actions.do_delete(request.user, str(body.get("kind", "")),
+        deleted = _do(request, actions.do_delete, str(body.get("kind", "")),
                                     _strings(body.get("where"), "where"))
         return Response({"deleted": deleted})
