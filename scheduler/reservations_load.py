@@ -36,9 +36,13 @@ def apply(snapshot: Snapshot, pending: Iterable[Mapping[str, Any]],
           now: datetime) -> core.Restricted:
     """The snapshot narrowed by the reservations (``pending``: rows with id, reservation,
     account)."""
+    pending = list(pending)
+    resvs = current(now)
+    if not resvs and not any(r.get("reservation") for r in pending):
+        return core.Restricted(snapshot)  # the usual case: nothing to narrow
     asks = {int(r["id"]): core.JobAsk(r.get("reservation") or "", r.get("account") or "")
             for r in pending}
-    return core.restrict(snapshot, current(now), asks, int(now.timestamp()))
+    return core.restrict(snapshot, resvs, asks, int(now.timestamp()))
 
 
 def node_flags(now: datetime | None = None) -> dict[str, list[str]]:
