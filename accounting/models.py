@@ -44,7 +44,8 @@ class Qos(Limits):
     description = models.CharField(max_length=255, blank=True)
     preempt = models.ManyToManyField("self", symmetrical=False, blank=True,
                                      related_name="preempted_by")
-    preempt_mode = models.CharField(max_length=16, default="cluster")  # cluster, cancel, requeue, off
+    # cluster (the cluster-wide PreemptMode), cancel, requeue, off
+    preempt_mode = models.CharField(max_length=16, default="cluster")
     usage_factor = models.FloatField(default=1.0)
     flags = models.CharField(max_length=255, blank=True)
 

@@ -85,7 +85,7 @@ TEMPLATES = [
 ]
 
 _db_url = os.environ.get("DROVER_DATABASE_URL") or f"sqlite:///{STATE_DIR / 'drover.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=60)}
+DATABASES = {"default": dj_database_url.parse(_db_url)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the portal read while the scheduler writes; IMMEDIATE avoids
     # lock-upgrade deadlocks between the loop thread and request threads.
@@ -96,7 +96,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "timeout": 30,
     }
 else:
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A pool, not persistent connections: under ASGI every request thread would
+    # keep a connection of its own and exhaust max_connections.
+    DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 2, "max_size": 16, "timeout": 30}}
 
 if EMBEDDED:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

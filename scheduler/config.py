@@ -56,7 +56,10 @@ def get_int(key: str) -> int:
 
 
 def scheduler_parameters() -> dict[str, str]:
-    """SchedulerParameters as a dict: ``bf_window=1440,bf_continue`` -> {"bf_window": "1440", ...}."""
+    """SchedulerParameters as a dict.
+
+    ``bf_window=1440,bf_continue`` -> {"bf_window": "1440", "bf_continue": ""}.
+    """
     out: dict[str, str] = {}
     for item in filter(None, get("SchedulerParameters").split(",")):
         key, _, value = item.partition("=")

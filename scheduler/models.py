@@ -231,11 +231,17 @@ class JobStep(models.Model):
     class Meta:
         unique_together = [("job", "step")]
 
+    def __str__(self) -> str:
+        return f"{self.job_id}.{self.step}"
+
 
 class JobIdCounter(models.Model):
     """A single row handing out job ids (FirstJobId onwards), locked per submit."""
 
     next_id = models.BigIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"next job id {self.next_id}"
 
 
 class AgentOrder(models.Model):
@@ -250,3 +256,6 @@ class AgentOrder(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["node", "acked"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job {self.job_id} on {self.node_id}"

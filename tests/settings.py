@@ -1,4 +1,4 @@
-"""Test settings: PostgreSQL and Redis when they answer (CI starts them), else the embedded default."""
+"""Test settings: PostgreSQL and Redis when they answer (CI starts them), else embedded."""
 
 from __future__ import annotations
 
