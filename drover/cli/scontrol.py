@@ -264,7 +264,8 @@ _JOB_KEYS: dict[str, str] = {
     "partition": "partition", "name": "name", "jobname": "name", "nice": "nice",
     "priority": "priority", "comment": "comment", "account": "account", "qos": "qos",
     "dependency": "dependency", "features": "constraint", "reqnodelist": "nodelist",
-    "excnodelist": "exclude", "starttime": "begin_time",
+    "excnodelist": "exclude", "starttime": "begin_time", "reservation": "reservation",
+    "reservationname": "reservation",
 }
 
 

@@ -306,7 +306,8 @@ def _requeue_locked(job: Job) -> None:
 
 # ---- update -----------------------------------------------------------------------------------
 
-UPDATABLE = ("time_limit_min", "partition", "nice", "name", "qos", "priority", "comment")
+UPDATABLE = ("time_limit_min", "partition", "nice", "name", "qos", "priority", "comment",
+             "reservation")
 
 
 def do_update_job(actor: Any, job: Job, changes: dict[str, Any]) -> Job:
@@ -331,7 +332,7 @@ def do_update_job(actor: Any, job: Job, changes: dict[str, Any]) -> Job:
         if "comment" in changes:
             job.comment = _text(changes["comment"], "comment")
             dirty.append("comment")
-        for key in ("partition", "nice", "qos", "priority"):
+        for key in ("partition", "nice", "qos", "priority", "reservation"):
             if key not in changes:
                 continue
             if not pending:
@@ -390,6 +391,13 @@ def _update_pending_field(job: Job, key: str, value: Any, operator: bool) -> Non
         if nice < 0 and not operator:
             raise SlurmError("ACCESS_DENIED", "only operators may set a negative nice value")
         job.nice = nice
+    elif key == "reservation":
+        from scheduler.actions.submit import _check_reservation
+
+        if not isinstance(value, str):
+            raise SlurmError("REST_FAIL_PARSING", "reservation must be a string")
+        _check_reservation(value.strip(), job.user, job.account)
+        job.reservation = value.strip()  # "" leaves the reservation
     elif key == "qos":
         from scheduler.actions.submit import _qos
 

@@ -184,3 +184,16 @@ def test_test_only_plans_around_reservations(root: Any) -> None:
     assert plan is not None and plan["nodes"] == "n3"
     plan = do_submit_job(root, desc(test_only=True, reservation="r1")).test_only
     assert plan is not None and plan["nodes"] in ("n1", "n2")
+
+
+def test_a_pending_job_may_change_or_leave_its_reservation(root: Any) -> None:
+    from scheduler.actions.jobs import do_update_job
+
+    create(root, name="r1", nodes="n1", users="daemon")
+    daemon = make_user("daemon")
+    job = do_submit_job(daemon, desc(reservation="r1", hold=True)).job
+    assert job is not None and job.reservation == "r1"
+    with pytest.raises(SlurmError) as info:
+        do_update_job(daemon, job, {"reservation": "nosuch"})
+    assert info.value.error == "Requested reservation is invalid"
+    assert do_update_job(daemon, job, {"reservation": ""}).reservation == ""
