@@ -77,3 +77,13 @@ def test_table_output(trace: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_an_unknown_param_is_an_error(trace: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", str(trace), "--param", "nosuch=1"]) == 1
     assert "unknown parameter 'nosuch'" in capsys.readouterr().err
+
+
+def test_multifactor_runs_with_fairshare_weights(trace: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(capsys, str(trace), "--priority", "multifactor",
+                   "--param", "PriorityWeightFairshare=5000")
+    config = out["config"]
+    assert isinstance(config, dict)
+    assert config["priority"] == "multifactor"
+    assert out["jobs"] == 4
