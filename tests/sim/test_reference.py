@@ -44,3 +44,14 @@ def test_hpc2n_with_slurm_defaults_stays_within_2_percent(hpc2n: Path) -> None:
     out = figures(hpc2n, "backfill", interval=30, resolution=60)
     assert out["avg_wait_s"] == pytest.approx(3665, rel=0.02)
     assert out["avg_bsld"] == pytest.approx(17.42, rel=0.02)
+
+
+@pytest.mark.parametrize("policy", ["fcfs", "backfill", "easy"])
+def test_every_hpc2n_start_matches_the_textbook_simulator(hpc2n: Path, policy: str) -> None:
+    from tests.sim import oracle
+
+    jobs = list(swf.load(hpc2n).jobs)
+    config = engine.SimConfig(nodes=1, cpus_per_node=240, policy=policy, bf_interval_s=0,
+                              sched=SchedConfig(bf_resolution_s=1))
+    ours = {r.id: r.start for r in engine.Simulator(jobs, config).run()}
+    assert ours == oracle.starts(jobs, 240, policy)
