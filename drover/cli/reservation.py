@@ -213,3 +213,37 @@ def render(r: Record, oneliner: bool = False) -> str:
     from drover.cli.formats.records import render as render_record
 
     return render_record(lines(r), oneliner)
+
+
+def _sinfo_line(cells: Sequence[str]) -> str:
+    name, state, start, end, duration, nodes = cells
+    return f"{name[:13]:<13} {state[:8]:>8} {start[:19]:>19} {end[:19]:>19} {duration[:12]:>12}" \
+        f"  {nodes}"
+
+
+def sinfo_lines(rows: Sequence[Record]) -> list[str]:
+    """``sinfo -T``: one line per reservation under Slurm's header."""
+    from drover.cli.formats.records import _ts
+
+    if not rows:
+        return ["No reservations in the system"]
+    out = [_sinfo_line(("RESV_NAME", "STATE", "START_TIME", "END_TIME", "DURATION",
+                        "NODELIST"))]
+    for r in rows:
+        out.append(_sinfo_line((
+            str(r.get("name", "")), str(r.get("state", "INACTIVE")),
+            _ts(r.get("start_time")), _ts(r.get("end_time")),
+            format_time_limit_padded(int(r.get("duration_min") or 0)),
+            str(r.get("nodes") or ""))))
+    return out
+
+
+def sinfo_main(ctl: Ctl) -> int:
+    try:
+        rows = [r for r in ctl.get("/api/reservations/").get("reservations", [])
+                if isinstance(r, dict)]
+    except _errors() as exc:
+        _err(f"slurm_load_reservations: {_why(exc)}")
+        return 1
+    sys.stdout.write("\n".join(sinfo_lines(rows)) + "\n")
+    return 0

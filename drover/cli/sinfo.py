@@ -266,6 +266,11 @@ def fetch_all() -> tuple[list[Record], list[Record]]:
 
 def main(argv: Sequence[str] | None = None, fetch: Fetch | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.reservation:
+        from drover.cli import reservation
+        from drover.cli.common import client
+
+        return reservation.sinfo_main(client())
     fetch = fetch or fetch_all
     from drover.cli.squeue import api_errors, describe_error
 

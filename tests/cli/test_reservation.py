@@ -107,3 +107,16 @@ def test_update_job_nice_and_priority(capsys: pytest.CaptureFixture[str]) -> Non
     assert ctl.calls[-1] == ("PATCH", "/api/jobs/7/", {"nice": 100})
     assert run(capsys, ["update", "JobId=7", "Nice=-5", "Priority=900"], ctl)[0] == 0
     assert ctl.calls[-1] == ("PATCH", "/api/jobs/7/", {"nice": -5, "priority": 900})
+
+
+def test_sinfo_lists_reservations(capsys: pytest.CaptureFixture[str]) -> None:
+    ctl = FakeCtl({("GET", "/api/reservations/"): {"reservations": [RESV]}})
+    assert reservation.sinfo_main(ctl) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["RESV_NAME", "STATE", "START_TIME", "END_TIME", "DURATION",
+                                "NODELIST"]
+    assert lines[1].split()[0:2] == ["maint1", "ACTIVE"]
+    assert lines[1].endswith("    01:00:00  n[1-2]")
+    empty = FakeCtl({("GET", "/api/reservations/"): {"reservations": []}})
+    assert reservation.sinfo_main(empty) == 0
+    assert capsys.readouterr().out == "No reservations in the system\n"

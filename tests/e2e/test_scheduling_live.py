@@ -132,6 +132,11 @@ def test_a_reservation_through_scontrol(live_cluster: LiveCluster, tmp_path: Pat
     assert cp.stdout == f"Reservation created: {name}\n"
     shown = live_cluster.run(["scontrol", "show", "reservation", name])
     assert f"ReservationName={name} " in shown.stdout and "Nodes=n2 NodeCnt=1" in shown.stdout
+    listed = live_cluster.run(["sinfo", "-T"]).stdout.splitlines()
+    assert any(line.split()[:2] == [name, "ACTIVE"] and line.endswith("  n2")
+               for line in listed), listed
+    states = live_cluster.run(["sinfo", "-h", "-N", "-o", "%N %t"]).stdout.split("\n")
+    assert "n2 resv" in states, states
     inside = live_cluster.sbatch(f"--reservation={name}", "--wrap", "hostname", cwd=tmp_path)
     outside = live_cluster.sbatch("--wrap", "true", cwd=tmp_path)
     a = live_cluster.wait_state(inside, FINISHED)
