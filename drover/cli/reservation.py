@@ -2,7 +2,7 @@
 
     scontrol create reservation [ReservationName=R] StartTime=now|TIME
              Duration=MIN|[D-]HH:MM:SS | EndTime=TIME Users=U[,U] Accounts=A[,A]
-             Nodes=LIST|ALL [PartitionName=P] [Flags=MAINT,IGNORE_JOBS,...]
+             Nodes=LIST|ALL|NodeCnt=N [PartitionName=P] [Flags=MAINT,IGNORE_JOBS,...]
     scontrol update ReservationName=R [field=value ...]
     scontrol delete ReservationName=R
     scontrol show reservation [R]
@@ -34,7 +34,8 @@ class Ctl(Protocol):
 _KEYS = {"reservationname": "name", "reservation": "name", "resv": "name",
          "starttime": "start_time", "endtime": "end_time", "duration": "duration_min",
          "users": "users", "user": "users", "accounts": "accounts", "account": "accounts",
-         "nodes": "nodes", "nodelist": "nodes", "flags": "flags", "partitionname": "partition",
+         "nodes": "nodes", "nodelist": "nodes", "nodecnt": "node_count",
+         "nodecount": "node_count", "flags": "flags", "partitionname": "partition",
          "partition": "partition"}
 _NAME_KEYS = ("reservationname", "reservation", "resv")
 
@@ -76,6 +77,10 @@ def parse_fields(words: Sequence[str], now: datetime | None = None) -> dict[str,
                 body[field] = int(parse_begin(val, now).timestamp())
             except (TimeFormatError, ValueError):
                 raise ValueError(f"Invalid time value {key}={val}") from None
+        elif field == "node_count":
+            if not val.isdigit() or int(val) < 1:
+                raise ValueError(f"Invalid node count {key}={val}")
+            body[field] = int(val)
         elif field == "duration_min":
             try:
                 minutes = parse_time_limit(val)
@@ -113,7 +118,7 @@ def _missing(body: Mapping[str, Any]) -> str:
         return "A start time must be given."
     if "end_time" not in body and "duration_min" not in body:
         return "An end time or duration must be given."
-    if not body.get("nodes") and not body.get("partition"):
+    if not body.get("nodes") and not body.get("partition") and not body.get("node_count"):
         return "Nodes, NodeCnt, CoreCnt, TRES, BurstBuffer or Watts must be specified."
     if not body.get("users") and not body.get("accounts"):
         return "Either Users/Groups and/or Accounts must be specified."

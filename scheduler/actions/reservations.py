@@ -33,8 +33,8 @@ FLAGS = frozenset({"MAINT", "IGNORE_JOBS", "OVERLAP", "DAILY", "WEEKLY", "WEEKDA
                    "TIME_FLOAT", "REPLACE", "REPLACE_DOWN", "NO_HOLD_JOBS_AFTER_END",
                    "PURGE_COMP", "MAGNETIC", "SPEC_NODES"})
 _RUNNING = (JobState.RUNNING, JobState.SUSPENDED, JobState.COMPLETING)
-FIELDS = ("name", "start_time", "end_time", "duration_min", "nodes", "users", "accounts",
-          "flags", "partition")
+FIELDS = ("name", "start_time", "end_time", "duration_min", "nodes", "node_count", "users",
+          "accounts", "flags", "partition")
 
 
 @dataclass
@@ -165,7 +165,10 @@ def _spec(data: dict[str, Any], row: Reservation | None, now: datetime) -> _Spec
     partition = _text(data["partition"]) if "partition" in data else (row.partition if row else "")
     if partition and not Partition.objects.filter(name=partition).exists():
         raise SlurmError("INVALID_PARTITION_NAME", f"invalid partition specified: {partition}")
-    nodes = _nodes(data, row, partition)
+    if "node_count" in data and "nodes" not in data:
+        nodes = _pick_nodes(data["node_count"], partition, start, end, row)
+    else:
+        nodes = _nodes(data, row, partition)
     users = _users(_text(data["users"])) if "users" in data else (row.users if row else "")
     accounts = _accounts(_text(data["accounts"])) if "accounts" in data else (
         row.accounts if row else "")
@@ -200,6 +203,25 @@ def _nodes(data: dict[str, Any], row: Reservation | None, partition: str) -> lis
     if missing:
         raise SlurmError("INVALID_NODE_NAME", f"invalid node name specified: {missing[0]}")
     return [found[n] for n in sorted(found)]
+
+
+def _pick_nodes(count: Any, partition: str, start: datetime, end: datetime,
+                row: Reservation | None) -> list[Node]:
+    """``NodeCnt=N``: the first N usable nodes (of the partition) that no other reservation
+    holds in the window and no running job is on, by name."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise SlurmError("INVALID_NODE_COUNT")
+    pool = (Partition.objects.get(name=partition).nodes.all() if partition
+            else Node.objects.all())
+    taken = set(Reservation.objects.filter(start_time__lt=end, end_time__gt=start)
+                .exclude(pk=row.pk if row is not None else None)
+                .values_list("nodes__name", flat=True))
+    free = [n for n in pool.order_by("name")
+            if n.name not in taken and n.state in ("IDLE", "MIXED", "ALLOCATED")
+            and not n.drain and n.alloc_cpus == 0]
+    if len(free) < count:
+        raise SlurmError("NODES_BUSY")
+    return free[:count]
 
 
 def _users(text: str) -> str:

@@ -120,3 +120,11 @@ def test_sinfo_lists_reservations(capsys: pytest.CaptureFixture[str]) -> None:
     empty = FakeCtl({("GET", "/api/reservations/"): {"reservations": []}})
     assert reservation.sinfo_main(empty) == 0
     assert capsys.readouterr().out == "No reservations in the system\n"
+
+
+def test_create_with_a_node_count(capsys: pytest.CaptureFixture[str]) -> None:
+    ctl = FakeCtl({("POST", "/api/reservations/"): {"name": "root_1"}})
+    rc, out, _ = run(capsys, ["create", "reservation", "StartTime=now", "Duration=5",
+                              "Users=root", "NodeCnt=2"], ctl)
+    assert (rc, out) == (0, "Reservation created: root_1\n")
+    assert ctl.calls[0][2]["node_count"] == 2

@@ -197,3 +197,19 @@ def test_a_pending_job_may_change_or_leave_its_reservation(root: Any) -> None:
         do_update_job(daemon, job, {"reservation": "nosuch"})
     assert info.value.error == "Requested reservation is invalid"
     assert do_update_job(daemon, job, {"reservation": ""}).reservation == ""
+
+
+def test_node_count_picks_free_unreserved_nodes(root: Any) -> None:
+    from scheduler.models import Node
+
+    make_running(Node.objects.get(name="n1"))
+    create(root, name="a", nodes="n2")
+    row = actions.do_create_reservation(root, {"name": "b", "start_time": now(),
+                                               "duration_min": 10, "users": "daemon",
+                                               "node_count": 1})
+    assert [n.name for n in row.nodes.all()] == ["n3"]
+    with pytest.raises(SlurmError) as info:
+        actions.do_create_reservation(root, {"name": "c", "start_time": now(),
+                                             "duration_min": 10, "users": "daemon",
+                                             "node_count": 1})
+    assert info.value.error == "Requested nodes are busy"
