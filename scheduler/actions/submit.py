@@ -44,8 +44,8 @@ from scheduler.validation import (
     parse_gres,
 )
 
-STR_FIELDS = ("script", "cwd", "submit_dir", "command", "submit_host", "name", "partition", "account", "qos", "dependency",
-              "array", "gres", "constraint", "nodelist", "exclude", "comment", "mail_type",
+STR_FIELDS = ("script", "cwd", "submit_dir", "command", "submit_host", "name", "partition",
+              "account", "qos", "dependency", "array", "gres", "constraint", "nodelist", "exclude", "comment", "mail_type",
               "mail_user", "wckey", "reservation", "stdout", "stderr", "stdin", "open_mode",
               "signal")
 INT_FIELDS = ("nodes_min", "nodes_max", "ntasks", "cpus_per_task", "ntasks_per_node",
@@ -186,7 +186,8 @@ def _check(user: Any, d: dict[str, Any]) -> _Checked:
         "dependency": dependency, "nice": nice, "submit_time": now,
         "script": d["script"], "argv": d["argv"], "environment": d["environment"],
         "work_dir": d["cwd"], "submit_dir": d.get("submit_dir") or d["cwd"],
-        "command": d.get("command", ""), "stdout": d.get("stdout", ""), "stderr": d.get("stderr", ""),
+        "command": d.get("command", ""), "stdout": d.get("stdout", ""),
+        "stderr": d.get("stderr", ""),
         "stdin": d.get("stdin", ""), "open_mode": d.get("open_mode", "truncate"),
         "signal": d.get("signal", ""), "comment": d.get("comment", ""),
         "wckey": d.get("wckey", ""), "mail_type": d.get("mail_type", ""),
