@@ -45,9 +45,9 @@ from scheduler.validation import (
 )
 
 STR_FIELDS = ("script", "cwd", "submit_dir", "command", "submit_host", "name", "partition",
-              "account", "qos", "dependency", "array", "gres", "constraint", "nodelist", "exclude", "comment", "mail_type",
-              "mail_user", "wckey", "reservation", "stdout", "stderr", "stdin", "open_mode",
-              "signal")
+              "account", "qos", "dependency", "array", "gres", "constraint", "nodelist",
+              "exclude", "comment", "mail_type", "mail_user", "wckey", "reservation", "stdout",
+              "stderr", "stdin", "open_mode", "signal")
 INT_FIELDS = ("nodes_min", "nodes_max", "ntasks", "cpus_per_task", "ntasks_per_node",
               "mem_per_node_mb", "mem_per_cpu_mb", "time_limit_min", "time_min_min", "nice",
               "begin_time")
