@@ -27,17 +27,16 @@ def billing_seconds(cpus: int, elapsed_s: float, usage_factor: float = 1.0) -> f
     return max(cpus, 0) * max(elapsed_s, 0.0) * max(usage_factor, 0.0)
 
 
-def record_job_usage(job: Any, end: datetime) -> float:
+def record_job_usage(job: Any, end: datetime, *, half_life_s: int,
+                     reset_period: str) -> float:
     """Add ``job``'s usage (run from its start to ``end``) to its association; the amount.
 
     Call inside the transaction that ends the job, before its allocation is
-    released. Returns 0 when nothing was recorded.
+    released, with PriorityDecayHalfLife (seconds) and PriorityUsageResetPeriod.
+    Returns 0 when nothing was recorded.
     """
     if job.start_time is None or end <= job.start_time:
         return 0.0
-    from scheduler import config as conf
-    from scheduler import priority_load
-
     assocs = Association.objects.select_for_update().filter(user=job.user)
     assocs = (assocs.filter(account__name=job.account) if job.account
               else assocs.filter(is_default=True))
@@ -48,15 +47,13 @@ def record_job_usage(job: Any, end: datetime) -> float:
               if job.qos else None)
     amount = billing_seconds(job_cpus(job), (end - job.start_time).total_seconds(),
                              1.0 if factor is None else factor)
-    settings = priority_load.config_fields(conf.settings_map())
     now = int(end.timestamp())
     since = None if assoc.usage_time is None else int(assoc.usage_time.timestamp())
     if since is not None and since > now:  # usage already recorded later: add undecayed
         assoc.raw_usage += amount
     else:
         assoc.raw_usage = decay.add(assoc.raw_usage, since, now, amount,
-                                    settings["decay_half_life_s"],
-                                    settings["usage_reset_period"])
+                                    half_life_s, reset_period)
         assoc.usage_time = end
     assoc.save(update_fields=["raw_usage", "usage_time"])
     return amount

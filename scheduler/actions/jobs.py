@@ -22,7 +22,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from scheduler import events
+from accounting.usage import record_job_usage
+from scheduler import config, events, priority_load
 from scheduler.actions.access import actor_uid, check_job_access, is_operator
 from scheduler.actions.errors import SlurmError
 from scheduler.models import (
@@ -521,6 +522,13 @@ def do_finish_job(job: Job, state: str, exit_code: int = 0, signal: int = 0, *,
     return True
 
 
+def _record_usage(job: Job, end: datetime) -> None:
+    """Feed the job's usage to fairshare, decayed as PriorityDecayHalfLife says."""
+    params = priority_load.config_fields(config.settings_map())
+    record_job_usage(job, end, half_life_s=params["decay_half_life_s"],
+                     reset_period=params["usage_reset_period"])
+
+
 def _finish_locked(job: Job, state: str, exit_code: int, signal: int, *,
                    end_time: datetime | None = None, reason: str | None = None,
                    cpu_time_s: float = 0.0, max_rss_kb: int = 0) -> None:
@@ -534,9 +542,7 @@ def _finish_locked(job: Job, state: str, exit_code: int, signal: int, *,
     job.end_time = now
     job.cpu_time_s, job.max_rss_kb = cpu_time_s, max_rss_kb
     job.kill_requested = False
-    from accounting.usage import record_job_usage
-
-    record_job_usage(job, now)  # before the allocation (its CPU count) is released
+    _record_usage(job, now)  # before the allocation (its CPU count) is released
     nodes = release_resources(job)
     job.save(update_fields=["state", "reason", "exit_code", "exit_signal", "derived_exit_code",
                             "start_time", "end_time", "cpu_time_s", "max_rss_kb",
