@@ -370,7 +370,9 @@ class _Shape:
         p = tl.pts[cols, :k]
         # Padding points sit at T and repeat the last values: they never count as bad.
         bad = np.where(fit, tl.slots, p)
-        return p, np.minimum.accumulate(bad[:, ::-1], axis=1)[:, ::-1], fit
+        # Running minimum from the right, along the first axis (numpy's fast direction).
+        nxt = np.minimum.accumulate(bad.T[::-1], axis=0)[::-1].T
+        return p, nxt, fit
 
     def _windows(self, pos: npt.NDArray[np.intp]
                  ) -> tuple[I64, I64, npt.NDArray[np.bool_]]:
@@ -414,7 +416,7 @@ class _Shape:
         return run if run >= 0 else tl.slots
 
     def _firsts(self, pos: npt.NDArray[np.intp]) -> I64:
-        if pos.size <= 4:
+        if pos.size <= 8:
             return np.fromiter((self._first_one(int(r)) for r in pos), dtype=np.int64,
                                count=pos.size)
         t = self.tl.slots
