@@ -157,6 +157,7 @@ class _Plan:
         self.table = table
         self.timeline = timeline
         self.shapes: dict[tuple[object, ...], _Shape] = {}
+        self.by_cols: dict[bytes, list[_Shape]] = {}  # shapes by candidate nodes
 
     def now(self, option: Option, whole_limit: bool = False) -> list[tuple[int, int]] | None:
         """Nodes to start ``option`` on now; ``whole_limit`` checks its whole time limit
@@ -274,6 +275,10 @@ class _Plan:
         if shape is None:
             shape = _Shape(self.table, self.timeline, option)
             self.shapes[option.key] = shape
+            same = self.by_cols.setdefault(shape.cols.tobytes(), [])
+            if not shape.exhausted and any(_no_room_for(full, shape) for full in same):
+                shape.exhausted = shape.no_room = True
+            same.append(shape)
         return shape
 
 
@@ -309,6 +314,7 @@ class _Shape:
         self.where = np.full(table.size, -1, dtype=np.int64)
         self.where[self.cols] = np.arange(self.cols.size)
         self.started = False
+        self.no_room = False  # searched the whole window and found no start
         if not self.exhausted:
             self._thresholds()
 
@@ -431,7 +437,9 @@ class _Shape:
             return None
         found = self._single() if self.single else self._multi()
         if found is None:
-            self.exhausted = True  # the plan only fills up: no start later in this cycle
+            # The plan only fills up: no start later in this cycle, for this shape or
+            # any that needs at least as much (see _no_room_for).
+            self.exhausted = self.no_room = True
         return found
 
     def _changes(self) -> tuple[npt.NDArray[np.intp], I64, I64] | None:
@@ -556,6 +564,27 @@ class _Shape:
         self.diff -= np.bincount(nhi[nvalid] + 1, minlength=size)
         self.rowfirst[pos] = np.where(nvalid, nlo, self.tl.slots).min(axis=1)
         self.rowlast[pos] = np.where(nvalid, nhi, -1).max(axis=1)
+
+
+def _no_room_for(full: _Shape, shape: _Shape) -> bool:
+    """Whether ``full`` finding no start means ``shape`` finds none either (early exit).
+
+    True when both are planned on the same candidates and ``shape`` needs at least as
+    much everywhere: as many nodes or more, for as long or longer, with no lower
+    threshold of free CPUs, memory or gres on any node and no looser running-job
+    limit; every node good for ``shape`` at some slot is then good for ``full``.
+    """
+    if not full.no_room or shape.exhausted or full.cols.size != shape.cols.size:
+        return False
+    if shape.length < full.length or shape.need < full.need:
+        return False
+    if shape.max_jobs > full.max_jobs:
+        return False
+    for gcols, count in full.gres:
+        if not any(g == gcols and c >= count for g, c in shape.gres):
+            return False
+    return bool((shape.need_c >= full.need_c).all() and (shape.need_m >= full.need_m).all()
+                and (full.ok | ~shape.ok).all() and np.array_equal(full.cols, shape.cols))
 
 
 def _as_uniform(table: NodeTable, option: Option) -> Request | None:

@@ -106,3 +106,25 @@ def test_cached_plan_gives_the_fresh_plans_decision(seed: int, nodes: int, pendi
 def test_cached_plan_gives_the_fresh_plans_decision_on_random_input(snap: Snapshot) -> None:
     cached, fresh = both(snap, CONFIG)
     assert cached == fresh
+
+
+def test_a_shape_needing_more_than_one_without_room_gets_no_reservation() -> None:
+    # n1 is held beyond the window; n2 has 2 CPUs free for an hour, then 4.
+    nodes = [NodeInfo("n1", 4, 4000, partitions=frozenset({"p"}), alloc_cpus=4, alloc_jobs=1),
+             NodeInfo("n2", 4, 4000, partitions=frozenset({"p"}), alloc_cpus=2, alloc_jobs=1)]
+    running = [RunningJob(100, (NodeGrant("n1", 4, 0),), None),
+               RunningJob(101, (NodeGrant("n2", 2, 0),), NOW + 3600)]
+    pending = [PendingJob(1, NOW - 50, ("p",), cpus_per_task=4, time_limit_s=7200),
+               PendingJob(2, NOW - 40, ("p",), cpus_per_task=4, nodes_min=2, nodes_max=2,
+                          ntasks=2, ntasks_per_node=1, time_limit_s=7200),
+               PendingJob(3, NOW - 30, ("p",), cpus_per_task=4, nodes_min=2, nodes_max=2,
+                          ntasks=2, ntasks_per_node=1, time_limit_s=9000),
+               PendingJob(4, NOW - 20, ("p",), cpus_per_task=1, time_limit_s=600)]
+    snap = Snapshot(tuple(nodes), (PartitionInfo("p"),), tuple(running), tuple(pending))
+    cached, fresh = both(snap, SchedConfig(bf_window_s=4 * 3600))
+    assert cached == fresh
+    # job 1 waits for n2; jobs 2 and 3 need both nodes (3 longer: no room either);
+    # job 4 is smaller and starts now on n2's free CPUs.
+    assert set(cached.planned) == {1}
+    assert [s.job_id for s in cached.starts] == [4]
+    assert cached.reasons[2] == cached.reasons[3] == "Priority"
