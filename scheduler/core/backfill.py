@@ -40,7 +40,10 @@ candidate (free CPUs, memory and gres needed, running jobs allowed).
   and, over all candidates, how many nodes are good at each slot (a difference
   array); changed rows whose good starts a change can reach are recomputed and
   the first slot with enough nodes is read off the prefix sum.
-* A shape that found no start in the window has none for the rest of the cycle.
+* A shape that found no start in the window has none for the rest of the cycle,
+  nor has any later shape on the same candidates that needs at least as much
+  (as many nodes, as long, no lower threshold anywhere): those jobs get no
+  reservation without a search.
 * The main pass asks the same caches (before any reservation, "fits now" is
   "earliest start is slot 0"); the start-now test of a spread request looks only
   at a prefix of the candidates in preference order.
