@@ -131,11 +131,14 @@ def test_terminate_kills_a_job_that_ignores_sigterm_after_kill_wait(tmp_path: Pa
 
 
 def test_terminate_reaches_processes_that_left_the_session(tmp_path: Path) -> None:
-    script = "#!/bin/bash\nsetsid sleep 60 &\necho ready\nwait\n"
+    # A duration no other test (or concurrent run) uses, to find this job's process.
+    duration = f"60.{os.getpid()}{time.monotonic_ns() % 100000}"
+    script = f"#!/bin/bash\nsetsid sleep {duration} &\necho ready\nwait\n"
     job = Running(tmp_path, payload(tmp_path, script))
     _wait_for_text(tmp_path / "out.txt", "ready")
     time.sleep(0.3)  # one sample of the process tree
-    escaped = [p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] == ["sleep", "60"]]
+    escaped = [p for p in psutil.process_iter(["cmdline"])
+               if p.info["cmdline"] == ["sleep", duration]]
     escaped = [p for p in escaped if os.getsid(p.pid) != job.spawned.pid]
     assert escaped
     job.step.terminate("cancel")
