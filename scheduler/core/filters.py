@@ -127,12 +127,12 @@ class Filter:
         if req_mask is not None and bool((req_mask & ~in_part).any()):
             return types.PARTITION_CONFIG
         everything = static_capacity(req, table, only_available=False)
-        if choose(req, restrict(everything, in_part), table.rank) is None:
+        if not _fits(req, restrict(everything, in_part), table):
             return types.PARTITION_CONFIG
-        if choose(req, restrict(everything, cand), table.rank) is None:
+        if not _fits(req, restrict(everything, cand), table):
             return types.BAD_CONSTRAINTS if job.constraint else types.PARTITION_CONFIG
-        up = static_capacity(req, table, only_available=True)
-        if choose(req, restrict(up, cand), table.rank) is None:
+        up = np.where(table.available, everything, 0)
+        if not _fits(req, restrict(up, cand), table):
             return types.REQ_NODE_NOT_AVAIL
         return Option(name, req, cand, np.flatnonzero(cand), duration, key)
 
@@ -146,6 +146,14 @@ class Filter:
             except constraint.ConstraintError:
                 self._features[expr] = None
         return self._features[expr]
+
+
+def _fits(req: Request, capacity: npt.NDArray[np.int64], table: NodeTable) -> bool:
+    """Whether :func:`choose` finds nodes (counted directly for a uniform request)."""
+    if req.uniform:
+        assert req.tasks_per_node is not None
+        return int(np.count_nonzero(capacity >= req.tasks_per_node)) >= req.node_count
+    return choose(req, capacity, table.rank) is not None
 
 
 def _with_nodes_min(job: PendingJob, nodes_min: int) -> PendingJob:
