@@ -19,6 +19,8 @@ STATE_DIR = Path(os.environ.get("DROVER_STATE_DIR") or platformdirs.user_data_di
 STATE_DIR.mkdir(parents=True, exist_ok=True)
 KEY_FILE = Path(os.environ.get("DROVER_KEY_FILE") or STATE_DIR / "cluster.key")
 REDIS_URL = os.environ.get("DROVER_REDIS_URL", "")
+# Lets clusters (or test runs) share one Redis database without hearing each other.
+REDIS_PREFIX = os.environ.get("DROVER_REDIS_PREFIX", "drover:")
 EMBEDDED = not REDIS_URL
 
 
@@ -107,11 +109,11 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}asgi"},
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+                          "LOCATION": REDIS_URL, "KEY_PREFIX": REDIS_PREFIX}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = False

@@ -20,5 +20,6 @@ if "DROVER_DATABASE_URL" not in os.environ and _listening(5432):
     os.environ["DROVER_DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/drover"
 if "DROVER_REDIS_URL" not in os.environ and _listening(6379):
     os.environ["DROVER_REDIS_URL"] = "redis://127.0.0.1:6379/15"
+    os.environ.setdefault("DROVER_REDIS_PREFIX", f"test{os.getpid()}:")
 
 from portal.settings import *  # noqa: E402,F403
