@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import signal as _signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -193,11 +193,17 @@ def do_cancel_jobs(actor: Any, spec: str, signal: str | int | None = None) -> li
             raise SlurmError("ALREADY_DONE")
         with transaction.atomic():
             rows = [split_array_task(_locked(meta), task)]
+    return _apply_each(rows, lambda job: do_cancel_job(actor, job, signal))
+
+
+def _apply_each(rows: list[Job], act: Callable[[Job], None]) -> list[int]:
+    """Act on every row; the ids acted on. Access is denied outright; other errors
+    only matter when no row could be acted on (the first one is raised)."""
     done: list[int] = []
     first_error: SlurmError | None = None
     for job in rows:
         try:
-            do_cancel_job(actor, job, signal)
+            act(job)
             done.append(job.id)
         except SlurmError as err:
             if err.name == "ACCESS_DENIED":
@@ -252,18 +258,7 @@ def do_for_spec(fn: Any, actor: Any, spec: str) -> list[int]:
     if len(rows) == 1:
         fn(actor, rows[0])
         return [rows[0].id]
-    done, first_error = [], None
-    for job in rows:
-        try:
-            fn(actor, job)
-            done.append(job.id)
-        except SlurmError as err:
-            if err.name == "ACCESS_DENIED":
-                raise
-            first_error = first_error or err
-    if not done and first_error is not None:
-        raise first_error
-    return done
+    return _apply_each(rows, lambda job: fn(actor, job))
 
 
 # ---- requeue ----------------------------------------------------------------------------------
