@@ -25,12 +25,20 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.livecluster import LiveCluster, running_cluster  # noqa: E402
+from tests.livecluster import LiveCluster  # noqa: E402
+from tests.livecluster import running_cluster as _running_cluster  # noqa: E402
 
 OUT = REPO / "bench" / "out"
 
 __all__ = ["LiveCluster", "running_cluster", "result", "timed", "median_ms", "sbatch_many",
            "api_submit_many", "wait_all_finished"]
+
+
+def running_cluster(**kwargs: Any) -> Any:
+    """tests.livecluster's, in the mode ``DROVER_BENCH_MODE`` names (auto, production,
+    embedded; auto = production when PostgreSQL and Redis answer)."""
+    kwargs.setdefault("mode", os.environ.get("DROVER_BENCH_MODE", "auto"))
+    return _running_cluster(**kwargs)
 
 
 def result(name: str, cluster: LiveCluster | None = None, **metrics: Any) -> None:

@@ -14,6 +14,7 @@ from scheduler import config
 from scheduler.actions.access import is_operator
 from scheduler.actions.errors import SlurmError
 from scheduler.models import ACTIVE_STATES, FINISHED_STATES, Job, JobState
+from scheduler.records import list_rows
 from scheduler.validation import expand_ids
 
 SHORT_STATES = {
@@ -64,7 +65,7 @@ def _id_filter(ids: list[tuple[int, int | None]]) -> Q:
     return q
 
 
-def _keep_meta_match(jobs: list[Job], ids: list[tuple[int, int | None]]) -> list[Job]:
+def _keep_meta_match(jobs: list[Any], ids: list[tuple[int, int | None]]) -> list[Any]:
     """Drop meta rows that matched "12_3" although task 3 is no longer in their pending set."""
     wanted_tasks = {(b, t) for b, t in ids if t is not None}
     wanted_bases = {b for b, t in ids if t is None}
@@ -90,7 +91,7 @@ def recent_cutoff() -> datetime:
     return timezone.now() - timedelta(seconds=config.get_int("MinJobAge"))
 
 
-def queue_jobs(user: Any, params: Any) -> list[Job]:
+def queue_jobs(user: Any, params: Any) -> list[Any]:
     """squeue: active jobs; finished ones only when asked for (``state``, ``all_states``)
     and only within MinJobAge of their end. ``state`` wins over ``all_states``."""
     qs = visible(user)
@@ -106,7 +107,7 @@ def queue_jobs(user: Any, params: Any) -> list[Job]:
     return _common(qs, params)
 
 
-def accounting_jobs(user: Any, params: Any) -> list[Job]:
+def accounting_jobs(user: Any, params: Any) -> list[Any]:
     """sacct: every job ever, own only unless an operator asks for all users."""
     qs = Job.objects.all()
     me = user.get_username()
@@ -129,7 +130,7 @@ def accounting_jobs(user: Any, params: Any) -> list[Job]:
     return _common(qs, params, restrict_user=operator)
 
 
-def _common(qs: QuerySet[Job], params: Any, restrict_user: bool = True) -> list[Job]:
+def _common(qs: QuerySet[Job], params: Any, restrict_user: bool = True) -> list[Any]:
     if params.get("user") and restrict_user:
         qs = qs.filter(user__in=[u.strip() for u in params["user"].split(",") if u.strip()])
     if params.get("partition"):
@@ -139,7 +140,8 @@ def _common(qs: QuerySet[Job], params: Any, restrict_user: bool = True) -> list[
     ids = parse_ids(params["job"]) if params.get("job") else []
     if ids:
         qs = qs.filter(_id_filter(ids))
-    jobs = list(qs.prefetch_related("steps").order_by("id"))
+    # Steps come with the records (scheduler.records.job_records: one query for the list).
+    jobs = list_rows(qs.order_by("id"))
     return _keep_meta_match(jobs, ids) if ids else jobs
 
 
