@@ -6,7 +6,15 @@ typed accessors here are what the rest of the controller reads.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
+
 from scheduler.models import ClusterSetting
+
+# Inside ``cached()``: the stored values keyed in lower case, read once.
+_cache: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "drover_config_cache", default=None)
 
 DEFAULTS: dict[str, str] = {
     "ClusterName": "drover",
@@ -44,7 +52,23 @@ def settings_map() -> dict[str, str]:
     return merged
 
 
+@contextlib.contextmanager
+def cached() -> Iterator[None]:
+    """Read the parameters once for the block (one request: a submission reads
+    ten of them); writes inside the block are not seen by ``get``."""
+    token = _cache.set({k.lower(): v for k, v in
+                        ClusterSetting.objects.values_list("key", "value")})
+    try:
+        yield
+    finally:
+        _cache.reset(token)
+
+
 def get(key: str) -> str:
+    stored = _cache.get()
+    if stored is not None:
+        value = stored.get(key.lower())
+        return value if value is not None else DEFAULTS.get(key, "")
     row = ClusterSetting.objects.filter(key__iexact=key).values_list("value", flat=True).first()
     if row is not None:
         return row

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api.views.queries import accounting_jobs, queue_jobs, recent_cutoff
+from scheduler import config
 from scheduler.actions import jobs as job_actions
 from scheduler.actions.access import can_act_on
 from scheduler.actions.errors import SlurmError
@@ -43,7 +44,8 @@ class JobsView(APIView):  # type: ignore[misc]
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT,
                    summary="Submit a batch job (sbatch)")
     def post(self, request: Request) -> Response:
-        result = do_submit_job(request.user, _body(request))
+        with config.cached():  # a submission reads ten parameters: one query
+            result = do_submit_job(request.user, _body(request))
         body: dict[str, Any] = {"job_id": result.job_id}
         if result.test_only is not None:
             body["test_only"] = result.test_only
