@@ -28,7 +28,6 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -39,6 +38,7 @@ from scheduler.actions.agent import do_agent_sync, pending_orders
 from scheduler.actions.errors import SlurmError
 from scheduler.actions.nodes import do_register_node
 from scheduler.events import group_name
+from scheduler.kick import shared_cache
 
 log = logging.getLogger(__name__)
 MAX_WAIT_S = 25.0
@@ -52,7 +52,9 @@ class Rejected(Exception):
 
 
 def _seen_nonce(nonce: str) -> bool:
-    return not cache.add("nonce:" + nonce, 1, protocol.CREDENTIAL_TTL)
+    # one cache client for the process (under ASGI ``cache`` would be a new one, with
+    # a new Redis connection, per request)
+    return not shared_cache().add("nonce:" + nonce, 1, protocol.CREDENTIAL_TTL)
 
 
 def _authenticate(request: HttpRequest) -> dict[str, Any]:
