@@ -17,6 +17,7 @@ from scheduler import kick
 log = logging.getLogger(__name__)
 INTERVAL_S = 2.0
 COALESCE_S = 0.05  # let a burst of requests land before the cycle reads them
+MAX_REST_S = 1.0
 _stop = threading.Event()
 _thread: threading.Thread | None = None
 
@@ -51,6 +52,7 @@ def _run() -> None:
             break
         time.sleep(COALESCE_S)
         kick.clear_pending()
+        started = time.monotonic()
         try:
             close_old_connections()
             check_nodes()
@@ -59,6 +61,10 @@ def _run() -> None:
             log.exception("scheduling cycle failed; retrying")
         finally:
             close_old_connections()
+        # A cycle over thousands of pending jobs takes long, and every submission asks
+        # for the next: rest as long as the cycle took (at most MAX_REST_S), so the
+        # loop takes at most half of the GIL from the request threads.
+        _stop.wait(min(time.monotonic() - started, MAX_REST_S))
     from django.db import connection
 
     connection.close()
