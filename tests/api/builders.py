@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import itertools
 import re
-from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from scheduler.models import ClusterSetting, Job, Node, Partition
+from tests import shared
 
-GOLDEN = Path("/work/shared/slurm-golden")
+GOLDEN = shared.GOLDEN
 _ids = itertools.count(5000)
 
 

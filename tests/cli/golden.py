@@ -1,14 +1,14 @@
-"""Read the real-Slurm golden files in /work/shared/slurm-golden (or $DROVER_GOLDEN_DIR)."""
+"""Read the real-Slurm golden files (tests/shared.py says where they are)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-GOLDEN_DIR = Path(os.environ.get("DROVER_GOLDEN_DIR", "/work/shared/slurm-golden"))
+from tests import shared
+
+GOLDEN_DIR = shared.GOLDEN
 
 
 @dataclass

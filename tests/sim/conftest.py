@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-TRACES = Path(os.environ.get("DROVER_TRACES", "/work/shared/traces"))
+from tests import shared
+
+TRACES = shared.TRACES
 HPC2N = TRACES / "HPC2N-2002-2.2_alea-subset-3170.swf"
 
 

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from drover.cli import sbatch
+from tests import shared
 
-GOLDEN = Path("/work/shared/slurm-golden")
+GOLDEN = shared.GOLDEN
 GOLDEN_HOME = "/home/alice/golden"
 SCRIPTS = {
     "badopt.sh": "#!/bin/bash\n#SBATCH --no-such-option=3\necho hi\n",
