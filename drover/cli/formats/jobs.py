@@ -45,14 +45,7 @@ def _start(r: Record) -> str:
 
 
 def _end(r: Record) -> str:
-    t = r.get("end_time")
-    if isinstance(t, (int, float)) and t > 0:
-        return format_timestamp(t)
-    start = r.get("start_time") or r.get("sched_start_time")
-    lim = r.get("time_limit_min")
-    if isinstance(start, (int, float)) and start > 0 and isinstance(lim, int):
-        return format_timestamp(start + lim * 60)
-    return "N/A"
+    return v.expected_end(r, "N/A")
 
 
 def shows_reason(r: Record) -> bool:

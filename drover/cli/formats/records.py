@@ -55,17 +55,6 @@ def job_tres(r: Record) -> str:
     return ",".join(parts)
 
 
-def _expected_end(r: Record) -> str:
-    end = r.get("end_time")
-    if isinstance(end, (int, float)) and end > 0:
-        return format_timestamp(end)
-    start = r.get("start_time") or r.get("sched_start_time")
-    lim = r.get("time_limit_min")
-    if isinstance(start, (int, float)) and start > 0 and isinstance(lim, int):
-        return format_timestamp(start + lim * 60)
-    return "Unknown"
-
-
 def job_lines(r: Record) -> list[str]:
     """The lines of ``scontrol show job`` for one job record (see golden 070-079)."""
     jid = v.num(r, "job_id")
@@ -98,7 +87,7 @@ def job_lines(r: Record) -> list[str]:
         f"TimeLimit={_limit(r.get('time_limit_min'))} TimeMin=N/A",
         f"SubmitTime={_ts(r.get('submit_time'))} EligibleTime={_ts(r.get('eligible_time'))}",
         f"AccrueTime={_ts(r.get('accrue_time') or r.get('eligible_time'))}",
-        f"StartTime={_ts(start)} EndTime={_expected_end(r)} Deadline=N/A",
+        f"StartTime={_ts(start)} EndTime={v.expected_end(r, "Unknown")} Deadline=N/A",
         f"SuspendTime=None SecsPreSuspend=0 LastSchedEval={_ts(last_eval)} Scheduler=Main",
         f"Partition={v.text(r, 'partition', '')} "
         f"AllocNode:Sid={v.text(r, 'submit_host', 'localhost')}:{v.num(r, 'alloc_sid')}",

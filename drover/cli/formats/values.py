@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from drover.timefmt import format_timestamp
+
 Record = Mapping[str, Any]
 Getter = Callable[[Record], str]
 
@@ -154,3 +156,15 @@ def total_mem_mb(r: Record) -> int:
         return 0
     mb, per_cpu = req
     return mb * max(num(r, "num_cpus", 1), 1) if per_cpu else mb * max(num(r, "num_nodes", 1), 1)
+
+
+def expected_end(r: Record, missing: str) -> str:
+    """A job's end, or the one its start (planned start) and time limit promise."""
+    end = r.get("end_time")
+    if isinstance(end, (int, float)) and end > 0:
+        return format_timestamp(end)
+    start = r.get("start_time") or r.get("sched_start_time")
+    lim = r.get("time_limit_min")
+    if isinstance(start, (int, float)) and start > 0 and isinstance(lim, int):
+        return format_timestamp(start + lim * 60)
+    return missing
