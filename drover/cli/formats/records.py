@@ -87,7 +87,7 @@ def job_lines(r: Record) -> list[str]:
         f"TimeLimit={_limit(r.get('time_limit_min'))} TimeMin=N/A",
         f"SubmitTime={_ts(r.get('submit_time'))} EligibleTime={_ts(r.get('eligible_time'))}",
         f"AccrueTime={_ts(r.get('accrue_time') or r.get('eligible_time'))}",
-        f"StartTime={_ts(start)} EndTime={v.expected_end(r, "Unknown")} Deadline=N/A",
+        f"StartTime={_ts(start)} EndTime={v.expected_end(r, 'Unknown')} Deadline=N/A",
         f"SuspendTime=None SecsPreSuspend=0 LastSchedEval={_ts(last_eval)} Scheduler=Main",
         f"Partition={v.text(r, 'partition', '')} "
         f"AllocNode:Sid={v.text(r, 'submit_host', 'localhost')}:{v.num(r, 'alloc_sid')}",
