@@ -125,6 +125,9 @@ def _apply_sync(data: dict[str, Any]) -> tuple[list[int], list[dict[str, Any]]]:
     return acked, pending_orders(data["node"])
 
 
+DOORBELL_RECHECK_S = 2.0
+
+
 async def _join(layer: Any, group: str) -> str | None:
     try:
         channel: str = await layer.new_channel()
@@ -136,20 +139,28 @@ async def _join(layer: Any, group: str) -> str | None:
 
 
 async def _wait_for_doorbell(layer: Any, channel: str | None, node: str, wait_s: float) -> None:
-    """Until a doorbell rings or ``wait_s`` passes. If the channel layer fails (or is
-    missing), the outbox is polled once a second instead: slower, never an error."""
+    """Until a doorbell rings, an order waits, or ``wait_s`` passes.
+
+    The doorbell is only a hint and the outbox the truth: the outbox is re-read
+    every DOORBELL_RECHECK_S, so a lost doorbell (the in-memory layer across
+    threads, a Redis hiccup) delays an order by seconds, not a whole long poll.
+    If the channel layer fails (or is missing), the outbox is polled once a second.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
-    if channel is not None:
-        try:
-            await asyncio.wait_for(layer.receive(channel), timeout=wait_s)
-            return
-        except TimeoutError:
-            return
-        except Exception:
-            log.warning("channel layer receive failed; polling the outbox", exc_info=True)
     while (left := deadline - loop.time()) > 0:
-        await asyncio.sleep(min(1.0, left))
+        if channel is not None:
+            try:
+                await asyncio.wait_for(layer.receive(channel),
+                                       timeout=min(DOORBELL_RECHECK_S, left))
+                return
+            except TimeoutError:
+                pass
+            except Exception:
+                log.warning("channel layer receive failed; polling the outbox", exc_info=True)
+                channel = None
+        else:
+            await asyncio.sleep(min(1.0, left))
         if await _db(pending_orders)(node):
             return
 
