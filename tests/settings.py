@@ -23,3 +23,9 @@ if "DROVER_REDIS_URL" not in os.environ and _listening(6379):
     os.environ.setdefault("DROVER_REDIS_PREFIX", f"test{os.getpid()}:")
 
 from portal.settings import *  # noqa: E402,F403
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    # A file, as `drover up` uses: Django's default in-memory test database is
+    # shared-cache, which locks tables across threads (the embedded loop's).
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(os.environ["DROVER_STATE_DIR"], "test.sqlite3")}
