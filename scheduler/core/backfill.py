@@ -58,13 +58,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 
-from scheduler.core import types
+from scheduler.core import kernels, types
 from scheduler.core.filters import Option
-from scheduler.core.nodes import I64, NodeTable
+from scheduler.core.nodes import I64, Mask, NodeTable
 from scheduler.core.select import (
-    Amounts,
     Request,
     amounts,
     choose,
@@ -162,21 +160,20 @@ class _Plan:
         self.shapes: dict[tuple[object, ...], _Shape] = {}
         self.by_cols: dict[bytes, list[_Shape]] = {}  # shapes by candidate nodes
 
-    def now(self, option: Option, whole_limit: bool = False) -> list[tuple[int, int]] | None:
-        """Nodes to start ``option`` on now; ``whole_limit`` checks its whole time limit
-        against the plan (needed once reservations exist), else only the present."""
+    def now(self, option: Option) -> list[tuple[int, int]] | None:
+        """Nodes to start ``option`` on now, in the main pass (before any reservation:
+        free resources only grow with time, so the present is what counts)."""
         tl, req, table = self.timeline, option.request, self.table
         shape = self.shapes.get(option.key)
         if shape is not None and shape.exhausted:
             return None
-        if req.uniform and not whole_limit:
-            # Before any reservation free resources only grow with time (main-pass
-            # starts hold from now on), so "fits now" is "earliest start is slot 0".
+        if req.uniform:
+            # Main-pass starts hold from now on, so "fits now" is "earliest start is
+            # slot 0".
             found = self._shape(option).earliest()
             return found[1] if found is not None and found[0] == 0 else None
         cols = option.cols
-        view = tl.window_min(0, tl.span(option.duration_s), cols) if whole_limit \
-            else tl.now_view(cols)
+        view = tl.now_view(cols)
         cap = np.zeros(table.size, dtype=np.int64)
         cap[cols] = task_capacity(req, view, table.cpus[cols], table.mem[cols])
         return choose(req, cap, table.rank)
@@ -255,10 +252,7 @@ class _Plan:
                 mem = req.mem_node
             else:
                 mem = cpus * req.mem_cpu if req.mem_cpu else 0
-            one = np.array([i], dtype=np.intp)
-            tl.take(Amounts(one, np.array([cpus], dtype=np.int64),
-                            np.array([mem], dtype=np.int64),
-                            np.zeros((1, len(table.gres_keys)), dtype=np.int64)), slot, length)
+            tl.take_one(i, slot, length, cpus, mem, tl.no_gres)
             return (types.NodeGrant(table.names[i], cpus, mem, {}, tasks),)
         if option.request.gres:
             idx = np.fromiter((i for i, _ in choice), dtype=np.intp, count=len(choice))
@@ -294,14 +288,15 @@ class _Shape:
     the start-now test still place it flexibly.
 
     Candidate nodes are kept in preference order (rank), so "the first fitting
-    node" is the preferred one. The timeline's change log (node, slots) is replayed
-    from where this shape last looked, so only nodes changed since are revisited.
+    node" is the preferred one. Per candidate the shape remembers the node's
+    version when it last looked (:mod:`scheduler.core.kernels`), so only nodes
+    changed since are revisited.
     """
 
     def __init__(self, table: NodeTable, timeline: Timeline, option: Option) -> None:
         self.table, self.tl = table, timeline
         cols = option.cols
-        self.cols = cols[np.argsort(table.rank[cols], kind="stable")]
+        self.cols: I64 = cols[np.argsort(table.rank[cols], kind="stable")].astype(np.int64)
         self.length = timeline.span(option.duration_s)
         self.exhausted = False
         self.no_start_now = False  # a flexible request found no room now (stays so)
@@ -313,9 +308,6 @@ class _Shape:
         self.single = req.uniform and req.node_count == 1
         self.need = req.node_count if req.uniform else 0
         self.tasks = uniform_tasks(req, self.need) if req.uniform else []
-        self.pos = timeline.logged
-        self.where = np.full(table.size, -1, dtype=np.int64)
-        self.where[self.cols] = np.arange(self.cols.size)
         self.started = False
         self.no_room = False  # searched the whole window and found no start
         if not self.exhausted:
@@ -351,87 +343,23 @@ class _Shape:
         else:
             need_m = np.full(c, low, dtype=np.int64)
         self.gres = [(list(gcols), count) for gcols, count in req.gres]
-        if any(not gcols for gcols, _ in self.gres):
-            ok[:] = False
-        self.need_c, self.need_m, self.ok = need_c, need_m, ok
-        self.need_c_l, self.need_m_l = need_c.tolist(), need_m.tolist()
-        self.ok_l = ok.tolist()
+        # The kernels' form: one row of gres columns per request, summed against a count.
+        self.gmask = np.zeros((len(self.gres), len(table.gres_keys)), dtype=np.bool_)
+        self.gcount = np.zeros(len(self.gres), dtype=np.int64)
+        for g, (gcols, count) in enumerate(self.gres):
+            self.gmask[g, gcols] = True
+            self.gcount[g] = count
+            if not gcols:
+                ok[:] = False
+        self.need_c, self.need_m, self.ok = need_c, need_m, np.ascontiguousarray(ok)
 
-    def _fit(self, pos: npt.NDArray[np.intp], k: int) -> npt.NDArray[np.bool_]:
-        """Whether one share fits at each of the first ``k`` change points (``[c, k]``)."""
-        tl, cols = self.tl, self.cols[pos]
-        fit = (tl.cpus[cols, :k] >= self.need_c[pos, None]) \
-            & (tl.mem[cols, :k] >= self.need_m[pos, None]) & self.ok[pos, None]
-        if self.max_jobs == 0:
-            fit &= tl.jobs[cols, :k] <= 0
-        for gcols, count in self.gres:
-            fit &= tl.gres[cols, :k][:, :, gcols].sum(axis=-1) >= count
-        return np.asarray(fit, dtype=np.bool_)
-
-    def _next_bad(self, pos: npt.NDArray[np.intp]
-                  ) -> tuple[I64, I64, npt.NDArray[np.bool_]]:
-        """Change points of candidates ``pos`` (``[c, k]``), for each the slot of the first
-        point at or after it where one share does not fit (``T``: none), and the fit."""
+    def _args(self) -> tuple[I64, I64, I64, Mask, bool, Mask, I64, int, I64, I64, I64, I64,
+                             I64, I64, I64, int]:
+        """The kernels' arguments describing this shape and the plan."""
         tl = self.tl
-        cols = self.cols[pos]
-        k = tl.width(cols)
-        fit = self._fit(pos, k)
-        p = tl.pts[cols, :k]
-        # Padding points sit at T and repeat the last values: they never count as bad.
-        bad = np.where(fit, tl.slots, p)
-        # Running minimum from the right, along the first axis (numpy's fast direction).
-        nxt = np.minimum.accumulate(bad.T[::-1], axis=0)[::-1].T
-        return p, nxt, fit
-
-    def _windows(self, pos: npt.NDArray[np.intp]
-                 ) -> tuple[I64, I64, npt.NDArray[np.bool_]]:
-        """Per candidate (positions ``pos``) and change point: the range of start slots
-        ``[lo, hi]`` that keep the request fitting for its whole duration, and whether
-        that range is non-empty. Ranges of one node are disjoint (one per segment)."""
-        t = self.tl.slots
-        p, bad, fit = self._next_bad(pos)
-        ends = np.empty_like(p)
-        ends[:, :-1] = p[:, 1:]
-        ends[:, -1] = t
-        hi = np.minimum(ends, t) - 1
-        hi = np.where(bad < t, np.minimum(hi, bad - self.length), hi)
-        return p, hi, fit & (p < t) & (hi >= p)
-
-    def _first_one(self, r: int) -> int:
-        """The earliest start on candidate ``r`` alone (``T``: none), by one scan of its
-        change points: the first run of fitting segments that lasts ``length`` slots
-        or reaches the end of the plan."""
-        if not self.ok_l[r]:
-            return self.tl.slots
-        tl, i = self.tl, int(self.cols[r])
-        k = int(tl.npts[i])
-        p = tl.pts[i, :k].tolist()
-        fit = [a >= self.need_c_l[r] and b >= self.need_m_l[r]
-               for a, b in zip(tl.cpus[i, :k].tolist(), tl.mem[i, :k].tolist(), strict=True)]
-        if self.max_jobs == 0:
-            fit = [f and j <= 0 for f, j in zip(fit, tl.jobs[i, :k].tolist(), strict=True)]
-        for gcols, count in self.gres:
-            have = tl.gres[i, :k][:, gcols].sum(axis=-1).tolist()
-            fit = [f and h >= count for f, h in zip(fit, have, strict=True)]
-        run, length = -1, self.length
-        for j in range(k):
-            if fit[j]:
-                if run < 0:
-                    run = p[j]
-            elif run >= 0:
-                if p[j] - run >= length:
-                    return run
-                run = -1
-        return run if run >= 0 else tl.slots
-
-    def _firsts(self, pos: npt.NDArray[np.intp]) -> I64:
-        if pos.size <= 8:
-            return np.fromiter((self._first_one(int(r)) for r in pos), dtype=np.int64,
-                               count=pos.size)
-        t = self.tl.slots
-        p, bad, fit = self._next_bad(pos)
-        good = fit & (p < t) & ((bad >= t) | (bad - p >= self.length))
-        return np.asarray(np.where(good, p, t).min(axis=1), dtype=np.int64)
+        return (self.cols, self.need_c, self.need_m, self.ok, self.max_jobs == 0,
+                self.gmask, self.gcount, self.length, tl.pts, tl.npts, tl.cpus, tl.mem,
+                tl.jobs, tl.gres, tl.version, tl.slots)
 
     # ---- answers -----------------------------------------------------------------------
 
@@ -445,128 +373,48 @@ class _Shape:
             self.exhausted = self.no_room = True
         return found
 
-    def _changes(self) -> tuple[npt.NDArray[np.intp], I64, I64] | None:
-        """Candidates changed since this shape last looked, with each change's slots."""
-        tl = self.tl
-        n = tl.logged
-        if n == self.pos:
-            return None
-        rows = tl.log[self.pos:n]
-        self.pos = n
-        r = self.where[rows[:, 0]]
-        mine = r >= 0
-        return r[mine], rows[mine, 1], rows[mine, 2]
-
     def _single(self) -> tuple[int, list[tuple[int, int]]] | None:
-        """Earliest start on one node. ``first`` holds each candidate's answer, exact
-        where ``stale`` is False and a lower bound where the node changed since (answers
-        only move later). A change over ``[start, stop)`` leaves an answer whose own
-        window misses it exact; of the stale ones, only those that could beat the best
-        exact answer are recomputed."""
-        tl = self.tl
+        """Earliest start on one node: the leftmost minimum of the candidates' earliest
+        starts, kept in a segment tree (stale leaves are lower bounds)."""
+        if not self.cols.size:
+            return None
         if not self.started:
             self.started = True
-            self.first = self._firsts(np.arange(self.cols.size))
-            self.stale = np.zeros(0, dtype=np.intp)  # positions (a few, any order)
-            self.is_stale = np.zeros(self.cols.size, dtype=np.bool_)
-            self.pos = tl.logged
-        else:
-            changed = self._changes()
-            if changed is not None:
-                r, start, stop = changed
-                f = self.first[r]
-                hit = (f < stop) & (f + self.length > start)
-                new = r[hit]
-                new = new[~self.is_stale[new]]
-                if new.size:
-                    self.is_stale[new] = True  # repeats in ``new`` are harmless
-                    self.stale = np.concatenate([self.stale, new])
-        first, stale = self.first, self.stale
-        if not first.size:
+            self.size = 1 << (self.cols.size - 1).bit_length()
+            self.tree: I64 = np.empty(2 * self.size, dtype=np.int64)
+            self.ver: I64 = np.empty(self.cols.size, dtype=np.int64)
+            kernels.single_init(self.tree, self.size, self.ver, *self._args())
+        slot, c = kernels.single_query(self.tree, self.size, self.ver, *self._args())
+        if c < 0:
             return None
-        if stale.size:
-            # The best exact answer (stale ones masked out), then the stale ones that
-            # could beat it; ties go to the lower position (preference order).
-            saved = first[stale]
-            first[stale] = tl.slots
-            j = int(first.argmin())
-            best = int(first[j])
-            first[stale] = saved
-            again = saved <= best
-            redo = stale[again]
-            self.stale = stale[~again]
-            if redo.size:
-                self.is_stale[redo] = False
-                got = self._firsts(redo)
-                first[redo] = got
-                low = int(got.min())
-                k = int(redo[got == low].min())
-                if (low, k) < (best, j):
-                    j = k
-        else:
-            j = int(first.argmin())
-        if int(first[j]) >= tl.slots:
-            return None
-        return int(first[j]), [(int(self.cols[j]), self.tasks[0])]
+        return slot, [(int(self.cols[c]), self.tasks[0])]
 
     def _multi(self) -> tuple[int, list[tuple[int, int]]] | None:
         """Earliest start on ``need`` nodes at once: per candidate the disjoint ranges
         of good start slots, and over all candidates a count of nodes good at each slot
-        (kept as a difference array, updated by the changed rows only)."""
+        (kept as a difference array, updated for the changed nodes only)."""
         tl = self.tl
         if not self.started:
             self.started = True
             c = self.cols.size
-            self.lo = np.full((c, 8), tl.slots, dtype=np.int64)
-            self.hi = np.full((c, 8), -1, dtype=np.int64)
-            self.valid = np.zeros((c, 8), dtype=np.bool_)
-            self.rowfirst = np.full(c, tl.slots, dtype=np.int64)
-            self.rowlast = np.full(c, -1, dtype=np.int64)
-            self.diff = np.zeros(tl.slots + 1, dtype=np.int64)
-            self.init_done = False
-            self._rows(np.arange(c))
-            self.init_done = True
-            self.pos = tl.logged
-        else:
-            changed = self._changes()
-            if changed is not None:
-                # Only starts in (start - length, stop) can lose a node: skip rows whose
-                # good starts all lie outside (they only shrink).
-                r, start, stop = changed
-                hit = (self.rowfirst[r] < stop) & (self.rowlast[r] + self.length > start)
-                if hit.any():
-                    self._rows(np.unique(r[hit]))
-        count = np.cumsum(self.diff[:tl.slots])
-        hit = count >= self.need
-        slot = int(hit.argmax())
-        if not hit[slot]:
+            self.lo: I64 = np.zeros((c, 4), dtype=np.int64)
+            self.hi: I64 = np.zeros((c, 4), dtype=np.int64)
+            self.nr: I64 = np.zeros(c, dtype=np.int64)
+            self.ver = np.full(c, -1, dtype=np.int64)  # versions start at 0: all stale
+            self.diff: I64 = np.zeros(tl.slots + 1, dtype=np.int64)
+            self.chosen: I64 = np.zeros(self.need, dtype=np.int64)
+        while (wanted := kernels.multi_update(self.lo, self.hi, self.nr, self.ver,
+                                              self.diff, *self._args())):
+            extra = wanted + 4 - self.lo.shape[1]  # a row has more ranges than fit
+            pad = np.zeros((self.cols.size, extra), dtype=np.int64)
+            self.lo = np.concatenate([self.lo, pad], axis=1)
+            self.hi = np.concatenate([self.hi, pad], axis=1)
+        slot = kernels.multi_answer(self.lo, self.hi, self.nr, self.diff, self.need,
+                                    tl.slots, self.chosen)
+        if slot >= tl.slots:
             return None
-        cand = np.flatnonzero(self.rowfirst <= slot)
-        good = (self.valid[cand] & (self.lo[cand] <= slot) & (self.hi[cand] >= slot)).any(axis=1)
-        chosen = cand[good][:self.need]
-        return slot, [(int(self.cols[r]), t) for r, t in zip(chosen, self.tasks, strict=True)]
-
-    def _rows(self, pos: npt.NDArray[np.intp]) -> None:
-        """Recompute the good start ranges of candidates ``pos`` and the counts."""
-        size = self.diff.size
-        if self.init_done:
-            lo, hi, valid = self.lo[pos], self.hi[pos], self.valid[pos]
-            self.diff -= np.bincount(lo[valid], minlength=size)
-            self.diff += np.bincount(hi[valid] + 1, minlength=size)
-        nlo, nhi, nvalid = self._windows(pos)
-        w = nlo.shape[1]
-        if w > self.lo.shape[1]:
-            extra = w + 8 - self.lo.shape[1]  # narrow: every question reads all of it
-            c = self.cols.size
-            self.lo = np.concatenate([self.lo, np.full((c, extra), self.tl.slots, np.int64)], 1)
-            self.hi = np.concatenate([self.hi, np.full((c, extra), -1, np.int64)], 1)
-            self.valid = np.concatenate([self.valid, np.zeros((c, extra), np.bool_)], 1)
-        self.lo[pos, :w], self.hi[pos, :w], self.valid[pos, :w] = nlo, nhi, nvalid
-        self.valid[pos, w:] = False
-        self.diff += np.bincount(nlo[nvalid], minlength=size)
-        self.diff -= np.bincount(nhi[nvalid] + 1, minlength=size)
-        self.rowfirst[pos] = np.where(nvalid, nlo, self.tl.slots).min(axis=1)
-        self.rowlast[pos] = np.where(nvalid, nhi, -1).max(axis=1)
+        return slot, [(int(self.cols[r]), t)
+                      for r, t in zip(self.chosen.tolist(), self.tasks, strict=True)]
 
 
 def _no_room_for(full: _Shape, shape: _Shape) -> bool:

@@ -13,20 +13,19 @@ Each node keeps only the slots where its free resources change (``pts[n, j]``,
 ascending, first 0; unused entries hold ``T`` and repeat the last values), so a
 question about every node costs ``N x K`` with ``K`` the busiest node's number
 of changes, not ``N x T``; Slurm keeps one time-ordered list for the same reason.
-Each node column carries a version number bumped on every change, and every
-change is appended to ``log`` (node, first slot, stop slot), so callers can cache
-per-node answers, replay the log from where they last read it, and recompute only
-the nodes that changed.
+Each node row carries a version number bumped on every change, so callers can
+cache per-node answers and recompute only the nodes that changed since.
+The writes run in :mod:`scheduler.core.kernels`.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
+from scheduler.core import kernels
 from scheduler.core.nodes import I64, NodeTable
 from scheduler.core.select import Amounts, FreeView
 from scheduler.core.types import RunningJob
@@ -72,12 +71,10 @@ class Timeline:
         self.mem: I64 = np.minimum(mem0[:, None] + delta[:, :, 1], table.mem[:, None])
         self.jobs: I64 = np.maximum(jobs0[:, None] - delta[:, :, 2], 0)
         self.gres: I64 = np.minimum(gres0[:, None, :] + delta[:, :, 3:], table.gres[:, None, :])
+        #: Bumped on every change of a node's row: callers cache per-node answers with
+        #: the version they were computed at.
         self.version: I64 = np.zeros(n, dtype=np.int64)
-        #: Every change, in order: node, first slot, stop slot (callers replay the tail).
-        #: Every change, in order, as rows (node, first slot, stop slot); callers keep
-        #: how far they have read and replay the rest (``log[:logged]`` is filled).
-        self.log: I64 = np.zeros((1024, 3), dtype=np.int64)
-        self.logged = 0
+        self.no_gres: I64 = np.zeros(len(table.gres_keys), dtype=np.int64)
 
     def _releases(self, table: NodeTable, running: Sequence[RunningJob]
                   ) -> tuple[npt.NDArray[np.intp], I64, I64]:
@@ -170,46 +167,18 @@ class Timeline:
 
     def take(self, a: Amounts, start: int, length: int) -> None:
         """Hold ``a`` from slot ``start`` for ``length`` slots."""
-        stop = min(self.slots, start + length)
-        cpus, mem = a.cpus.tolist(), a.mem.tolist()
-        held = np.count_nonzero(a.gres, axis=1) if a.gres.size else np.zeros(len(cpus))
-        has_gres = [bool(x) for x in np.asarray(held).ravel()]
+        gres = np.ascontiguousarray(a.gres, dtype=np.int64)
         for r, i in enumerate(a.nodes.tolist()):
-            k = int(self.npts[i])
-            p = self.pts[i, :k].tolist()
-            lo = bisect_left(p, start)
-            if lo == k or p[lo] != start:
-                self._point(i, lo, start, k)
-                p.insert(lo, start)
-                k += 1
-            if stop < self.slots:
-                hi = bisect_left(p, stop, lo)
-                if hi == k or p[hi] != stop:
-                    self._point(i, hi, stop, k)
-            else:  # the padding repeats the last point's values
-                hi = self.pts.shape[1]
-            self.cpus[i, lo:hi] -= cpus[r]
-            self.mem[i, lo:hi] -= mem[r]
-            if has_gres[r]:
-                self.gres[i, lo:hi] -= a.gres[r]
-            self.jobs[i, lo:hi] += 1
-            self.version[i] += 1
-            if self.logged == self.log.shape[0]:
-                self.log = np.concatenate([self.log, np.zeros_like(self.log)])
-            self.log[self.logged] = (i, start, stop)
-            self.logged += 1
+            self.take_one(i, start, length, int(a.cpus[r]), int(a.mem[r]), gres[r])
 
-    def _point(self, i: int, pos: int, slot: int, k: int) -> None:
-        """Insert ``slot`` as change point ``pos`` of node ``i`` (``k`` points so far),
-        with the values of the point before it."""
-        if k == self.pts.shape[1]:
+    def take_one(self, i: int, start: int, length: int, cpus: int, mem: int,
+                 gres: I64) -> None:
+        """Hold ``cpus``, ``mem`` and ``gres`` (one per gres column) on node ``i``."""
+        if int(self.npts[i]) + 2 > self.pts.shape[1]:
             self._grow()
-        for arr in (self.pts, self.cpus, self.mem, self.jobs, self.gres):
-            arr[i, pos + 1:k + 1] = arr[i, pos:k].copy()
-            if arr is not self.pts:
-                arr[i, pos] = arr[i, pos - 1]
-        self.pts[i, pos] = slot
-        self.npts[i] = k + 1
+        kernels.take(i, start, min(self.slots, start + length), cpus, mem, gres, self.pts,
+                     self.npts, self.cpus, self.mem, self.jobs, self.gres, self.version,
+                     self.slots)
 
     def _grow(self) -> None:
         extra = max(8, self.pts.shape[1])
