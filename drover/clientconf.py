@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 SYSTEM_FILE = Path("/etc/drover/client.json")
@@ -24,10 +23,28 @@ class ClientConfError(RuntimeError):
     """No usable controller configuration; the message says what to do."""
 
 
-@dataclass(frozen=True)
 class ClientConf:
-    url: str
-    token: str = ""
+    """The controller's base URL and the token to send.
+
+    A plain class, as every type on a command's import path: ``dataclasses``
+    imports ``inspect``, ~10 ms of each sbatch or squeue run.
+    """
+
+    __slots__ = ("url", "token")
+
+    def __init__(self, url: str, token: str = "") -> None:
+        self.url = url
+        self.token = token
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, ClientConf)
+                and (self.url, self.token) == (other.url, other.token))
+
+    def __hash__(self) -> int:
+        return hash((self.url, self.token))
+
+    def __repr__(self) -> str:
+        return f"ClientConf(url={self.url!r}, token={'...' if self.token else ''!r})"
 
 
 def user_file(environ: Mapping[str, str] | None = None) -> Path:

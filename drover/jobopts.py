@@ -15,12 +15,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from drover import units
 from drover.timefmt import TimeFormatError, parse_begin, parse_time_limit
+
+TYPE_CHECKING = False  # importing typing costs a command ~15 ms of start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 PROG = "sbatch"
 VERSION = "slurm 22.05.8"
@@ -136,26 +138,35 @@ ENV_OPTIONS = {
 _GROUPS = ({"mem", "mem_per_cpu", "mem_per_gpu"}, {"requeue", "no_requeue"})
 
 
-@dataclass
+# Plain classes, not dataclasses: ``dataclasses`` imports ``inspect``, ~10 ms of
+# every sbatch run (this module is on its start-up path).
+
 class CommandLine:
     """The command line split: options, then the script and its arguments."""
 
-    options: dict[str, Any]
-    script_path: str | None
-    script_args: list[str]
+    def __init__(self, options: dict[str, Any], script_path: str | None,
+                 script_args: list[str]) -> None:
+        self.options = options
+        self.script_path = script_path
+        self.script_args = script_args
 
 
-@dataclass
 class SbatchRequest:
-    job_desc: dict[str, Any]
-    parsable: bool = False
-    quiet: bool = False
-    test_only: bool = False
-    wait: bool = False
-    verbose: int = 0
-    clusters: str | None = None
-    script_path: str | None = None
-    warnings: list[str] = field(default_factory=list)
+    """What sbatch sends (``job_desc``) and how it behaves after (``--parsable``, ``--wait``...)."""
+
+    def __init__(self, job_desc: dict[str, Any], parsable: bool = False, quiet: bool = False,
+                 test_only: bool = False, wait: bool = False, verbose: int = 0,
+                 clusters: str | None = None, script_path: str | None = None,
+                 warnings: list[str] | None = None) -> None:
+        self.job_desc = job_desc
+        self.parsable = parsable
+        self.quiet = quiet
+        self.test_only = test_only
+        self.wait = wait
+        self.verbose = verbose
+        self.clusters = clusters
+        self.script_path = script_path
+        self.warnings = [] if warnings is None else warnings
 
 
 # --- getopt_long, the sbatch way -----------------------------------------------------
@@ -369,12 +380,25 @@ _CONVERTERS: dict[str, Any] = {
 _ARRAY_ITEM = re.compile(r"^(\d+)(?:-(\d+)(?::(\d+))?)?$")
 
 
-@dataclass(frozen=True)
 class ArraySpec:
     """``0-10:2,15%3`` → ranges ((0, 10, 2), (15, 15, 1)), throttle 3."""
 
-    ranges: tuple[tuple[int, int, int], ...]
-    throttle: int | None = None
+    __slots__ = ("ranges", "throttle")
+
+    def __init__(self, ranges: tuple[tuple[int, int, int], ...],
+                 throttle: int | None = None) -> None:
+        self.ranges = ranges
+        self.throttle = throttle
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, ArraySpec)
+                and (self.ranges, self.throttle) == (other.ranges, other.throttle))
+
+    def __hash__(self) -> int:
+        return hash((self.ranges, self.throttle))
+
+    def __repr__(self) -> str:
+        return f"ArraySpec({self.ranges!r}, {self.throttle!r})"
 
     def ids(self) -> list[int]:
         return sorted({i for lo, hi, step in self.ranges for i in range(lo, hi + 1, step)})

@@ -10,17 +10,39 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+
+TYPE_CHECKING = False  # importing typing costs a command ~15 ms of start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 _SPEC_RE = re.compile(r"^(\d+)(?:_(\d+|\[[0-9,\-:%]+\]))?(?:\.(\w+))?$")
 
 
-@dataclass(frozen=True)
 class JobSpec:
-    job_id: int
-    tasks: frozenset[int] | None = None  # None: the job, or the whole array
-    step: str | None = None
+    """A job id as the commands take it: ``12``, ``12_3``, ``12_[1-3]``, ``12.batch``.
+
+    A plain class: ``dataclasses`` would cost every squeue/scancel run ~10 ms.
+    """
+
+    __slots__ = ("job_id", "tasks", "step")
+
+    def __init__(self, job_id: int, tasks: frozenset[int] | None = None,
+                 step: str | None = None) -> None:
+        self.job_id = job_id
+        self.tasks = tasks  # None: the job, or the whole array
+        self.step = step
+
+    def _key(self) -> tuple[int, frozenset[int] | None, str | None]:
+        return (self.job_id, self.tasks, self.step)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, JobSpec) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"JobSpec({self.job_id!r}, {self.tasks!r}, {self.step!r})"
 
     def api_id(self) -> str:
         """The id for ``/api/jobs/{id}/``: ``12`` or ``12_3`` (one task)."""

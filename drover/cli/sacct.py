@@ -12,7 +12,6 @@ import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from drover.cli.formats import acct as af
 from drover.cli.formats import values as v
@@ -20,8 +19,13 @@ from drover.cli.formats.engine import Column, parse_names
 from drover.cli.jobids import JobSpec, parse_job_spec
 from drover.cli.slurmargs import SlurmArgumentParser, add_version, split_job_ids, split_list
 
-Record = Mapping[str, Any]
-Row = dict[str, Any]
+TYPE_CHECKING = False  # importing typing costs a command ~15 ms of start-up
+if TYPE_CHECKING:
+    from typing import Any
+
+    Record = Mapping[str, Any]
+if TYPE_CHECKING:
+    Row = dict[str, Any]
 
 
 def build_rows(jobs: Sequence[Record], *, allocations: bool = False,
@@ -214,7 +218,8 @@ def api_params(args: Any, specs: Sequence[JobSpec], states: set[str]) -> dict[st
     return params
 
 
-Fetch = Callable[[Mapping[str, str]], list[Record]]
+if TYPE_CHECKING:
+    Fetch = Callable[[Mapping[str, str]], list[Record]]
 
 
 def fetch_jobs(params: Mapping[str, str]) -> list[Record]:

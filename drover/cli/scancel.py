@@ -7,17 +7,19 @@ scancel is silent and exits 0; ``-v`` reports it). Never waits on the jobs.
 
 from __future__ import annotations
 
-import getpass
 import signal as _signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from drover.cli.formats import values as v
 from drover.cli.jobids import JobSpec, parse_job_spec
 from drover.cli.slurmargs import SlurmArgumentParser, add_version, split_job_ids, split_list
 
-Record = Mapping[str, Any]
+TYPE_CHECKING = False  # importing typing costs a command ~15 ms of start-up
+if TYPE_CHECKING:
+    from typing import Any
+
+    Record = Mapping[str, Any]
 # job errors real scancel keeps quiet about unless -v
 _BENIGN = ("Invalid job id specified", "Job/step already completing or completed")
 
@@ -70,6 +72,8 @@ def build_parser() -> SlurmArgumentParser:
 def _filters(args: Any) -> dict[str, list[str]]:
     users = split_list(args.user)
     if args.me:
+        import getpass  # only for --me: it costs ~5 ms to import
+
         users.append(getpass.getuser())
     return {k: vals for k, vals in {
         "user": users, "name": split_list(args.name), "state": split_list(args.state),
@@ -121,7 +125,8 @@ def targets(specs: Sequence[JobSpec], filters: Mapping[str, list[str]],
 
 
 Signal = Callable[[str, str | None], None]
-Queue = Callable[[Mapping[str, str]], list[Record]]
+if TYPE_CHECKING:
+    Queue = Callable[[Mapping[str, str]], list[Record]]
 
 
 def _api_signal(job_id: str, sig: str | None) -> None:

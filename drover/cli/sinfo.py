@@ -12,7 +12,6 @@ import re
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from drover.cli.formats import nodes as nf
 from drover.cli.formats.engine import (
@@ -26,8 +25,13 @@ from drover.cli.formats.engine import (
 from drover.cli.slurmargs import SlurmArgumentParser, add_version, split_list
 from drover.hostlist import HostlistError, expand
 
-Record = Mapping[str, Any]
-Row = dict[str, Any]
+TYPE_CHECKING = False  # importing typing costs a command ~15 ms of start-up
+if TYPE_CHECKING:
+    from typing import Any
+
+    Record = Mapping[str, Any]
+if TYPE_CHECKING:
+    Row = dict[str, Any]
 
 NAMES: dict[str, Field] = {name: nf.LETTERS[letter] for name, letter in {
     "Available": "a", "CPUs": "c", "CPUsState": "C", "CPUsLoad": "O", "DefaultTime": "L",
@@ -252,7 +256,8 @@ def build_parser() -> SlurmArgumentParser:
     return p
 
 
-Fetch = Callable[[], tuple[list[Record], list[Record]]]
+if TYPE_CHECKING:
+    Fetch = Callable[[], tuple[list[Record], list[Record]]]
 
 
 def fetch_all() -> tuple[list[Record], list[Record]]:

@@ -10,7 +10,6 @@ from drover.cli.formats.engine import (
     Column,
     Field,
     Layout,
-    Record,
     fit,
     parse_names,
     parse_percent,
@@ -19,6 +18,6 @@ from drover.cli.formats.engine import (
 )
 
 __all__ = [
-    "Column", "Field", "Layout", "Record", "fit", "parse_names", "parse_percent",
+    "Column", "Field", "Layout", "fit", "parse_names", "parse_percent",
     "parse_width", "size_columns",
 ]

@@ -9,13 +9,17 @@ A record is a list of lines; :func:`render` joins them with ``"\\n   "`` or, for
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from drover.cli.formats import values as v
-from drover.cli.formats.engine import Record
 from drover.cli.formats.nodes import node_state_scontrol
 from drover.timefmt import format_hms, format_time_limit_padded, format_timestamp
 from drover.units import format_mem_mb
+
+TYPE_CHECKING = False  # importing typing costs a command ~15 ms of start-up
+if TYPE_CHECKING:
+    from typing import Any
+
+    from drover.cli.formats.engine import Record
 
 
 def render(lines: Sequence[str], oneliner: bool, trailing_sep: bool = False) -> str:
