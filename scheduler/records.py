@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import signal as _signal
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -131,6 +131,77 @@ def step_record(step: Any) -> dict[str, Any]:
     }
 
 
+def _stdout(job: Job) -> str:
+    return expand_path(job.stdout, job, default_stdout(job))
+
+
+def _stderr(job: Job) -> str:
+    return expand_path(job.stderr, job, job.stdout or default_stdout(job))
+
+
+# Each key of the job record (but "steps") and how to compute it from a job row and
+# the shared clock. ``job_record`` builds the whole record from this table, and
+# ``job_rows`` only the keys a client asked for (squeue asks for what it prints).
+JOB_FIELDS: dict[str, Callable[[Any, datetime], Any]] = {
+    "job_id": lambda j, now: j.id,
+    "array_job_id": lambda j, now: j.array_job_id,
+    "array_task_id": lambda j, now: j.array_task_id,
+    "array_task_str": lambda j, now: array_task_str(j),
+    "name": lambda j, now: j.name,
+    "user": lambda j, now: j.user,
+    "uid": lambda j, now: j.uid,
+    "group": lambda j, now: j.group,
+    "gid": lambda j, now: j.gid,
+    "account": lambda j, now: j.account,
+    "partition": lambda j, now: j.partition,
+    "qos": lambda j, now: j.qos,
+    "state": lambda j, now: j.state,
+    "reason": lambda j, now: j.reason,
+    "priority": lambda j, now: j.priority,
+    "nice": lambda j, now: j.nice,
+    "dependency": lambda j, now: j.dependency,
+    "hold": lambda j, now: bool(j.hold),
+    "submit_time": lambda j, now: epoch(j.submit_time),
+    "eligible_time": lambda j, now: epoch(j.eligible_time),
+    "start_time": lambda j, now: epoch(j.start_time),
+    "end_time": lambda j, now: epoch(j.end_time),
+    "time_limit_min": lambda j, now: j.time_limit_min,
+    "run_time_s": run_time_s,
+    "nodes": lambda j, now: j.nodes,
+    "num_nodes": lambda j, now: _num_nodes(j),
+    "num_cpus": lambda j, now: _num_cpus(j),
+    "num_tasks": lambda j, now: j.ntasks,
+    "cpus_per_task": lambda j, now: j.cpus_per_task,
+    "ntasks_per_node": lambda j, now: j.ntasks_per_node,
+    "mem_per_node_mb": lambda j, now: j.mem_per_node_mb,
+    "mem_per_cpu_mb": lambda j, now: j.mem_per_cpu_mb,
+    "gres": lambda j, now: j.gres,
+    "constraint": lambda j, now: j.constraint,
+    "exclusive": lambda j, now: j.exclusive,
+    "requeue": lambda j, now: j.requeue,
+    "restarts": lambda j, now: j.restarts,
+    "batch_host": lambda j, now: j.batch_host,
+    "work_dir": lambda j, now: j.work_dir,
+    "command": lambda j, now: j.command,
+    "stdout": lambda j, now: _stdout(j),
+    "stderr": lambda j, now: _stderr(j),
+    "stdin": lambda j, now: expand_path(j.stdin, j, "/dev/null"),
+    "exit_code": lambda j, now: [j.exit_code, j.exit_signal],
+    "derived_exit_code": lambda j, now: [j.derived_exit_code, 0],
+    "comment": lambda j, now: j.comment,
+    "submit_host": lambda j, now: j.submit_host,
+    "reservation": lambda j, now: j.reservation,
+    "req_nodes": lambda j, now: j.req_nodes,
+    "exc_nodes": lambda j, now: j.exc_nodes,
+    "cancelled_by": lambda j, now: j.cancelled_by,
+    "sched_nodes": lambda j, now: j.sched_nodes or None,
+}
+
+
+def _none(job: Any, now: datetime) -> None:
+    return None
+
+
 def job_record(job: Job, now: datetime | None = None,
                steps: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The contract's job record. ``steps``: the step records when the caller
@@ -138,39 +209,21 @@ def job_record(job: Job, now: datetime | None = None,
     now = now or timezone.now()
     if steps is None:
         steps = [step_record(s) for s in job.steps.all()]  # type: ignore[attr-defined]
-    stdout = expand_path(job.stdout, job, default_stdout(job))
-    stderr = expand_path(job.stderr, job, job.stdout or default_stdout(job))
-    return {
-        "job_id": job.id,
-        "array_job_id": job.array_job_id,
-        "array_task_id": job.array_task_id,
-        "array_task_str": array_task_str(job),
-        "name": job.name, "user": job.user, "uid": job.uid, "group": job.group, "gid": job.gid,
-        "account": job.account, "partition": job.partition, "qos": job.qos,
-        "state": job.state, "reason": job.reason, "priority": job.priority, "nice": job.nice,
-        "dependency": job.dependency, "hold": bool(job.hold),
-        "submit_time": epoch(job.submit_time), "eligible_time": epoch(job.eligible_time),
-        "start_time": epoch(job.start_time), "end_time": epoch(job.end_time),
-        "time_limit_min": job.time_limit_min,
-        "run_time_s": run_time_s(job, now),
-        "nodes": job.nodes,
-        "num_nodes": _num_nodes(job), "num_cpus": _num_cpus(job), "num_tasks": job.ntasks,
-        "cpus_per_task": job.cpus_per_task, "ntasks_per_node": job.ntasks_per_node,
-        "mem_per_node_mb": job.mem_per_node_mb, "mem_per_cpu_mb": job.mem_per_cpu_mb,
-        "gres": job.gres, "constraint": job.constraint, "exclusive": job.exclusive,
-        "requeue": job.requeue, "restarts": job.restarts,
-        "batch_host": job.batch_host, "work_dir": job.work_dir,
-        "command": job.command,
-        "stdout": stdout, "stderr": stderr,
-        "stdin": expand_path(job.stdin, job, "/dev/null"),
-        "exit_code": [job.exit_code, job.exit_signal],
-        "derived_exit_code": [job.derived_exit_code, 0],
-        "comment": job.comment, "submit_host": job.submit_host, "reservation": job.reservation,
-        "req_nodes": job.req_nodes, "exc_nodes": job.exc_nodes,
-        "cancelled_by": job.cancelled_by,
-        "sched_nodes": job.sched_nodes or None,
-        "steps": steps,
-    }
+    record = {key: get(job, now) for key, get in JOB_FIELDS.items()}
+    record["steps"] = steps
+    return record
+
+
+def job_rows(jobs: Iterable[Any], fields: list[str],
+             now: datetime | None = None) -> list[list[Any]]:
+    """Only ``fields`` of each job's record, as one list per job (the compact answer).
+
+    A name the record does not have answers None, as a record without that key
+    reads to the commands (a newer client may ask an older server).
+    """
+    now = now or timezone.now()
+    getters = [JOB_FIELDS.get(f, _none) for f in fields]
+    return [[get(job, now) for get in getters] for job in jobs]
 
 
 # The columns a job record needs: everything but the script and its environment,

@@ -53,6 +53,20 @@ def test_the_job_record_has_the_contract_keys(cluster: Any, api: Any) -> None:
     assert (record["state"], record["nodes"], record["exit_code"]) == ("RUNNING", "n1", [0, 0])
 
 
+def test_fields_ask_for_the_compact_answer_with_the_records_values(
+        cluster: Any, api: Any) -> None:
+    make_job("daemon", array_job_id=None)
+    make_running(cluster[0], user="daemon")
+    whole = api("daemon").get("/api/jobs/").json()["jobs"]
+    fields = ["job_id", "state", "nodes", "stdout", "run_time_s", "no_such_key"]
+    answer = api("daemon").get("/api/jobs/?fields=" + ",".join(fields)).json()
+    assert set(answer) == {"fields", "rows"}
+    assert answer["fields"] == fields
+    assert [dict(zip(fields, row, strict=True)) for row in answer["rows"]] == [
+        {**{k: r[k] for k in fields[:-2]}, "run_time_s": answer["rows"][i][4],
+         "no_such_key": None} for i, r in enumerate(whole)]
+
+
 def test_state_filters_and_min_job_age(cluster: Any, api: Any) -> None:
     pending = make_job("daemon")
     done = make_job("daemon", state="COMPLETED", end_time=pending.submit_time)

@@ -161,3 +161,55 @@ def test_cells_are_cut_and_padded_like_slurm() -> None:
     layout, bad = parse_percent("%%%i|%.3t", LETTERS)
     assert bad == []
     assert layout.header() == "%JOBID| ST"
+
+
+# --- the compact answer: squeue asks only for the keys it reads --------------------------
+
+def run_compact(capsys: pytest.CaptureFixture[str], argv: Sequence[str],
+                records: list[dict[str, Any]]) -> tuple[str, str, int, Mapping[str, str]]:
+    """As ``run``, but the fake controller answers as the real one does to ``fields=``:
+    each record cut down to the named keys (absent keys read as None)."""
+    seen: list[Mapping[str, str]] = []
+
+    def fetch(params: Mapping[str, str]) -> list[dict[str, Any]]:
+        seen.append(params)
+        if "fields" not in params:
+            return records
+        names = params["fields"].split(",")
+        return [{k: r.get(k) for k in names} for r in records]
+
+    rc = squeue.main(list(argv), fetch=fetch)
+    out, err = capsys.readouterr()
+    return out, err, rc, seen[0]
+
+
+ALL_LETTERS = " ".join(f"%{letter}" for letter in sorted(LETTERS))
+ALL_NAMES = ",".join(sorted(squeue.jf.NAMES))
+
+
+@pytest.mark.parametrize("argv", [
+    [], ["-l"], ["--start"], ["-r"], ["-t", "all"], ["-u", "alice"], ["-j", "10"],
+    ["-o", ALL_LETTERS], ["-O", ALL_NAMES], ["-h", "-o", "%i %T %R"],
+])
+def test_the_compact_answer_prints_what_whole_records_print(
+        capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    expected = run(capsys, argv, scenario.all_jobs())[:3]
+    out, err, rc, params = run_compact(capsys, argv, scenario.all_jobs())
+    assert "fields" in params
+    assert (out, err, rc) == expected
+
+
+def test_the_default_listing_asks_for_a_few_fields_only(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    *_, params = run_compact(capsys, [], scenario.active_jobs())
+    assert set(params["fields"].split(",")) == {
+        "job_id", "array_job_id", "array_task_id", "array_task_str", "state", "user", "uid",
+        "partition", "name", "account", "qos", "priority", "run_time_s", "num_nodes",
+        "reason", "nodes"}
+
+
+@pytest.mark.parametrize("argv", [["--json"], ["--sort=-p"]])
+def test_json_and_explicit_sorts_ask_for_whole_records(
+        capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    *_, params = run_compact(capsys, argv, scenario.active_jobs())
+    assert "fields" not in params

@@ -18,44 +18,62 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
-Record = Mapping[str, Any]
-Getter = Callable[[Record], str]
+TYPE_CHECKING = False  # importing typing costs a command ~15 ms of start-up
+if TYPE_CHECKING:
+    from typing import Any
+
+    Record = Mapping[str, Any]
+    Getter = Callable[[Record], str]
 
 
-@dataclass(frozen=True)
+# Plain classes, not dataclasses: ``dataclasses`` imports ``inspect``, ~10 ms of
+# every squeue/sinfo/sacct run.
+
 class Field:
     """One printable attribute: the header text and how to compute a cell."""
 
-    header: str
-    get: Getter
-    width: int = 0  # the command's default width (0 = none); used by -O and sacct
-    right: bool = False  # the default justification that goes with ``width``
+    __slots__ = ("header", "get", "width", "right", "keys")
+
+    def __init__(self, header: str, get: Getter, width: int = 0, right: bool = False,
+                 keys: tuple[str, ...] | None = None) -> None:
+        self.header = header
+        self.get = get
+        self.width = width  # the command's default width (0 = none); used by -O and sacct
+        self.right = right  # the default justification that goes with ``width``
+        self.keys = keys  # the record keys ``get`` reads; None: not known (all of them)
+
+    def __repr__(self) -> str:
+        return f"Field({self.header!r}, width={self.width}, right={self.right})"
 
 
-@dataclass(frozen=True)
 class Column:
     """A field placed in a layout: its width (0 = unpadded) and justification."""
 
-    key: str
-    field: Field
-    width: int = 0
-    right: bool = False
-    suffix: str = ""  # literal text printed after the cell
-    overflow: str = ""  # appended to a value that had to be cut ("+" in sacct)
+    __slots__ = ("key", "field", "width", "right", "suffix", "overflow")
+
+    def __init__(self, key: str, field: Field, width: int = 0, right: bool = False,
+                 suffix: str = "", overflow: str = "") -> None:
+        self.key = key
+        self.field = field
+        self.width = width
+        self.right = right
+        self.suffix = suffix  # literal text printed after the cell
+        self.overflow = overflow  # appended to a value that had to be cut ("+" in sacct)
+
+    def __repr__(self) -> str:
+        return f"Column({self.key!r}, width={self.width}, right={self.right})"
 
     def cell(self, text: str) -> str:
         return fit(text, self.width, self.right, self.overflow)
 
 
-@dataclass
 class Layout:
     """A parsed format: literal ``prefix`` and then columns (each with its suffix)."""
 
-    columns: list[Column] = field(default_factory=list)
-    prefix: str = ""
+    def __init__(self, columns: list[Column] | None = None, prefix: str = "") -> None:
+        self.columns = [] if columns is None else columns
+        self.prefix = prefix
 
     def header(self) -> str:
         return self.prefix + "".join(c.cell(c.field.header) + c.suffix for c in self.columns)

@@ -10,14 +10,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.api.views.queries import accounting_jobs, queue_jobs, recent_cutoff
+from portal.api.views.queries import accounting_jobs, parse_fields, queue_jobs, recent_cutoff
 from scheduler import config
 from scheduler.actions import jobs as job_actions
 from scheduler.actions.access import can_act_on
 from scheduler.actions.errors import SlurmError
 from scheduler.actions.submit import do_submit_job
 from scheduler.models import FINISHED_STATES, Job
-from scheduler.records import job_record, job_records
+from scheduler.records import job_record, job_records, job_rows
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -53,7 +53,11 @@ class JobsView(APIView):  # type: ignore[misc]
 
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="List jobs (squeue)")
     def get(self, request: Request) -> Response:
-        return Response({"jobs": job_records(queue_jobs(request.user, request.query_params))})
+        fields = parse_fields(request.query_params.get("fields"))
+        jobs = queue_jobs(request.user, request.query_params)
+        if fields is not None:  # the compact answer: only these keys, one list per job
+            return Response({"fields": fields, "rows": job_rows(jobs, fields)})
+        return Response({"jobs": job_records(jobs)})
 
 
 class JobDetailView(APIView):  # type: ignore[misc]

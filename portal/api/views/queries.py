@@ -44,6 +44,13 @@ def parse_states(text: str) -> list[str] | None:
     return out
 
 
+def parse_fields(text: str | None) -> list[str] | None:
+    """``fields=job_id,state``: the compact answer's columns; None when not asked for."""
+    if not text:
+        return None
+    return [f.strip() for f in text.split(",") if f.strip()]
+
+
 def parse_ids(text: str) -> list[tuple[int, int | None]]:
     out = []
     for item in filter(None, (s.strip() for s in text.split(","))):
