@@ -31,14 +31,26 @@ from tests.livecluster import running_cluster as _running_cluster  # noqa: E402
 OUT = REPO / "bench" / "out"
 
 __all__ = ["LiveCluster", "running_cluster", "result", "timed", "median_ms", "sbatch_many",
-           "api_submit_many", "wait_all_finished"]
+           "api_submit_many", "api_clients_submit", "wait_all_finished", "load_average"]
 
 
 def running_cluster(**kwargs: Any) -> Any:
     """tests.livecluster's, in the mode ``DROVER_BENCH_MODE`` names (auto, production,
-    embedded; auto = production when PostgreSQL and Redis answer)."""
+    embedded; auto = production when PostgreSQL and Redis answer).
+
+    The client packages are byte-compiled first, as ``pip install`` does: with
+    ``PYTHONDONTWRITEBYTECODE`` set (as on our CI machines) every command would
+    otherwise compile its modules at each start.
+    """
+    import compileall
+
+    compileall.compile_dir(str(REPO / "drover"), quiet=2)
     kwargs.setdefault("mode", os.environ.get("DROVER_BENCH_MODE", "auto"))
     return _running_cluster(**kwargs)
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def result(name: str, cluster: LiveCluster | None = None, **metrics: Any) -> None:
@@ -88,6 +100,38 @@ def sbatch_many(cluster: LiveCluster, total: int, clients: int,
             cp = run_ok(cluster, ["sbatch", "--parsable", "-o", "/dev/null", *args], cwd=work)
             with lock:
                 ids.append(int(cp.stdout.strip().split(";")[0]))
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        for f in [pool.submit(client, n) for n in per_client]:
+            f.result()
+    return time.perf_counter() - t0, ids
+
+
+def api_clients_submit(cluster: LiveCluster, total: int, clients: int,
+                       args: Sequence[str] = ("--wrap", "true")) -> tuple[float, list[int]]:
+    """Submit ``total`` jobs from ``clients`` threads, each keeping one HTTP connection
+    (drover.api.Client, as sbatch uses it) and POSTing the job description sbatch
+    would build from ``args``. Returns the elapsed wall time and the job ids."""
+    from drover import jobopts
+    from drover.api import Client
+    from drover.clientconf import ClientConf
+
+    work = cluster.workdir / "jobs"
+    work.mkdir(exist_ok=True)
+    env = {**cluster.env, "PWD": str(work)}
+    desc = jobopts.parse_sbatch(["--parsable", "-o", "/dev/null", *args], None, env,
+                                str(work)).job_desc
+    per_client = [total // clients + (1 if i < total % clients else 0) for i in range(clients)]
+    ids: list[int] = []
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        api = Client(ClientConf(cluster.url, cluster.token))
+        mine = [int(api.post("/api/jobs/", desc)["job_id"]) for _ in range(n)]
+        api.close()
+        with lock:
+            ids.extend(mine)
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:

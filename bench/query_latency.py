@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from common import api_submit_many, median_ms, result, run_ok, running_cluster, timed
+from common import api_submit_many, load_average, median_ms, result, run_ok, running_cluster, timed
 
 
 def main() -> None:
@@ -20,6 +20,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
     with running_cluster(nodes=2) as cluster:
+        load = load_average()
         t0 = time.perf_counter()
         api_submit_many(cluster, args.jobs, hold=True)
         api_rate = args.jobs / (time.perf_counter() - t0)
@@ -31,7 +32,8 @@ def main() -> None:
             run_ok(cluster, cmd)
             figures[f"{name}_ms"] = median_ms(
                 [timed(lambda cmd=cmd: run_ok(cluster, cmd)) for _ in range(args.runs)])
-        result("query_latency", cluster, jobs=args.jobs, api_submit_per_s=api_rate,
+        result("query_latency", cluster, load_before=load, jobs=args.jobs,
+               api_submit_per_s=api_rate,
                squeue_lines=lines,
                sacct_lines=sacct_lines, **figures)
 

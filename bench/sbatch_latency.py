@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from common import median_ms, result, run_ok, running_cluster, timed
+from common import load_average, median_ms, result, run_ok, running_cluster, timed
 
 
 def import_time_ms() -> float:
@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=200)
     args = parser.parse_args()
     with running_cluster(nodes=2) as cluster:
+        load = load_average()
         work = cluster.workdir
         help_s = [timed(lambda: run_ok(cluster, ["sbatch", "--help"])) for _ in range(20)]
         run_ok(cluster, ["sbatch", "--wrap", "true", "-o", "/dev/null"])  # warm the server
@@ -42,7 +43,8 @@ def main() -> None:
                 cluster, ["sbatch", "--parsable", "-o", "/dev/null", "--wrap", "true"],
                 cwd=work)))
         total = time.perf_counter() - t0
-        result("sbatch_latency", cluster, jobs=args.jobs, median_ms=median_ms(samples),
+        result("sbatch_latency", cluster, load_before=load, jobs=args.jobs,
+               median_ms=median_ms(samples),
                p95_ms=sorted(samples)[int(len(samples) * 0.95)] * 1000,
                jobs_per_s=args.jobs / total, help_median_ms=median_ms(help_s),
                import_ms=import_time_ms())
