@@ -159,6 +159,7 @@ class _Plan:
         self.timeline = timeline
         self.shapes: dict[tuple[object, ...], _Shape] = {}
         self.by_cols: dict[bytes, list[_Shape]] = {}  # shapes by candidate nodes
+        self.families: dict[tuple[object, ...], _Family] = {}
 
     def now(self, option: Option) -> list[tuple[int, int]] | None:
         """Nodes to start ``option`` on now, in the main pass (before any reservation:
@@ -270,7 +271,7 @@ class _Plan:
     def _shape(self, option: Option) -> _Shape:
         shape = self.shapes.get(option.key)
         if shape is None:
-            shape = _Shape(self.table, self.timeline, option)
+            shape = _Shape(self.table, self.timeline, option, self.families)
             self.shapes[option.key] = shape
             same = self.by_cols.setdefault(shape.cols.tobytes(), [])
             if not shape.exhausted and any(_no_room_for(full, shape) for full in same):
@@ -293,7 +294,10 @@ class _Shape:
     changed since are revisited.
     """
 
-    def __init__(self, table: NodeTable, timeline: Timeline, option: Option) -> None:
+    def __init__(self, table: NodeTable, timeline: Timeline, option: Option,
+                 families: dict[tuple[object, ...], _Family] | None = None) -> None:
+        """``families``: the plan's, to share answers with shapes that differ only in
+        duration or node count (None: answers of its own)."""
         self.table, self.tl = table, timeline
         cols = option.cols
         self.cols: I64 = cols[np.argsort(table.rank[cols], kind="stable")].astype(np.int64)
@@ -308,10 +312,21 @@ class _Shape:
         self.single = req.uniform and req.node_count == 1
         self.need = req.node_count if req.uniform else 0
         self.tasks = uniform_tasks(req, self.need) if req.uniform else []
-        self.started = False
         self.no_room = False  # searched the whole window and found no start
         if not self.exhausted:
             self._thresholds()
+            self.family = self._family({} if families is None else families)
+            self.which: int | None = None  # this duration's position in the family
+            self.chosen: I64 = np.zeros(self.need, dtype=np.int64)
+
+    def _family(self, families: dict[tuple[object, ...], _Family]) -> _Family:
+        key = (self.single, self.max_jobs == 0, self.cols.tobytes(), self.need_c.tobytes(),
+               self.need_m.tobytes(), self.ok.tobytes(), self.gmask.shape,
+               self.gmask.tobytes(), self.gcount.tobytes())
+        family = families.get(key)
+        if family is None:
+            family = families[key] = _Family(self)
+        return family
 
     # ---- the fit test, as thresholds per candidate node -----------------------------------
 
@@ -353,14 +368,6 @@ class _Shape:
                 ok[:] = False
         self.need_c, self.need_m, self.ok = need_c, need_m, np.ascontiguousarray(ok)
 
-    def _args(self) -> tuple[I64, I64, I64, Mask, bool, Mask, I64, int, I64, I64, I64, I64,
-                             I64, I64, I64, int]:
-        """The kernels' arguments describing this shape and the plan."""
-        tl = self.tl
-        return (self.cols, self.need_c, self.need_m, self.ok, self.max_jobs == 0,
-                self.gmask, self.gcount, self.length, tl.pts, tl.npts, tl.cpus, tl.mem,
-                tl.jobs, tl.gres, tl.version, tl.slots)
-
     # ---- answers -----------------------------------------------------------------------
 
     def earliest(self) -> tuple[int, list[tuple[int, int]]] | None:
@@ -375,46 +382,100 @@ class _Shape:
 
     def _single(self) -> tuple[int, list[tuple[int, int]]] | None:
         """Earliest start on one node: the leftmost minimum of the candidates' earliest
-        starts, kept in a segment tree (stale leaves are lower bounds)."""
+        starts (see :class:`_Family`)."""
         if not self.cols.size:
             return None
-        if not self.started:
-            self.started = True
-            self.size = 1 << (self.cols.size - 1).bit_length()
-            self.tree: I64 = np.empty(2 * self.size, dtype=np.int64)
-            self.ver: I64 = np.empty(self.cols.size, dtype=np.int64)
-            kernels.single_init(self.tree, self.size, self.ver, *self._args())
-        slot, c = kernels.single_query(self.tree, self.size, self.ver, *self._args())
+        if self.which is None:
+            self.which = self.family.index(self.length)
+        slot, c = self.family.first(self.which)
         if c < 0:
             return None
         return slot, [(int(self.cols[c]), self.tasks[0])]
 
     def _multi(self) -> tuple[int, list[tuple[int, int]]] | None:
-        """Earliest start on ``need`` nodes at once: per candidate the disjoint ranges
-        of good start slots, and over all candidates a count of nodes good at each slot
-        (kept as a difference array, updated for the changed nodes only)."""
-        tl = self.tl
-        if not self.started:
-            self.started = True
-            c = self.cols.size
-            self.lo: I64 = np.zeros((c, 4), dtype=np.int64)
-            self.hi: I64 = np.zeros((c, 4), dtype=np.int64)
-            self.nr: I64 = np.zeros(c, dtype=np.int64)
-            self.ver = np.full(c, -1, dtype=np.int64)  # versions start at 0: all stale
-            self.diff: I64 = np.zeros(tl.slots + 1, dtype=np.int64)
-            self.chosen: I64 = np.zeros(self.need, dtype=np.int64)
-        while (wanted := kernels.multi_update(self.lo, self.hi, self.nr, self.ver,
-                                              self.diff, *self._args())):
-            extra = wanted + 4 - self.lo.shape[1]  # a row has more ranges than fit
-            pad = np.zeros((self.cols.size, extra), dtype=np.int64)
-            self.lo = np.concatenate([self.lo, pad], axis=1)
-            self.hi = np.concatenate([self.hi, pad], axis=1)
-        slot = kernels.multi_answer(self.lo, self.hi, self.nr, self.diff, self.need,
-                                    tl.slots, self.chosen)
-        if slot >= tl.slots:
+        """Earliest start on ``need`` nodes at once (see :class:`_Family`)."""
+        if self.which is None:
+            self.which = self.family.index(self.length)
+        slot = self.family.first_many(self.which, self.need, self.chosen)
+        if slot >= self.tl.slots:
             return None
         return slot, [(int(self.cols[r]), t)
                       for r, t in zip(self.chosen.tolist(), self.tasks, strict=True)]
+
+
+class _Family:
+    """The answers of shapes that differ only in duration (and, for multi-node shapes,
+    in node count): one scan of a node's change points serves every duration, and a
+    node recomputed for one shape is fresh for all (see :mod:`scheduler.core.kernels`).
+
+    Single-node families keep a segment tree of earliest starts per duration;
+    multi-node ones the good start ranges per duration, candidate and range, and a
+    count of good nodes per slot (as differences). ``ver`` is each candidate's node
+    version when last computed (-1: never).
+    """
+
+    def __init__(self, shape: _Shape) -> None:
+        self.tl = shape.tl
+        self.single = shape.single
+        self.cols = shape.cols
+        self.fit_args: tuple[I64, I64, I64, Mask, bool, Mask, I64] = (
+            shape.cols, shape.need_c, shape.need_m, shape.ok, shape.max_jobs == 0,
+            shape.gmask, shape.gcount)
+        self.lengths: I64 = np.zeros(0, dtype=np.int64)
+        self.ver: I64 = np.full(self.cols.size, -1, dtype=np.int64)
+        self.size = 1 << max(0, self.cols.size - 1).bit_length()
+        self.trees: I64 = np.zeros((0, 2 * self.size), dtype=np.int64)
+        c, slots = self.cols.size, self.tl.slots
+        self.lo: I64 = np.zeros((0, c, 4), dtype=np.int64)
+        self.hi: I64 = np.zeros((0, c, 4), dtype=np.int64)
+        self.nr: I64 = np.zeros((0, c), dtype=np.int64)
+        self.diff: I64 = np.zeros((0, slots + 1), dtype=np.int64)
+
+    def index(self, length: int) -> int:
+        """The position of ``length`` in the family, adding it (a full recompute: the
+        new duration needs every candidate, and a stale one needs every duration)."""
+        found = np.flatnonzero(self.lengths == length)
+        if found.size:
+            return int(found[0])
+        self.lengths = np.append(self.lengths, length)
+        n = self.lengths.size
+        if self.single:
+            self.trees = np.zeros((n, 2 * self.size), dtype=np.int64)
+            tl = self.tl
+            kernels.single_fill(self.trees, self.size, self.ver, n, self.lengths,
+                                *self.fit_args, tl.pts, tl.npts, tl.cpus, tl.mem, tl.jobs,
+                                tl.gres, tl.version, tl.slots)
+        else:
+            _, c, width = self.lo.shape
+            self.lo = np.zeros((n, c, width), dtype=np.int64)
+            self.hi = np.zeros((n, c, width), dtype=np.int64)
+            self.nr = np.zeros((n, c), dtype=np.int64)
+            self.diff = np.zeros((n, self.tl.slots + 1), dtype=np.int64)
+            self.ver[:] = -1
+        return n - 1
+
+    def _plan_args(self) -> tuple[int, I64, I64, I64, I64, Mask, bool, Mask, I64, I64, I64,
+                                  I64, I64, I64, I64, I64, int]:
+        tl = self.tl
+        return (self.lengths.size, self.lengths, *self.fit_args, tl.pts, tl.npts, tl.cpus,
+                tl.mem, tl.jobs, tl.gres, tl.version, tl.slots)
+
+    def first(self, which: int) -> tuple[int, int]:
+        """The earliest start of one node for ``lengths[which]`` and its candidate
+        position (-1: none in the plan)."""
+        return kernels.single_query(self.trees, self.size, self.ver, which,
+                                    *self._plan_args())
+
+    def first_many(self, which: int, need: int, chosen: I64) -> int:
+        """The earliest start of ``need`` nodes for ``lengths[which]``, the candidates
+        written to ``chosen`` (``slots``: none in the plan)."""
+        while (slot := kernels.multi_query(self.lo, self.hi, self.nr, self.diff, self.ver,
+                                           which, need, chosen, *self._plan_args())) < 0:
+            extra = -slot + 4 - self.lo.shape[2]  # a row has more ranges than fit
+            pad = np.zeros((*self.lo.shape[:2], extra), dtype=np.int64)
+            self.lo = np.concatenate([self.lo, pad], axis=2)
+            self.hi = np.concatenate([self.hi, pad], axis=2)
+        return slot
 
 
 def _no_room_for(full: _Shape, shape: _Shape) -> bool:

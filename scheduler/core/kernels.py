@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import numba
+import numpy as np
 
 from scheduler.core.nodes import I64, Mask
 
@@ -54,21 +55,34 @@ def fits(i: int, j: int, need_c: int, need_m: int, exclusive: bool, gmask: Mask,
 
 
 @_compiled
-def first_start(i: int, need_c: int, need_m: int, exclusive: bool, gmask: Mask,
-                gcount: I64, length: int, pts: I64, npts: I64, cpus: I64, mem: I64,
-                jobs: I64, gres: I64, slots: int) -> int:
-    """The earliest start on node ``i``: the first run of fitting segments lasting
-    ``length`` slots or reaching the end of the plan (``slots``: none)."""
+def _firsts(c: int, out: I64, n_len: int, lengths: I64, cols: I64, need_c: I64,
+            need_m: I64, ok: Mask, exclusive: bool, gmask: Mask, gcount: I64, pts: I64,
+            npts: I64, cpus: I64, mem: I64, jobs: I64, gres: I64, slots: int) -> None:
+    """``out[l]``: the earliest start on candidate ``c``'s node for ``lengths[l]``, the
+    first run of fitting segments lasting that long or reaching the end of the plan
+    (``slots``: none). One scan answers every length."""
+    out[:n_len] = slots
+    if not ok[c]:
+        return
+    i = cols[c]
+    left = n_len
     run = -1
     for j in range(npts[i]):
-        if fits(i, j, need_c, need_m, exclusive, gmask, gcount, cpus, mem, jobs, gres):
+        if fits(i, j, need_c[c], need_m[c], exclusive, gmask, gcount, cpus, mem, jobs, gres):
             if run < 0:
                 run = pts[i, j]
         elif run >= 0:
-            if pts[i, j] - run >= length:
-                return run
+            for m in range(n_len):
+                if out[m] == slots and pts[i, j] - run >= lengths[m]:
+                    out[m] = run
+                    left -= 1
+            if left == 0:
+                return
             run = -1
-    return run if run >= 0 else slots
+    if run >= 0:
+        for m in range(n_len):
+            if out[m] == slots:
+                out[m] = run
 
 
 @_compiled
@@ -82,29 +96,37 @@ def _set_leaf(tree: I64, size: int, pos: int, value: int) -> None:
 
 
 @_compiled
-def single_init(tree: I64, size: int, ver: I64, cols: I64, need_c: I64, need_m: I64,
-                ok: Mask, exclusive: bool, gmask: Mask, gcount: I64, length: int,
-                pts: I64, npts: I64, cpus: I64, mem: I64, jobs: I64, gres: I64,
+def single_fill(trees: I64, size: int, ver: I64, n_len: int, lengths: I64, cols: I64,
+                need_c: I64, need_m: I64, ok: Mask, exclusive: bool, gmask: Mask,
+                gcount: I64, pts: I64, npts: I64, cpus: I64, mem: I64, jobs: I64, gres: I64,
                 version: I64, slots: int) -> None:
-    """Fill a shape's tree with every candidate's exact earliest start."""
-    tree[:] = slots
+    """Fill a family's trees (one per length, ``[length, 2 * size]``) with every
+    candidate's exact earliest starts."""
+    out = np.empty(n_len, dtype=np.int64)
+    trees[:n_len] = slots
     for c in range(cols.shape[0]):
-        i = cols[c]
-        ver[c] = version[i]
-        if ok[c]:
-            tree[size + c] = first_start(i, need_c[c], need_m[c], exclusive, gmask, gcount,
-                                         length, pts, npts, cpus, mem, jobs, gres, slots)
-    for k in range(size - 1, 0, -1):
-        tree[k] = min(tree[2 * k], tree[2 * k + 1])
+        ver[c] = version[cols[c]]
+        _firsts(c, out, n_len, lengths, cols, need_c, need_m, ok, exclusive, gmask, gcount,
+                pts, npts, cpus, mem, jobs, gres, slots)
+        for m in range(n_len):
+            trees[m, size + c] = out[m]
+    for m in range(n_len):
+        for k in range(size - 1, 0, -1):
+            trees[m, k] = min(trees[m, 2 * k], trees[m, 2 * k + 1])
 
 
 @_compiled
-def single_query(tree: I64, size: int, ver: I64, cols: I64, need_c: I64, need_m: I64,
-                 ok: Mask, exclusive: bool, gmask: Mask, gcount: I64, length: int,
-                 pts: I64, npts: I64, cpus: I64, mem: I64, jobs: I64, gres: I64,
-                 version: I64, slots: int) -> tuple[int, int]:
-    """The earliest start over a shape's candidates and the candidate's position
-    (ties: the lower position); ``(slots, -1)`` when none starts in the plan."""
+def single_query(trees: I64, size: int, ver: I64, which: int, n_len: int, lengths: I64,
+                 cols: I64, need_c: I64, need_m: I64, ok: Mask, exclusive: bool,
+                 gmask: Mask, gcount: I64, pts: I64, npts: I64, cpus: I64, mem: I64,
+                 jobs: I64, gres: I64, version: I64, slots: int) -> tuple[int, int]:
+    """The earliest start for ``lengths[which]`` over the candidates, and the
+    candidate's position (ties: the lower position); ``(slots, -1)``: none.
+
+    A leaf is exact while its node's version is ``ver``'s, a lower bound after;
+    a stale minimum is recomputed, for every length at once, and the search goes on."""
+    tree = trees[which]
+    out = np.empty(n_len, dtype=np.int64)
     while tree[1] < slots:
         k = 1
         while k < size:  # down to the leftmost minimum
@@ -114,101 +136,149 @@ def single_query(tree: I64, size: int, ver: I64, cols: I64, need_c: I64, need_m:
         if ver[c] == version[i]:
             return tree[k], c
         ver[c] = version[i]
-        value = slots
-        if ok[c]:
-            value = first_start(i, need_c[c], need_m[c], exclusive, gmask, gcount, length,
-                                pts, npts, cpus, mem, jobs, gres, slots)
-        _set_leaf(tree, size, c, value)
+        _firsts(c, out, n_len, lengths, cols, need_c, need_m, ok, exclusive, gmask, gcount,
+                pts, npts, cpus, mem, jobs, gres, slots)
+        for m in range(n_len):
+            _set_leaf(trees[m], size, c, out[m])
     return slots, -1
 
 
 @_compiled
-def multi_update(lo: I64, hi: I64, nr: I64, ver: I64, diff: I64, cols: I64, need_c: I64,
-                 need_m: I64, ok: Mask, exclusive: bool, gmask: Mask, gcount: I64,
-                 length: int, pts: I64, npts: I64, cpus: I64, mem: I64, jobs: I64,
-                 gres: I64, version: I64, slots: int) -> int:
-    """Recompute the good start ranges of every candidate whose node changed since
-    ``ver`` (-1: never looked) and keep ``diff`` (nodes good per slot, as
-    differences) in step. A start ``s`` in the segment of change point ``j`` is good when no point
-    where a share does not fit lies in ``(s, s + length)``.
+def _rows(c: int, lo: I64, hi: I64, nr: I64, diff: I64, ver: I64, n_len: int, lengths: I64,
+          cols: I64, need_c: I64, need_m: I64, ok: Mask, exclusive: bool, gmask: Mask,
+          gcount: I64, pts: I64, npts: I64, cpus: I64, mem: I64, jobs: I64, gres: I64,
+          version: I64, slots: int) -> int:
+    """Recompute candidate ``c``'s good start ranges for every length
+    (``lo``/``hi`` ``[length, candidate, range]``, ascending) and keep ``diff``
+    (nodes good per slot, as differences, per length) in step. A start ``s`` in the
+    segment of change point ``j`` is good when no point where a share does not fit
+    lies in ``(s, s + length)``.
 
-    Returns 0, or the number of ranges a row needs when that is more than ``lo``
-    holds (nothing of that row changed yet: grow and call again)."""
-    width = lo.shape[1]
-    for c in range(cols.shape[0]):
-        i = cols[c]
-        if ver[c] == version[i]:
-            continue
-        k = npts[i]
-        # Count this row's ranges first, so an overflow leaves the row untouched.
-        count = 0
-        bad = slots
-        for j in range(k - 1, -1, -1):
-            good = ok[c] and fits(i, j, need_c[c], need_m[c], exclusive, gmask, gcount,
-                                  cpus, mem, jobs, gres)
-            if not good:
-                bad = pts[i, j]
-                continue
-            end = pts[i, j + 1] if j + 1 < k else slots
-            top = min(end, slots) - 1
-            if bad < slots:
-                top = min(top, bad - length)
-            if pts[i, j] < slots and top >= pts[i, j]:
+    Returns 0, or the number of ranges the row needs when that is more than ``lo``
+    holds (the row is left as it was: grow and call again)."""
+    i = cols[c]
+    k = npts[i]
+    good = np.empty(k, dtype=np.bool_)
+    nxt_bad = np.empty(k, dtype=np.int64)  # for a good point: the next bad one (slots: none)
+    bad = slots
+    for j in range(k - 1, -1, -1):
+        good[j] = ok[c] and fits(i, j, need_c[c], need_m[c], exclusive, gmask, gcount, cpus,
+                                 mem, jobs, gres)
+        if not good[j]:
+            bad = pts[i, j]
+        nxt_bad[j] = bad
+    for writing in (False, True):  # count first, so an overflow changes nothing
+        for m in range(n_len):
+            if writing:
+                for r in range(nr[m, c]):
+                    diff[m, lo[m, c, r]] -= 1
+                    diff[m, hi[m, c, r] + 1] += 1
+            count = 0
+            for j in range(k):
+                if not good[j] or pts[i, j] >= slots:
+                    continue
+                end = pts[i, j + 1] if j + 1 < k else slots
+                top = min(end, slots) - 1
+                if nxt_bad[j] < slots:
+                    top = min(top, nxt_bad[j] - lengths[m])
+                if top < pts[i, j]:
+                    continue
+                if writing:
+                    lo[m, c, count] = pts[i, j]
+                    hi[m, c, count] = top
+                    diff[m, pts[i, j]] += 1
+                    diff[m, top + 1] -= 1
                 count += 1
-        if count > width:
-            return count
-        for r in range(nr[c]):
-            diff[lo[c, r]] -= 1
-            diff[hi[c, r] + 1] += 1
-        r = count
-        bad = slots
-        for j in range(k - 1, -1, -1):
-            good = ok[c] and fits(i, j, need_c[c], need_m[c], exclusive, gmask, gcount,
-                                  cpus, mem, jobs, gres)
-            if not good:
-                bad = pts[i, j]
-                continue
-            end = pts[i, j + 1] if j + 1 < k else slots
-            top = min(end, slots) - 1
-            if bad < slots:
-                top = min(top, bad - length)
-            if pts[i, j] < slots and top >= pts[i, j]:
-                r -= 1  # filled from the right: ranges stay in ascending order
-                lo[c, r] = pts[i, j]
-                hi[c, r] = top
-                diff[pts[i, j]] += 1
-                diff[top + 1] -= 1
-        nr[c] = count
-        ver[c] = version[i]
+            if writing:
+                nr[m, c] = count
+            elif count > lo.shape[2]:
+                return count
+    ver[c] = version[i]
     return 0
 
 
 @_compiled
-def multi_answer(lo: I64, hi: I64, nr: I64, diff: I64, need: int, slots: int,
-                 chosen: I64) -> int:
-    """The first slot at which ``need`` candidates are good, with the first ``need`` of
-    them in preference order written to ``chosen`` (``slots``: none in the plan)."""
-    count = 0
-    slot = slots
+def _good_at(lo: I64, hi: I64, nr: I64, c: int, slot: int) -> bool:
+    for r in range(nr[c]):
+        if lo[c, r] > slot:
+            return False
+        if slot <= hi[c, r]:
+            return True
+    return False
+
+
+@_compiled
+def multi_query(lo: I64, hi: I64, nr: I64, diff: I64, ver: I64, which: int, need: int,
+                chosen: I64, n_len: int, lengths: I64, cols: I64, need_c: I64, need_m: I64,
+                ok: Mask, exclusive: bool, gmask: Mask, gcount: I64, pts: I64, npts: I64,
+                cpus: I64, mem: I64, jobs: I64, gres: I64, version: I64, slots: int) -> int:
+    """The first slot at which ``need`` candidates are good for ``lengths[which]``, with
+    the first ``need`` of them in preference order written to ``chosen`` (``slots``:
+    none in the plan).
+
+    Ranges of a row whose node changed since ``ver`` are stale but only too wide
+    (good starts only disappear as the plan fills), so the counts are upper bounds
+    and the first slot they allow is a lower bound: only the stale rows claiming
+    that slot are recomputed (for every length), then the search goes on from it
+    (the counts before it only went down). Rows never looked at (``ver`` -1) are
+    computed first. A negative answer: a row needs that many ranges (grow and call
+    again)."""
+    size = cols.shape[0]
+    ranges = 0  # ranges of rows changed since, recomputed if the search reaches them
+    for c in range(size):
+        if ver[c] < 0:
+            wanted = _rows(c, lo, hi, nr, diff, ver, n_len, lengths, cols, need_c, need_m,
+                           ok, exclusive, gmask, gcount, pts, npts, cpus, mem, jobs, gres,
+                           version, slots)
+            if wanted:
+                return -wanted
+        elif ver[c] != version[cols[c]]:
+            ranges += nr[which, c]
+    my_lo, my_hi, my_nr, my_diff = lo[which], hi[which], nr[which], diff[which]
+    # Bucketed by first slot (a linked list per slot): the search meets them in order.
+    head = np.full(slots, -1, dtype=np.int64)
+    link = np.empty(ranges, dtype=np.int64)
+    row_of = np.empty(ranges, dtype=np.int64)
+    x = 0
+    for c in range(size):
+        if ver[c] != version[cols[c]]:
+            for r in range(my_nr[c]):
+                row_of[x] = c
+                link[x] = head[my_lo[c, r]]
+                head[my_lo[c, r]] = x
+                x += 1
+    reached = 0  # buckets before this one are done with
+    count = 0  # after slot s: the rows good at s (their ranges contain it)
     for s in range(slots):
-        count += diff[s]
-        if count >= need:
-            slot = s
-            break
-    if slot == slots:
-        return slots
-    got = 0
-    for c in range(nr.shape[0]):
-        for r in range(nr[c]):
-            if lo[c, r] <= slot <= hi[c, r]:
-                chosen[got] = c
-                got += 1
-                break
-            if lo[c, r] > slot:
-                break
-        if got == need:
-            break
-    return slot
+        count += my_diff[s]
+        if count < need:
+            continue
+        # Stale rows claiming s are recomputed; every stale range starting at or before
+        # s is then done with (it ended before s, or its row is fresh now).
+        while reached <= s:
+            x = head[reached]
+            while x >= 0:
+                c = row_of[x]
+                if ver[c] != version[cols[c]] and _good_at(my_lo, my_hi, my_nr, c, s):
+                    wanted = _rows(c, lo, hi, nr, diff, ver, n_len, lengths, cols, need_c,
+                                   need_m, ok, exclusive, gmask, gcount, pts, npts, cpus,
+                                   mem, jobs, gres, version, slots)
+                    if wanted:
+                        return -wanted
+                    if not _good_at(my_lo, my_hi, my_nr, c, s):
+                        count -= 1
+                x = link[x]
+            reached += 1
+        if count >= need:  # every row good at s is fresh now
+            got = 0
+            for c in range(size):
+                if _good_at(my_lo, my_hi, my_nr, c, s):
+                    chosen[got] = c
+                    got += 1
+                    if got == need:
+                        break
+            return s
+    return slots
 
 
 @_compiled
