@@ -92,6 +92,7 @@ def schedule(queue: Sequence[Queued], table: NodeTable, timeline: Timeline,
     """Run the main pass, then backfill over the rest of ``queue`` (in queue order)."""
     out = Outcome()
     plan = _Plan(table, timeline)
+    plan.prepare(queue)
     rest = len(queue)
     for i, q in enumerate(queue):
         if not _main(q, plan, out):
@@ -158,8 +159,17 @@ class _Plan:
         self.table = table
         self.timeline = timeline
         self.shapes: dict[tuple[object, ...], _Shape] = {}
-        self.by_cols: dict[bytes, list[_Shape]] = {}  # shapes by candidate nodes
+        #: Shapes that found no room, by candidate nodes (see _no_room_for).
+        self.no_room: dict[bytes, list[_Shape]] = {}
         self.families: dict[tuple[object, ...], _Family] = {}
+
+    def prepare(self, queue: Sequence[Queued]) -> None:
+        """Make every shape of ``queue`` now, so each family knows all its durations
+        before its first answer (a duration added later recomputes the family)."""
+        for q in queue:
+            for option in q.options:
+                if option.key not in self.shapes:
+                    self._shape(option)
 
     def now(self, option: Option) -> list[tuple[int, int]] | None:
         """Nodes to start ``option`` on now, in the main pass (before any reservation:
@@ -171,7 +181,7 @@ class _Plan:
         if req.uniform:
             # Main-pass starts hold from now on, so "fits now" is "earliest start is
             # slot 0".
-            found = self._shape(option).earliest()
+            found = self.earliest(option)
             return found[1] if found is not None and found[0] == 0 else None
         cols = option.cols
         view = tl.now_view(cols)
@@ -266,17 +276,23 @@ class _Plan:
 
     def earliest(self, option: Option) -> tuple[int, list[tuple[int, int]]] | None:
         """The first slot at which ``option`` fits for its whole duration, and its nodes."""
-        return self._shape(option).earliest()
+        shape = self._shape(option)
+        full = self.no_room.setdefault(shape.cols_key, [])
+        while shape.checked < len(full) and not shape.exhausted:
+            if _no_room_for(full[shape.checked], shape):
+                shape.exhausted = shape.no_room = True
+            shape.checked += 1
+        had_room = not shape.no_room
+        found = shape.earliest()
+        if had_room and shape.no_room:
+            full.append(shape)
+        return found
 
     def _shape(self, option: Option) -> _Shape:
         shape = self.shapes.get(option.key)
         if shape is None:
             shape = _Shape(self.table, self.timeline, option, self.families)
             self.shapes[option.key] = shape
-            same = self.by_cols.setdefault(shape.cols.tobytes(), [])
-            if not shape.exhausted and any(_no_room_for(full, shape) for full in same):
-                shape.exhausted = shape.no_room = True
-            same.append(shape)
         return shape
 
 
@@ -313,10 +329,12 @@ class _Shape:
         self.need = req.node_count if req.uniform else 0
         self.tasks = uniform_tasks(req, self.need) if req.uniform else []
         self.no_room = False  # searched the whole window and found no start
+        self.cols_key = self.cols.tobytes()
+        self.checked = 0  # shapes without room on the same candidates compared so far
         if not self.exhausted:
             self._thresholds()
             self.family = self._family({} if families is None else families)
-            self.which: int | None = None  # this duration's position in the family
+            self.which = self.family.index(self.length)  # position in the family
             self.chosen: I64 = np.zeros(self.need, dtype=np.int64)
 
     def _family(self, families: dict[tuple[object, ...], _Family]) -> _Family:
@@ -385,8 +403,6 @@ class _Shape:
         starts (see :class:`_Family`)."""
         if not self.cols.size:
             return None
-        if self.which is None:
-            self.which = self.family.index(self.length)
         slot, c = self.family.first(self.which)
         if c < 0:
             return None
@@ -394,8 +410,6 @@ class _Shape:
 
     def _multi(self) -> tuple[int, list[tuple[int, int]]] | None:
         """Earliest start on ``need`` nodes at once (see :class:`_Family`)."""
-        if self.which is None:
-            self.which = self.family.index(self.length)
         slot = self.family.first_many(self.which, self.need, self.chosen)
         if slot >= self.tl.slots:
             return None
@@ -430,14 +444,22 @@ class _Family:
         self.hi: I64 = np.zeros((0, c, 4), dtype=np.int64)
         self.nr: I64 = np.zeros((0, c), dtype=np.int64)
         self.diff: I64 = np.zeros((0, slots + 1), dtype=np.int64)
+        self.filled = False
 
     def index(self, length: int) -> int:
-        """The position of ``length`` in the family, adding it (a full recompute: the
-        new duration needs every candidate, and a stale one needs every duration)."""
+        """The position of ``length`` in the family, adding it. Answers are computed at
+        the next question, for every duration at once; a duration added after that
+        recomputes the family (a new duration needs every candidate, and a stale
+        candidate needs every duration), hence :meth:`_Plan.prepare`."""
         found = np.flatnonzero(self.lengths == length)
         if found.size:
             return int(found[0])
         self.lengths = np.append(self.lengths, length)
+        self.filled = False
+        return self.lengths.size - 1
+
+    def _fill(self) -> None:
+        self.filled = True
         n = self.lengths.size
         if self.single:
             self.trees = np.zeros((n, 2 * self.size), dtype=np.int64)
@@ -452,7 +474,6 @@ class _Family:
             self.nr = np.zeros((n, c), dtype=np.int64)
             self.diff = np.zeros((n, self.tl.slots + 1), dtype=np.int64)
             self.ver[:] = -1
-        return n - 1
 
     def _plan_args(self) -> tuple[int, I64, I64, I64, I64, Mask, bool, Mask, I64, I64, I64,
                                   I64, I64, I64, I64, I64, int]:
@@ -463,12 +484,16 @@ class _Family:
     def first(self, which: int) -> tuple[int, int]:
         """The earliest start of one node for ``lengths[which]`` and its candidate
         position (-1: none in the plan)."""
+        if not self.filled:
+            self._fill()
         return kernels.single_query(self.trees, self.size, self.ver, which,
                                     *self._plan_args())
 
     def first_many(self, which: int, need: int, chosen: I64) -> int:
         """The earliest start of ``need`` nodes for ``lengths[which]``, the candidates
         written to ``chosen`` (``slots``: none in the plan)."""
+        if not self.filled:
+            self._fill()
         while (slot := kernels.multi_query(self.lo, self.hi, self.nr, self.diff, self.ver,
                                            which, need, chosen, *self._plan_args())) < 0:
             extra = -slot + 4 - self.lo.shape[2]  # a row has more ranges than fit
