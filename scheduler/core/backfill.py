@@ -437,6 +437,7 @@ class _Family:
             shape.gmask, shape.gcount)
         self.lengths: I64 = np.zeros(0, dtype=np.int64)
         self.ver: I64 = np.full(self.cols.size, -1, dtype=np.int64)
+        self.waits: I64 = np.zeros(self.cols.size, dtype=np.int64)  # see multi_query
         self.size = 1 << max(0, self.cols.size - 1).bit_length()
         self.trees: I64 = np.zeros((0, 2 * self.size), dtype=np.int64)
         c, slots = self.cols.size, self.tl.slots
@@ -495,7 +496,8 @@ class _Family:
         if not self.filled:
             self._fill()
         while (slot := kernels.multi_query(self.lo, self.hi, self.nr, self.diff, self.ver,
-                                           which, need, chosen, *self._plan_args())) < 0:
+                                           self.waits, which, need, chosen,
+                                           *self._plan_args())) < 0:
             extra = -slot + 4 - self.lo.shape[2]  # a row has more ranges than fit
             pad = np.zeros((*self.lo.shape[:2], extra), dtype=np.int64)
             self.lo = np.concatenate([self.lo, pad], axis=2)

@@ -197,6 +197,11 @@ def _rows(c: int, lo: I64, hi: I64, nr: I64, diff: I64, ver: I64, n_len: int, le
     return 0
 
 
+#: Searches that may meet a stale row before it is recomputed (a recompute costs
+#: about as much as meeting it this many times).
+_PATIENCE = 32
+
+
 @_compiled
 def _good_at(lo: I64, hi: I64, nr: I64, c: int, slot: int) -> bool:
     for r in range(nr[c]):
@@ -208,10 +213,11 @@ def _good_at(lo: I64, hi: I64, nr: I64, c: int, slot: int) -> bool:
 
 
 @_compiled
-def multi_query(lo: I64, hi: I64, nr: I64, diff: I64, ver: I64, which: int, need: int,
-                chosen: I64, n_len: int, lengths: I64, cols: I64, need_c: I64, need_m: I64,
-                ok: Mask, exclusive: bool, gmask: Mask, gcount: I64, pts: I64, npts: I64,
-                cpus: I64, mem: I64, jobs: I64, gres: I64, version: I64, slots: int) -> int:
+def multi_query(lo: I64, hi: I64, nr: I64, diff: I64, ver: I64, waits: I64, which: int,
+                need: int, chosen: I64, n_len: int, lengths: I64, cols: I64, need_c: I64,
+                need_m: I64, ok: Mask, exclusive: bool, gmask: Mask, gcount: I64, pts: I64,
+                npts: I64, cpus: I64, mem: I64, jobs: I64, gres: I64, version: I64,
+                slots: int) -> int:
     """The first slot at which ``need`` candidates are good for ``lengths[which]``, with
     the first ``need`` of them in preference order written to ``chosen`` (``slots``:
     none in the plan).
@@ -220,33 +226,42 @@ def multi_query(lo: I64, hi: I64, nr: I64, diff: I64, ver: I64, which: int, need
     (good starts only disappear as the plan fills), so the counts are upper bounds
     and the first slot they allow is a lower bound: only the stale rows claiming
     that slot are recomputed (for every length), then the search goes on from it
-    (the counts before it only went down). Rows never looked at (``ver`` -1) are
-    computed first. A negative answer: a row needs that many ranges (grow and call
-    again)."""
+    (the counts before it only went down). Rows never looked at (``ver`` -1), and
+    rows found stale by ``_PATIENCE`` searches (``waits``), are computed first. A
+    negative answer: a row needs that many ranges (grow and call again)."""
     size = cols.shape[0]
+    stale = np.empty(size, dtype=np.int64)
+    n_stale = 0
     ranges = 0  # ranges of rows changed since, recomputed if the search reaches them
     for c in range(size):
-        if ver[c] < 0:
-            wanted = _rows(c, lo, hi, nr, diff, ver, n_len, lengths, cols, need_c, need_m,
-                           ok, exclusive, gmask, gcount, pts, npts, cpus, mem, jobs, gres,
-                           version, slots)
-            if wanted:
-                return -wanted
-        elif ver[c] != version[cols[c]]:
+        if ver[c] == version[cols[c]]:
+            continue
+        # A row met stale by many searches is recomputed: cheaper than meeting it again.
+        if ver[c] >= 0 and waits[c] < _PATIENCE:
+            waits[c] += 1
+            stale[n_stale] = c
+            n_stale += 1
             ranges += nr[which, c]
+            continue
+        waits[c] = 0
+        wanted = _rows(c, lo, hi, nr, diff, ver, n_len, lengths, cols, need_c, need_m, ok,
+                       exclusive, gmask, gcount, pts, npts, cpus, mem, jobs, gres, version,
+                       slots)
+        if wanted:
+            return -wanted
     my_lo, my_hi, my_nr, my_diff = lo[which], hi[which], nr[which], diff[which]
     # Bucketed by first slot (a linked list per slot): the search meets them in order.
     head = np.full(slots, -1, dtype=np.int64)
     link = np.empty(ranges, dtype=np.int64)
     row_of = np.empty(ranges, dtype=np.int64)
     x = 0
-    for c in range(size):
-        if ver[c] != version[cols[c]]:
-            for r in range(my_nr[c]):
-                row_of[x] = c
-                link[x] = head[my_lo[c, r]]
-                head[my_lo[c, r]] = x
-                x += 1
+    for y in range(n_stale):
+        c = stale[y]
+        for r in range(my_nr[c]):
+            row_of[x] = c
+            link[x] = head[my_lo[c, r]]
+            head[my_lo[c, r]] = x
+            x += 1
     reached = 0  # buckets before this one are done with
     count = 0  # after slot s: the rows good at s (their ranges contain it)
     for s in range(slots):
@@ -260,6 +275,7 @@ def multi_query(lo: I64, hi: I64, nr: I64, diff: I64, ver: I64, which: int, need
             while x >= 0:
                 c = row_of[x]
                 if ver[c] != version[cols[c]] and _good_at(my_lo, my_hi, my_nr, c, s):
+                    waits[c] = 0
                     wanted = _rows(c, lo, hi, nr, diff, ver, n_len, lengths, cols, need_c,
                                    need_m, ok, exclusive, gmask, gcount, pts, npts, cpus,
                                    mem, jobs, gres, version, slots)
