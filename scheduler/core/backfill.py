@@ -277,7 +277,7 @@ class _Plan:
     def earliest(self, option: Option) -> tuple[int, list[tuple[int, int]]] | None:
         """The first slot at which ``option`` fits for its whole duration, and its nodes."""
         shape = self._shape(option)
-        full = self.no_room.setdefault(shape.cols_key, [])
+        full = shape.peers_without_room
         while shape.checked < len(full) and not shape.exhausted:
             if _no_room_for(full[shape.checked], shape):
                 shape.exhausted = shape.no_room = True
@@ -292,6 +292,7 @@ class _Plan:
         shape = self.shapes.get(option.key)
         if shape is None:
             shape = _Shape(self.table, self.timeline, option, self.families)
+            shape.peers_without_room = self.no_room.setdefault(shape.cols.tobytes(), [])
             self.shapes[option.key] = shape
         return shape
 
@@ -329,7 +330,8 @@ class _Shape:
         self.need = req.node_count if req.uniform else 0
         self.tasks = uniform_tasks(req, self.need) if req.uniform else []
         self.no_room = False  # searched the whole window and found no start
-        self.cols_key = self.cols.tobytes()
+        #: Shapes on the same candidates that found no room (the plan's list for them).
+        self.peers_without_room: list[_Shape] = []
         self.checked = 0  # shapes without room on the same candidates compared so far
         if not self.exhausted:
             self._thresholds()
