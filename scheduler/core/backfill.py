@@ -25,25 +25,28 @@ start within it gets none), ``bf_resolution`` (slot length), ``bf_max_job_user``
 
 Speed. Answers are cached per request shape (:attr:`Option.key`); a shape keeps
 its candidate nodes in preference order, so "the first fitting node" is the
-preferred one, and the timeline's change log (node, first slot, stop slot of
-every take) is replayed from where the shape last looked, so only nodes changed
-since are revisited. The fit test is reduced once per shape to thresholds per
-candidate (free CPUs, memory and gres needed, running jobs allowed).
+preferred one. The fit test is reduced once per shape to thresholds per
+candidate (free CPUs, memory and gres needed, running jobs allowed). Shapes that
+differ only in duration (or, multi-node, in node count) form a family that
+shares its answers: one scan of a node's change points serves every duration,
+and every shape of the queue is made before the first question so each family
+knows its durations. Per candidate a family remembers the node's version when
+it last looked (the timeline bumps it on every take); the loops run compiled
+(:mod:`scheduler.core.kernels`).
 
-* One-node shapes (most jobs) keep each candidate's earliest start. A change over
-  ``[start, stop)`` leaves an answer whose own window ``[first, first + length)``
-  misses it exact; the others become stale lower bounds (answers only move
-  later as the plan fills). The answer is the best exact one unless a stale one
-  could beat it; only those are recomputed (a scan of the node's change points,
-  vectorised over the batch: next bad point by a reversed running minimum).
-* Multi-node shapes keep per candidate its disjoint ranges of good start slots
-  and, over all candidates, how many nodes are good at each slot (a difference
-  array); changed rows whose good starts a change can reach are recomputed and
-  the first slot with enough nodes is read off the prefix sum.
+* One-node families keep, per duration, a segment tree of each candidate's
+  earliest start. A stale leaf is a lower bound (answers only move later as the
+  plan fills), so the leftmost minimum is the answer once it is fresh; a stale
+  minimum is recomputed and the search repeats.
+* Multi-node families keep per duration and candidate the disjoint ranges of
+  good start slots and, over all candidates, how many nodes are good at each slot
+  (a difference array). Stale ranges are only too wide, so the first slot with
+  enough nodes is a lower bound; only stale rows claiming it are recomputed, and
+  the search goes on from there.
 * A shape that found no start in the window has none for the rest of the cycle,
-  nor has any later shape on the same candidates that needs at least as much
-  (as many nodes, as long, no lower threshold anywhere): those jobs get no
-  reservation without a search.
+  nor has any shape on the same candidates that needs at least as much (as many
+  nodes, as long, no lower threshold anywhere): those jobs get no reservation
+  without a search.
 * The main pass asks the same caches (before any reservation, "fits now" is
   "earliest start is slot 0"); the start-now test of a spread request looks only
   at a prefix of the candidates in preference order.
