@@ -23,6 +23,9 @@ from tests.api.builders import make_cluster, make_user
 from tests.api.conftest import client_for
 
 JOBS = int(os.environ.get("DROVER_PROFILE_JOBS", "1000"))
+# What a plain `squeue` asks for (drover.cli.squeue.wanted_keys with the default layout).
+SQUEUE_FIELDS = ("account,array_job_id,array_task_id,array_task_str,job_id,name,nodes,"
+                 "num_nodes,partition,priority,qos,reason,run_time_s,state,uid,user")
 
 
 def _timed(label: str, fn: Any, runs: int = 5) -> Any:
@@ -68,6 +71,7 @@ def test_profile_api() -> None:
         api.post("/api/jobs/", body, format="json")
     print(f"PROFILE submit_many jobs={JOBS} per_s={JOBS / (time.perf_counter() - t0):.0f}")
     _timed("list_jobs", lambda: api.get("/api/jobs/"))
+    _timed("list_jobs_squeue_fields", lambda: api.get("/api/jobs/?fields=" + SQUEUE_FIELDS))
     _timed("list_jobs_one", lambda: api.get("/api/jobs/?job=5"))
     _timed("accounting_jobs", lambda: api.get("/api/accounting/jobs/?all_users=1"))
     _timed("show_job", lambda: api.get("/api/jobs/5/"))

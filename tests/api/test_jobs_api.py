@@ -67,6 +67,25 @@ def test_fields_ask_for_the_compact_answer_with_the_records_values(
          "no_such_key": None} for i, r in enumerate(whole)]
 
 
+def test_each_record_key_is_computed_from_the_columns_it_declares(
+        cluster: Any, api: Any) -> None:
+    from django.utils import timezone
+
+    from scheduler.records import JOB_FIELDS, job_record, list_rows
+
+    now = timezone.now()
+    jobs = [make_job("daemon", stdout="out-%A_%a-%x.txt", stdin="in-%j"),
+            make_running(cluster[0], user="daemon"),
+            make_job("daemon", array_job_id=900, array_pending="2-5", array_max_tasks=2),
+            make_job("daemon", state="FAILED", exit_code=3, exit_signal=0, end_time=now,
+                     start_time=now)]
+    for job in jobs:
+        qs = Job.objects.filter(id=job.id)
+        whole = job_record(list_rows(qs)[0], now, steps=[])
+        for key, get in JOB_FIELDS.items():
+            assert get(list_rows(qs, [key])[0], now) == whole[key], (job.id, key)
+
+
 def test_state_filters_and_min_job_age(cluster: Any, api: Any) -> None:
     pending = make_job("daemon")
     done = make_job("daemon", state="COMPLETED", end_time=pending.submit_time)

@@ -54,7 +54,7 @@ class JobsView(APIView):  # type: ignore[misc]
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="List jobs (squeue)")
     def get(self, request: Request) -> Response:
         fields = parse_fields(request.query_params.get("fields"))
-        jobs = queue_jobs(request.user, request.query_params)
+        jobs = queue_jobs(request.user, request.query_params, fields)
         if fields is not None:  # the compact answer: only these keys, one list per job
             return Response({"fields": fields, "rows": job_rows(jobs, fields)})
         return Response({"jobs": job_records(jobs)})

@@ -98,9 +98,10 @@ def recent_cutoff() -> datetime:
     return timezone.now() - timedelta(seconds=config.get_int("MinJobAge"))
 
 
-def queue_jobs(user: Any, params: Any) -> list[Any]:
+def queue_jobs(user: Any, params: Any, fields: list[str] | None = None) -> list[Any]:
     """squeue: active jobs; finished ones only when asked for (``state``, ``all_states``)
-    and only within MinJobAge of their end. ``state`` wins over ``all_states``."""
+    and only within MinJobAge of their end. ``state`` wins over ``all_states``.
+    ``fields``: read only what these record keys need (``records.list_rows``)."""
     qs = visible(user)
     states: list[str] | None = list(ACTIVE_STATES)
     if params.get("state"):
@@ -111,7 +112,7 @@ def queue_jobs(user: Any, params: Any) -> list[Any]:
         qs = qs.filter(state__in=states)
     recent = Q(end_time__gte=recent_cutoff()) | Q(end_time__isnull=True)
     qs = qs.filter(Q(state__in=ACTIVE_STATES) | (Q(state__in=FINISHED_STATES) & recent))
-    return _common(qs, params)
+    return _common(qs, params, fields=fields)
 
 
 def accounting_jobs(user: Any, params: Any) -> list[Any]:
@@ -137,7 +138,8 @@ def accounting_jobs(user: Any, params: Any) -> list[Any]:
     return _common(qs, params, restrict_user=operator)
 
 
-def _common(qs: QuerySet[Job], params: Any, restrict_user: bool = True) -> list[Any]:
+def _common(qs: QuerySet[Job], params: Any, restrict_user: bool = True,
+            fields: list[str] | None = None) -> list[Any]:
     if params.get("user") and restrict_user:
         qs = qs.filter(user__in=[u.strip() for u in params["user"].split(",") if u.strip()])
     if params.get("partition"):
@@ -148,7 +150,7 @@ def _common(qs: QuerySet[Job], params: Any, restrict_user: bool = True) -> list[
     if ids:
         qs = qs.filter(_id_filter(ids))
     # Steps come with the records (scheduler.records.job_records: one query for the list).
-    jobs = list_rows(qs.order_by("id"))
+    jobs = list_rows(qs.order_by("id"), fields)
     return _keep_meta_match(jobs, ids) if ids else jobs
 
 
