@@ -64,6 +64,7 @@ import numpy as np
 
 from scheduler.core import kernels, types
 from scheduler.core.filters import Option
+from scheduler.core.limits import Ledger
 from scheduler.core.nodes import I64, Mask, NodeTable
 from scheduler.core.select import (
     Request,
@@ -91,19 +92,26 @@ class Queued:
 
 
 def schedule(queue: Sequence[Queued], table: NodeTable, timeline: Timeline,
-             config: SchedConfig) -> Outcome:
-    """Run the main pass, then backfill over the rest of ``queue`` (in queue order)."""
+             config: SchedConfig, ledger: Ledger | None = None) -> Outcome:
+    """Run the main pass, then backfill over the rest of ``queue`` (in queue order).
+
+    ``ledger``: QOS and association usage; a job a limit holds back is skipped
+    with its reason (it blocks nobody), and each job started is counted."""
     out = Outcome()
     plan = _Plan(table, timeline)
     plan.prepare(queue)
     rest = len(queue)
     for i, q in enumerate(queue):
-        if not _main(q, plan, out):
+        if _held(q, ledger, out):
+            continue
+        if not _main(q, plan, out, ledger):
             rest = i
             break
     blocked: set[str] = set()
     per_user: dict[str, int] = {}
     for q in queue[rest:]:
+        if _held(q, ledger, out):
+            continue
         parts = {o.partition for o in q.options}
         reason = types.PRIORITY if parts & blocked else types.RESOURCES
         if not config.backfill:
@@ -115,24 +123,34 @@ def schedule(queue: Sequence[Queued], table: NodeTable, timeline: Timeline,
             out.reasons[q.job.key] = types.PRIORITY
             continue
         per_user[q.job.user] = seen + 1
-        if _backfill(q, plan, out):
+        if _backfill(q, plan, out, ledger):
             continue
         out.reasons[q.job.key] = reason
         blocked |= parts
     return out
 
 
-def _main(q: Queued, plan: _Plan, out: Outcome) -> bool:
+def _held(q: Queued, ledger: Ledger | None, out: Outcome) -> bool:
+    """Whether a limit keeps ``q`` from starting now (its reason recorded)."""
+    reason = ledger.held(q.job) if ledger is not None else None
+    if reason is not None:
+        out.reasons[q.job.key] = reason
+    return reason is not None
+
+
+def _main(q: Queued, plan: _Plan, out: Outcome, ledger: Ledger | None) -> bool:
     """Start ``q`` on what is free now, if it fits (the plan holds no reservation yet)."""
     for option in q.options:
         choice = plan.now(option)
         if choice is not None:
             out.starts.append(plan.start(q.job, option, choice))
+            if ledger is not None:
+                ledger.started(q.job)
             return True
     return False
 
 
-def _backfill(q: Queued, plan: _Plan, out: Outcome) -> bool:
+def _backfill(q: Queued, plan: _Plan, out: Outcome, ledger: Ledger | None) -> bool:
     """Start ``q`` now if that delays no reservation, else reserve its earliest start."""
     best: tuple[int, list[tuple[int, int]], Option] | None = None
     for option in q.options:
@@ -151,6 +169,8 @@ def _backfill(q: Queued, plan: _Plan, out: Outcome) -> bool:
     slot, choice, option = best
     if slot == 0:
         out.starts.append(plan.start(q.job, option, choice))
+        if ledger is not None:
+            ledger.started(q.job)
         return True
     nodes = plan.reserve(option, slot, choice)
     out.planned[q.job.id] = Planned(plan.timeline.time_of(slot), nodes)

@@ -1,10 +1,11 @@
 """One scheduling cycle as a pipeline of named stages.
 
 ``sort`` (priority and queue order) -> ``filter`` (eligibility, partition
-limits, could-it-ever-fit) -> ``limits`` (QOS and association limits,
-:mod:`scheduler.core.limits`) -> ``main`` (FCFS while jobs fit) -> ``backfill``
-(every other job gets a reservation; those that delay none start now). The
-stages after ``filter`` live in :mod:`scheduler.core.backfill`.
+limits, could-it-ever-fit) -> ``main`` (FCFS while jobs fit) -> ``backfill``
+(every other job gets a reservation; those that delay none start now). Both
+passes skip a job that a QOS or association limit holds back, counting what
+they start (:mod:`scheduler.core.limits`). The stages after ``filter`` live in
+:mod:`scheduler.core.backfill`.
 """
 
 from __future__ import annotations
@@ -34,12 +35,10 @@ def run_cycle(snapshot: Snapshot, config: SchedConfig, now: int) -> Decision:
     reasons: dict[tuple[int, int | None], str] = {}
     table = NodeTable.build(snapshot.nodes)
     queue = _filter(ordered, table, partitions, reasons)
-    held = limits.hold([q.job for q in queue], snapshot.running, snapshot.limits)
-    reasons.update(held)
-    queue = [q for q in queue if q.job.key not in held]
     timeline = Timeline(table, snapshot.running, now, config.bf_window_s,
                         config.bf_resolution_s)
-    outcome = schedule(queue, table, timeline, config)
+    outcome = schedule(queue, table, timeline, config,
+                       limits.ledger(snapshot.running, snapshot.limits))
     reasons.update(outcome.reasons)
 
     started = {(s.job_id, s.array_task_id) for s in outcome.starts}

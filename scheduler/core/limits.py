@@ -1,9 +1,11 @@
-"""The limits stage: QOS and association limits, with Slurm's pending reasons.
+"""QOS and association limits, with Slurm's pending reasons.
 
-Runs between ``filter`` and the main pass. Given the queue in priority order,
-the running jobs and the limit tables, it decides which jobs are held back this
-cycle and why (``QOSMaxJobsPerUserLimit``, ``AssocGrpCpuLimit``, ...). Source:
-Slurm's ``src/slurmctld/acct_policy.c`` and the "Resource Limits" guide.
+A :class:`Ledger` holds what the running jobs use per QOS, user and
+association; the main pass and backfill (:mod:`scheduler.core.backfill`) ask it
+about each job before placing it and tell it about each job they start, and a
+job over a limit waits with the limit's reason (``QOSMaxJobsPerUserLimit``,
+``AssocGrpCpuLimit``, ...). Source: Slurm's ``src/slurmctld/acct_policy.c`` and
+the "Resource Limits" guide.
 
 Hierarchy, as Slurm's: the job's QOS is checked first, then the user
 association, then each account up to the root. Per-job and per-node limits
@@ -13,13 +15,10 @@ association's whole subtree already runs plus the request; per-user limits
 (``MaxJobsPerUser``, ``MaxTRESPerUser`` on a QOS, ``MaxJobs`` on an
 association) count the user's running jobs in that QOS or association.
 
-Invariant: usage accumulates in queue order as jobs pass, so jobs admitted in
-one cycle never exceed a limit together. A job that passes is counted as
-started even if it then waits for resources; this is conservative (a lower
-job of the same user may wait a cycle longer than in Slurm, never the
-reverse), and it keeps this stage independent of which jobs the main pass and
-backfill actually start. :meth:`Ledger.admit` is the same check for a caller
-that counts jobs only when they really start.
+As in Slurm, usage counts only jobs that run: a job waiting for resources
+(or holding a future reservation) does not count, so a lower job of the same
+user may start in its place. Jobs started in one cycle are counted as they
+start, so they never exceed a limit together.
 
 Pure: no ORM, no clock.
 """
@@ -27,7 +26,7 @@ Pure: no ORM, no clock.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from scheduler.core.types import LimitSet, LimitTables, PendingJob, RunningJob
@@ -171,17 +170,20 @@ class Ledger:
             ledger.add(ledger.keys(r.qos, r.user, r.account), running_tres(r))
         return ledger
 
-    def admit(self, job: PendingJob) -> str | None:
-        """The reason ``job`` is held by a limit, or None after counting it as started.
-
-        The entry point for a caller that admits jobs at the moment they start
-        (a main pass or backfill hook) rather than in queue order up front.
-        """
-        who = self.keys(job.qos, job.user, job.account)
+    def held(self, job: PendingJob) -> str | None:
+        """The reason a limit keeps ``job`` from starting now, or None."""
         tres, per_node = job_tres(job)
-        reason = self.check(job, who, tres, per_node)
+        return self.check(job, self.keys(job.qos, job.user, job.account), tres, per_node)
+
+    def started(self, job: PendingJob) -> None:
+        """Count ``job`` as running from now on."""
+        self.add(self.keys(job.qos, job.user, job.account), job_tres(job)[0])
+
+    def admit(self, job: PendingJob) -> str | None:
+        """:meth:`held`, and :meth:`started` when nothing holds ``job``."""
+        reason = self.held(job)
         if reason is None:
-            self.add(who, tres)
+            self.started(job)
         return reason
 
     def check(self, job: PendingJob, who: _Job, tres: Tres, per_node: Tres) -> str | None:
@@ -259,19 +261,8 @@ def _check_qos(job: PendingJob, qos: LimitSet, tres: Tres, per_node: Tres, used:
     return QOS_PER_USER.get(kind(name)) if name else None
 
 
-def hold(queue: Sequence[PendingJob], running: Iterable[RunningJob],
-         tables: LimitTables | None) -> dict[tuple[int, int | None], str]:
-    """Jobs of ``queue`` (in queue order) held back by a limit: job key -> reason.
-
-    Jobs not in the result may start as far as limits go; each one's usage is
-    added before the next job is checked.
-    """
+def ledger(running: Iterable[RunningJob], tables: LimitTables | None) -> Ledger | None:
+    """The ledger of ``running`` under ``tables`` (None: no limit is enforced)."""
     if tables is None or not (tables.enforce_qos or tables.enforce_assoc):
-        return {}
-    ledger = Ledger.of(running, tables)
-    held: dict[tuple[int, int | None], str] = {}
-    for job in queue:
-        reason = ledger.admit(job)
-        if reason:
-            held[job.key] = reason
-    return held
+        return None
+    return Ledger.of(running, tables)

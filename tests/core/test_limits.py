@@ -1,4 +1,4 @@
-"""The limits stage: each QOS and association reason code, usage accumulating within a cycle."""
+"""QOS and association limits: each reason code; usage counts running and started jobs."""
 
 from __future__ import annotations
 
@@ -204,3 +204,23 @@ def test_a_ledger_admits_jobs_as_a_caller_starts_them() -> None:
     assert ledger.admit(mine(1)) is None
     assert ledger.admit(mine(2)) == "QOSMaxJobsPerUserLimit"
     assert ledger.admit(mine(3, user="bob")) is None
+
+
+def test_a_job_waiting_for_resources_does_not_count_against_a_limit() -> None:
+    # Bob holds 6 of n1's and n2's 8 CPUs for 10 minutes. Alice's job 1 (4 CPUs) waits
+    # for them; her job 2 (1 CPU) fits now and delays nothing: as in Slurm it starts,
+    # since only running jobs count against MaxJobsPerUser.
+    bob = [holder(8, cpus=6, user="bob"), holder(9, cpus=6, user="bob", node_name="n2")]
+    d = run([mine(1, cpus=4), mine(2, cpus=1)], tables(qos=LimitSet(max_jobs_per_user=1)),
+            bob)
+    assert list(started(d)) == [2]
+    assert d.reasons == {1: "Resources"}
+    assert 1 in d.planned
+
+
+def test_a_job_started_by_backfill_counts_against_the_next_one() -> None:
+    bob = [holder(8, cpus=6, user="bob"), holder(9, cpus=6, user="bob", node_name="n2")]
+    d = run([mine(1, cpus=4), mine(2, cpus=1), mine(3, cpus=1)],
+            tables(qos=LimitSet(max_jobs_per_user=1)), bob)
+    assert list(started(d)) == [2]
+    assert d.reasons == {1: "Resources", 3: "QOSMaxJobsPerUserLimit"}
