@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -31,7 +32,8 @@ from tests.livecluster import running_cluster as _running_cluster  # noqa: E402
 OUT = REPO / "bench" / "out"
 
 __all__ = ["LiveCluster", "running_cluster", "result", "timed", "median_ms", "sbatch_many",
-           "api_submit_many", "api_clients_submit", "wait_all_finished", "load_average"]
+           "api_submit_many", "api_clients_submit", "wait_all_finished", "load_average",
+           "command_costs"]
 
 
 def running_cluster(**kwargs: Any) -> Any:
@@ -69,6 +71,33 @@ def timed(fn: Callable[[], Any]) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
+
+
+def server_cpu_s(cluster: LiveCluster) -> float:
+    """CPU seconds used so far by the process that answers the API: ``drover web``
+    in production, ``drover up`` (which also runs the scheduling loop) embedded."""
+    import psutil
+
+    proc = cluster.procs.get("web") or cluster.procs["drover-up"]
+    t = psutil.Process(proc.pid).cpu_times()
+    return t.user + t.system
+
+
+def command_costs(cluster: LiveCluster, cmd: Sequence[str], runs: int) -> dict[str, float]:
+    """Run ``cmd`` ``runs`` times: median wall ms, median CPU ms of the command itself
+    (its rusage), and the API server's CPU ms per run. The CPU figures hold up on a
+    shared machine where wall times mostly measure the wait for a core."""
+    walls: list[float] = []
+    cpus: list[float] = []
+    server0 = server_cpu_s(cluster)
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)  # µs, not os.times()' ticks
+        walls.append(timed(lambda: run_ok(cluster, cmd)))
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    server = (server_cpu_s(cluster) - server0) / runs
+    return {"wall_ms": median_ms(walls), "cpu_ms": median_ms(cpus),
+            "server_cpu_ms": server * 1000}
 
 
 def median_ms(samples: Sequence[float]) -> float:

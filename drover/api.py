@@ -137,7 +137,10 @@ class _Conn:
     def __init__(self, host: str, port: int, timeout: float) -> None:
         self._host = host if ":" not in host else f"[{host}]"
         self._port = port
-        self._sock: Any = socket.create_connection((host, port), timeout=timeout)
+        # getaddrinfo encodes a str host with the idna codec (~1 ms of imports: stringprep,
+        # unicodedata); an ASCII host name or address needs no encoding.
+        address = (host.encode("ascii") if host.isascii() else host, port)
+        self._sock: Any = socket.create_connection(address, timeout=timeout)  # type: ignore[arg-type]
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._file = self._sock.makefile("rb")
 

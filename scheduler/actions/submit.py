@@ -86,7 +86,10 @@ def do_submit_job(user: Any, desc: dict[str, Any]) -> SubmitResult:
     with transaction.atomic():
         job_id = _allocate_ids(1)[0]
         job = _store(job_id, checked)
-        events.broadcast_jobs([job_id])
+        if checked.bad_constraints:
+            events.broadcast_jobs([job_id])  # with the failed batch step _store made
+        else:
+            events.broadcast_new_job(job)
         if not checked.bad_constraints:
             events.request_cycle()
     if checked.bad_constraints:

@@ -197,3 +197,23 @@ def test_only_operators_may_set_a_negative_nice(daemon: Any) -> None:
     assert rejected(daemon, nice=-5).error == "Access/permission denied"
     root = make_user("root", operator=True)
     assert do_submit_job(root, desc(nice=-5)).job.nice == -5  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("fields", [{}, {"hold": True}, {"array": "0-3%2"},
+                                    {"stdout": "out-%A_%a.txt", "name": "n"}])
+def test_a_submission_broadcasts_the_record_of_the_committed_row(
+        daemon: Any, monkeypatch: pytest.MonkeyPatch,
+        django_capture_on_commit_callbacks: Any, fields: dict[str, Any]) -> None:
+    from scheduler import events
+    from scheduler.records import job_record
+
+    sent: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(events, "_send", sent.extend)
+    with django_capture_on_commit_callbacks(execute=True):
+        job_id = do_submit_job(daemon, desc(**fields)).job_id
+    row = Job.objects.get(id=job_id)
+    record = job_record(row, now=None)
+    assert [g for g, _ in sent] == ["queue", f"job.{job_id}", "user.daemon"]
+    got = sent[0][1]["job"]
+    assert {k: v for k, v in got.items() if k != "run_time_s"} == {
+        k: v for k, v in record.items() if k != "run_time_s"}
