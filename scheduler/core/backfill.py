@@ -92,13 +92,16 @@ class Queued:
 
 
 def schedule(queue: Sequence[Queued], table: NodeTable, timeline: Timeline,
-             config: SchedConfig, ledger: Ledger | None = None) -> Outcome:
+             config: SchedConfig, ledger: Ledger | None = None,
+             fits: dict[tuple[object, ...], Fit] | None = None) -> Outcome:
     """Run the main pass, then backfill over the rest of ``queue`` (in queue order).
 
     ``ledger``: QOS and association usage; a job a limit holds back is skipped
-    with its reason (it blocks nobody), and each job started is counted."""
+    with its reason (it blocks nobody), and each job started is counted.
+    ``fits``: fit tests by option key, kept by the caller from earlier cycles on the
+    same configuration (filled as new ones are made)."""
     out = Outcome()
-    plan = _Plan(table, timeline)
+    plan = _Plan(table, timeline, {} if fits is None else fits)
     plan.prepare(queue)
     rest = len(queue)
     for i, q in enumerate(queue):
@@ -178,8 +181,10 @@ def _backfill(q: Queued, plan: _Plan, out: Outcome, ledger: Ledger | None) -> bo
 
 
 class _Plan:
-    def __init__(self, table: NodeTable, timeline: Timeline) -> None:
+    def __init__(self, table: NodeTable, timeline: Timeline,
+                 fits: dict[tuple[object, ...], Fit]) -> None:
         self.table = table
+        self.fits = fits
         self.timeline = timeline
         self.shapes: dict[tuple[object, ...], _Shape] = {}
         #: Shapes that found no room, by candidate nodes (see _no_room_for).
@@ -314,102 +319,132 @@ class _Plan:
     def _shape(self, option: Option) -> _Shape:
         shape = self.shapes.get(option.key)
         if shape is None:
-            shape = _Shape(self.table, self.timeline, option, self.families)
+            fit = self.fits.get(option.key)
+            if fit is None:
+                fit = self.fits[option.key] = fit_of(self.table, option)
+            shape = _Shape(self.table, self.timeline, option, self.families, fit)
             shape.peers_without_room = self.no_room.setdefault(shape.cols.tobytes(), [])
             self.shapes[option.key] = shape
         return shape
 
 
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """An option's fit test, reduced to thresholds per candidate node (candidates in
+    preference order). It depends only on the cluster's configuration, so a caller
+    running many cycles may keep it (:class:`scheduler.core.cycle.Memo`).
+
+    Per candidate: the free CPUs and memory needed, whether the node could ever
+    hold one share (``ok``), and the most running jobs allowed (0: exclusive); the
+    scalar form of :func:`scheduler.core.select.task_capacity` ``>= tasks_per_node``.
+    ``gmask``/``gcount``: per gres request, its columns and the count they must sum to.
+    """
+
+    cols: I64
+    req: Request
+    plannable: bool  # False: a request that no candidate set can hold uniformly
+    single: bool
+    need: int  # nodes
+    tasks: list[int]  # tasks per chosen node
+    need_c: I64
+    need_m: I64
+    ok: Mask
+    max_jobs: int
+    gres: list[tuple[list[int], int]]
+    gmask: Mask
+    gcount: I64
+    family: tuple[object, ...]  # equal for shapes that may share answers (_Family)
+
+
+def fit_of(table: NodeTable, option: Option) -> Fit:
+    """``option``'s fit test (see :class:`Fit`). A flexible (spread) request is planned
+    as a uniform one (:func:`_as_uniform`)."""
+    cols = option.cols
+    cols = cols[np.argsort(table.rank[cols], kind="stable")].astype(np.int64)
+    uniform = _as_uniform(table, option)
+    plannable = uniform is not None and uniform.uniform
+    req = uniform if uniform is not None and plannable else option.request
+    single = req.uniform and req.node_count == 1
+    need = req.node_count if req.uniform else 0
+    tasks = uniform_tasks(req, need) if req.uniform else []
+    c = cols.size
+    low = -(1 << 60)
+    if not plannable:
+        empty = np.zeros(0, dtype=np.int64)
+        return Fit(cols, req, False, single, need, tasks, empty, empty,
+                   np.zeros(0, dtype=np.bool_), 0, [], np.zeros((0, 0), dtype=np.bool_),
+                   empty, ())
+    assert req.tasks_per_node is not None
+    t, cpt = req.tasks_per_node, req.cpus_per_task
+    cap_c, cap_m = table.cpus[cols], table.mem[cols]
+    if req.exclusive:
+        need_c = np.full(c, low, dtype=np.int64)
+        ok = cap_c // cpt >= t
+        max_jobs = 0
+    else:
+        need_c = np.full(c, t * cpt, dtype=np.int64)
+        ok = np.ones(c, dtype=np.bool_)
+        max_jobs = 1 << 62
+    if req.mem_node == 0:
+        need_m = cap_m.copy()
+    elif req.mem_node is not None:
+        need_m = np.full(c, req.mem_node, dtype=np.int64)
+    elif req.mem_cpu and req.exclusive:
+        need_m = cap_c * req.mem_cpu
+    elif req.mem_cpu:
+        need_m = np.full(c, t * cpt * req.mem_cpu, dtype=np.int64)
+    else:
+        need_m = np.full(c, low, dtype=np.int64)
+    gres = [(list(gcols), count) for gcols, count in req.gres]
+    gmask = np.zeros((len(gres), len(table.gres_keys)), dtype=np.bool_)
+    gcount = np.zeros(len(gres), dtype=np.int64)
+    for g, (gcols, count) in enumerate(gres):
+        gmask[g, gcols] = True
+        gcount[g] = count
+        if not gcols:
+            ok[:] = False
+    ok = np.ascontiguousarray(ok)
+    family = (single, max_jobs == 0, cols.tobytes(), need_c.tobytes(), need_m.tobytes(),
+              ok.tobytes(), gmask.shape, gmask.tobytes(), gcount.tobytes())
+    return Fit(cols, req, True, single, need, tasks, need_c, need_m, ok, max_jobs, gres,
+               gmask, gcount, family)
+
+
 class _Shape:
-    """Cached answers for one request shape (see the module docstring).
+    """Cached answers for one request shape (see the module docstring): its
+    :class:`Fit`, its duration in slots and its place in a :class:`_Family`.
 
-    A flexible (spread) request is planned as a uniform one: on one node when one
-    node could hold it, else ``t`` tasks on each of ``ceil(ntasks / t)`` nodes with
-    ``t`` the smallest task capacity among the candidate nodes. The main pass and
-    the start-now test still place it flexibly.
-
-    Candidate nodes are kept in preference order (rank), so "the first fitting
-    node" is the preferred one. Per candidate the shape remembers the node's
-    version when it last looked (:mod:`scheduler.core.kernels`), so only nodes
-    changed since are revisited.
+    A flexible (spread) request is planned as a uniform one; the main pass and the
+    start-now test still place it flexibly.
     """
 
     def __init__(self, table: NodeTable, timeline: Timeline, option: Option,
-                 families: dict[tuple[object, ...], _Family] | None = None) -> None:
+                 families: dict[tuple[object, ...], _Family] | None = None,
+                 fit: Fit | None = None) -> None:
         """``families``: the plan's, to share answers with shapes that differ only in
-        duration or node count (None: answers of its own)."""
-        self.table, self.tl = table, timeline
-        cols = option.cols
-        self.cols: I64 = cols[np.argsort(table.rank[cols], kind="stable")].astype(np.int64)
+        duration or node count (None: answers of its own); ``fit``: the option's fit
+        test if already known (:func:`fit_of`)."""
+        self.tl = timeline
+        fit = fit_of(table, option) if fit is None else fit
+        self.cols, self.req, self.single, self.need = fit.cols, fit.req, fit.single, fit.need
+        self.tasks, self.need_c, self.need_m, self.ok = fit.tasks, fit.need_c, fit.need_m, fit.ok
+        self.max_jobs, self.gres, self.gmask, self.gcount = (fit.max_jobs, fit.gres, fit.gmask,
+                                                             fit.gcount)
         self.length = timeline.span(option.duration_s)
-        self.exhausted = False
+        self.exhausted = not fit.plannable
         self.no_start_now = False  # a flexible request found no room now (stays so)
-        req = _as_uniform(table, option)
-        if req is None or not req.uniform:
-            self.exhausted = True
-            req = option.request
-        self.req = req
-        self.single = req.uniform and req.node_count == 1
-        self.need = req.node_count if req.uniform else 0
-        self.tasks = uniform_tasks(req, self.need) if req.uniform else []
         self.no_room = False  # searched the whole window and found no start
         #: Shapes on the same candidates that found no room (the plan's list for them).
         self.peers_without_room: list[_Shape] = []
         self.checked = 0  # shapes without room on the same candidates compared so far
-        if not self.exhausted:
-            self._thresholds()
-            self.family = self._family({} if families is None else families)
-            self.which = self.family.index(self.length)  # position in the family
+        if fit.plannable:
+            families = {} if families is None else families
+            family = families.get(fit.family)
+            if family is None:
+                family = families[fit.family] = _Family(self)
+            self.family = family
+            self.which = family.index(self.length)  # position in the family
             self.chosen: I64 = np.zeros(self.need, dtype=np.int64)
-
-    def _family(self, families: dict[tuple[object, ...], _Family]) -> _Family:
-        key = (self.single, self.max_jobs == 0, self.cols.tobytes(), self.need_c.tobytes(),
-               self.need_m.tobytes(), self.ok.tobytes(), self.gmask.shape,
-               self.gmask.tobytes(), self.gcount.tobytes())
-        family = families.get(key)
-        if family is None:
-            family = families[key] = _Family(self)
-        return family
-
-    # ---- the fit test, as thresholds per candidate node -----------------------------------
-
-    def _thresholds(self) -> None:
-        """Per candidate: free CPUs and memory needed, whether the node could ever hold
-        one share, and the most running jobs allowed (the scalar form of
-        :func:`scheduler.core.select.task_capacity` ``>= tasks_per_node``)."""
-        req, table, cols = self.req, self.table, self.cols
-        assert req.tasks_per_node is not None
-        t, cpt, c = req.tasks_per_node, req.cpus_per_task, cols.size
-        cap_c, cap_m = table.cpus[cols], table.mem[cols]
-        low = -(1 << 60)
-        if req.exclusive:
-            need_c = np.full(c, low, dtype=np.int64)
-            ok = cap_c // cpt >= t
-            self.max_jobs = 0
-        else:
-            need_c = np.full(c, t * cpt, dtype=np.int64)
-            ok = np.ones(c, dtype=np.bool_)
-            self.max_jobs = 1 << 62
-        if req.mem_node == 0:
-            need_m = cap_m.copy()
-        elif req.mem_node is not None:
-            need_m = np.full(c, req.mem_node, dtype=np.int64)
-        elif req.mem_cpu and req.exclusive:
-            need_m = cap_c * req.mem_cpu
-        elif req.mem_cpu:
-            need_m = np.full(c, t * cpt * req.mem_cpu, dtype=np.int64)
-        else:
-            need_m = np.full(c, low, dtype=np.int64)
-        self.gres = [(list(gcols), count) for gcols, count in req.gres]
-        # The kernels' form: one row of gres columns per request, summed against a count.
-        self.gmask = np.zeros((len(self.gres), len(table.gres_keys)), dtype=np.bool_)
-        self.gcount = np.zeros(len(self.gres), dtype=np.int64)
-        for g, (gcols, count) in enumerate(self.gres):
-            self.gmask[g, gcols] = True
-            self.gcount[g] = count
-            if not gcols:
-                ok[:] = False
-        self.need_c, self.need_m, self.ok = need_c, need_m, np.ascontiguousarray(ok)
 
     # ---- answers -----------------------------------------------------------------------
 
@@ -461,6 +496,7 @@ class _Family:
             shape.cols, shape.need_c, shape.need_m, shape.ok, shape.max_jobs == 0,
             shape.gmask, shape.gcount)
         self.lengths: I64 = np.zeros(0, dtype=np.int64)
+        self.positions: dict[int, int] = {}  # length -> its index in ``lengths``
         self.ver: I64 = np.full(self.cols.size, -1, dtype=np.int64)
         self.waits: I64 = np.zeros(self.cols.size, dtype=np.int64)  # see multi_query
         self.size = 1 << max(0, self.cols.size - 1).bit_length()
@@ -477,9 +513,10 @@ class _Family:
         the next question, for every duration at once; a duration added after that
         recomputes the family (a new duration needs every candidate, and a stale
         candidate needs every duration), hence :meth:`_Plan.prepare`."""
-        found = np.flatnonzero(self.lengths == length)
-        if found.size:
-            return int(found[0])
+        found = self.positions.get(length)
+        if found is not None:
+            return found
+        self.positions[length] = self.lengths.size
         self.lengths = np.append(self.lengths, length)
         self.filled = False
         return self.lengths.size - 1

@@ -10,20 +10,46 @@ they start (:mod:`scheduler.core.limits`). The stages after ``filter`` live in
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from scheduler.core import limits, priority, types
-from scheduler.core.backfill import Queued, schedule
+from scheduler.core.backfill import Fit, Queued, schedule
 from scheduler.core.filters import Filter
 from scheduler.core.nodes import NodeTable
 from scheduler.core.timeline import Timeline
 from scheduler.core.types import Decision, PendingJob, SchedConfig, Snapshot
 
 
-def run_cycle(snapshot: Snapshot, config: SchedConfig, now: int) -> Decision:
+@dataclass(slots=True)
+class Memo:
+    """What a caller running many cycles (the simulator) may carry from one to the
+    next: the filter stage's answers and the fit tests, which depend only on the
+    cluster's configuration and are reused while it stays the same. Never changes
+    a Decision."""
+
+    config: tuple[object, ...] | None = None
+    filter: Filter | None = None
+    fits: dict[tuple[object, ...], Fit] = field(default_factory=dict)
+
+    def filter_for(self, snapshot: Snapshot, table: NodeTable,
+                   partitions: dict[str, types.PartitionInfo]) -> Filter:
+        config = (tuple((n.name, n.cpus, n.mem_mb, tuple(sorted(n.gres.items())), n.features,
+                         n.weight, n.available, n.partitions) for n in snapshot.nodes),
+                  snapshot.partitions)
+        if self.filter is None or config != self.config:
+            self.config, self.filter = config, Filter(table, partitions)
+            self.fits.clear()
+        return self.filter
+
+
+def run_cycle(snapshot: Snapshot, config: SchedConfig, now: int,
+              memo: Memo | None = None) -> Decision:
     """Decide which pending jobs start now, and why the others wait.
 
-    Pure and deterministic: the same arguments give the same Decision.
-    Reasons are keyed by job id; for array tasks sharing an id (the pending
-    tasks of one meta row) the reason of the first task in queue order wins.
+    Pure and deterministic: the same arguments give the same Decision (``memo``
+    only saves work). Reasons are keyed by job id; for array tasks sharing an id
+    (the pending tasks of one meta row) the reason of the first task in queue
+    order wins.
     """
     partitions = {p.name: p for p in snapshot.partitions}
     jobs = snapshot.pending
@@ -34,11 +60,13 @@ def run_cycle(snapshot: Snapshot, config: SchedConfig, now: int) -> Decision:
 
     reasons: dict[tuple[int, int | None], str] = {}
     table = NodeTable.build(snapshot.nodes)
-    queue = _filter(ordered, table, partitions, reasons)
+    filt = memo.filter_for(snapshot, table, partitions) if memo else Filter(table, partitions)
+    queue = _filter(ordered, filt, reasons)
     timeline = Timeline(table, snapshot.running, now, config.bf_window_s,
                         config.bf_resolution_s)
     outcome = schedule(queue, table, timeline, config,
-                       limits.ledger(snapshot.running, snapshot.limits))
+                       limits.ledger(snapshot.running, snapshot.limits),
+                       memo.fits if memo else None)
     reasons.update(outcome.reasons)
 
     started = {(s.job_id, s.array_task_id) for s in outcome.starts}
@@ -51,10 +79,8 @@ def run_cycle(snapshot: Snapshot, config: SchedConfig, now: int) -> Decision:
                     priorities=prio)
 
 
-def _filter(ordered: list[PendingJob], table: NodeTable,
-            partitions: dict[str, types.PartitionInfo],
+def _filter(ordered: list[PendingJob], filt: Filter,
             reasons: dict[tuple[int, int | None], str]) -> list[Queued]:
-    filt = Filter(table, partitions)
     queue: list[Queued] = []
     for job in ordered:
         if not job.eligible:

@@ -65,7 +65,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from scheduler.core import priority as core_priority
-from scheduler.core.cycle import run_cycle
+from scheduler.core.cycle import Memo, run_cycle
 from scheduler.core.types import (
     NodeInfo,
     PartitionInfo,
@@ -156,6 +156,7 @@ class Simulator:
         self.only_arrivals, self.new_procs = False, INF
         self.main_config = replace(config.sched, backfill=False)
         self.bf_config = replace(config.sched, backfill=True)
+        self.memo = Memo()  # the filter's answers, from one cycle to the next
 
     # ---- the loop ------------------------------------------------------------------------
 
@@ -276,7 +277,7 @@ class Simulator:
             if cut:
                 queue = self._fitting_prefix(queue)
             return self._run(queue, self.main_config, now) if queue else self._skip()
-        decision = run_cycle(self._snapshot(queue), self.bf_config, now)
+        decision = run_cycle(self._snapshot(queue), self.bf_config, now, self.memo)
         for s in decision.starts:
             self._start(s, now)
         return len(decision.starts)
@@ -308,7 +309,8 @@ class Simulator:
             if job.ntasks > self.free:
                 continue
             self.stats.cycles_easy_probe += 1
-            decision = run_cycle(self._snapshot([head, job]), self.bf_config, now)
+            decision = run_cycle(self._snapshot([head, job]), self.bf_config, now,
+                                 self.memo)
             for s in decision.starts:
                 if s.job_id == job.id:
                     self._start(s, now)
@@ -322,7 +324,8 @@ class Simulator:
         if not queue:
             return 0
         self.stats.cycles_main += 1
-        decision = run_cycle(self._snapshot(queue, self.config.shortcuts), config, now)
+        decision = run_cycle(self._snapshot(queue, self.config.shortcuts), config, now,
+                             self.memo)
         for s in decision.starts:
             self._start(s, now)
         return len(decision.starts)
