@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from common import load_average, median_ms, result, run_ok, running_cluster, timed
+from common import command_costs, load_average, result, run_ok, running_cluster
 
 
 def import_time_ms() -> float:
@@ -34,19 +34,17 @@ def main() -> None:
     with running_cluster(nodes=2) as cluster:
         load = load_average()
         work = cluster.workdir
-        help_s = [timed(lambda: run_ok(cluster, ["sbatch", "--help"])) for _ in range(20)]
+        help_costs = command_costs(cluster, ["sbatch", "--help"], 20)
         run_ok(cluster, ["sbatch", "--wrap", "true", "-o", "/dev/null"])  # warm the server
-        samples = []
         t0 = time.perf_counter()
-        for _ in range(args.jobs):
-            samples.append(timed(lambda: run_ok(
-                cluster, ["sbatch", "--parsable", "-o", "/dev/null", "--wrap", "true"],
-                cwd=work)))
+        costs = command_costs(
+            cluster, ["sbatch", "--parsable", "-o", "/dev/null", "--wrap", "true"], args.jobs,
+            cwd=work)
         total = time.perf_counter() - t0
         result("sbatch_latency", cluster, load_before=load, jobs=args.jobs,
-               median_ms=median_ms(samples),
-               p95_ms=sorted(samples)[int(len(samples) * 0.95)] * 1000,
-               jobs_per_s=args.jobs / total, help_median_ms=median_ms(help_s),
+               median_ms=costs["wall_ms"], p95_ms=costs["p95_ms"], cpu_ms=costs["cpu_ms"],
+               server_cpu_ms=costs["server_cpu_ms"], jobs_per_s=args.jobs / total,
+               help_median_ms=help_costs["wall_ms"], help_cpu_ms=help_costs["cpu_ms"],
                import_ms=import_time_ms())
 
 

@@ -5,14 +5,15 @@ should take, and so does ``http.client`` (12 ms of a 60 ms sbatch: it imports
 the ``email`` package): plain ``http://`` URLs are spoken over a socket here
 (HTTP/1.1, Content-Length or chunked answers); ``https://`` ones go through
 ``http.client``, imported only then. One keep-alive connection per Client; a
-dropped connection is re-opened once.
+dropped connection is re-opened once. For the same reason ``urllib.parse`` is
+not used (2 ms of imports with ``ipaddress``): the controller's URL and the
+query strings are simple enough to split and encode here.
 """
 
 from __future__ import annotations
 
 import json
 import socket
-from urllib.parse import urlencode, urlsplit
 
 from drover.clientconf import ClientConf
 
@@ -51,20 +52,23 @@ class ApiUnreachable(Exception):
 
 class Client:
     def __init__(self, conf: ClientConf, timeout: float = 60.0) -> None:
-        parts = urlsplit(conf.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            scheme, host, port, path = split_url(conf.url)
+        except ValueError:
+            scheme = host = ""
+        if scheme not in ("http", "https") or not host:
             raise ApiUnreachable(f"bad controller URL {conf.url!r}")
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname
-        self._port = parts.port
-        self._prefix = parts.path.rstrip("/")
+        self._https = scheme == "https"
+        self._host = host
+        self._port = port
+        self._prefix = path.rstrip("/")
         self._token = conf.token
         self._timeout = timeout
         self._conn: Any = None  # http.client.HTTPSConnection for https, else _Conn
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         query = {k: v for k, v in (params or {}).items() if v is not None}
-        return self._request("GET", path + ("?" + urlencode(query) if query else ""), None)
+        return self._request("GET", path + ("?" + encode_query(query) if query else ""), None)
 
     def post(self, path: str, body: Any) -> Any:
         return self._request("POST", path, body)
@@ -125,6 +129,42 @@ class Client:
                 self.close()
                 raise ApiUnreachable(str(exc) or type(exc).__name__) from None
         return _decode(response.status, raw)
+
+
+def split_url(url: str) -> tuple[str, str, int | None, str]:
+    """``http://host:port/prefix`` -> (scheme, host, port, path), as ``urlsplit`` reads
+    them (lower-case scheme and host, IPv6 in brackets, user info, query and fragment
+    dropped). ValueError for a port that is not a number in 0..65535."""
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep:
+        return "", "", None, ""
+    for mark in "?#":
+        rest = rest.partition(mark)[0]
+    netloc, slash, path = rest.partition("/")
+    netloc = netloc.rpartition("@")[2]
+    if netloc.startswith("["):
+        host, _, port_text = netloc[1:].partition("]")
+        port_text = port_text.removeprefix(":")
+    else:
+        host, _, port_text = netloc.partition(":")
+    port = int(port_text) if port_text else None
+    if port is not None and not 0 <= port <= 65535:
+        raise ValueError(f"port out of range: {port}")
+    return scheme.lower(), host.lower(), port, slash + path
+
+
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+
+
+def encode_query(params: dict[str, Any]) -> str:
+    """``a=1&b=x%2Cy``: each key and ``str(value)`` as UTF-8, all but RFC 3986's
+    unreserved characters percent-encoded (what ``urlencode`` sends, with ``%20``
+    for a space)."""
+
+    def quote(text: str) -> str:
+        return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in text.encode())
+
+    return "&".join(f"{quote(str(k))}={quote(str(v))}" for k, v in params.items())
 
 
 class _Dropped(Exception):

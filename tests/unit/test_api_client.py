@@ -108,3 +108,25 @@ def test_a_non_json_error_still_names_the_status(server: str) -> None:
 def test_an_unreachable_controller_is_reported() -> None:
     with pytest.raises(ApiUnreachable):
         Client(ClientConf("http://127.0.0.1:9"), timeout=2).get("/api/ping/")
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8000", "http://Controller.Example:80/drover/", "https://h/",
+    "http://[::1]:8000/x", "http://user:pw@host:1/p?q=1#f", "HTTP://h", "http://h:/p",
+])
+def test_split_url_reads_urls_as_urlsplit_does(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    from drover.api import split_url
+
+    parts = urlsplit(url)
+    assert split_url(url) == (parts.scheme, parts.hostname or "", parts.port, parts.path)
+
+
+def test_encode_query_round_trips_through_the_servers_parser() -> None:
+    from urllib.parse import parse_qsl
+
+    from drover.api import encode_query
+
+    params = {"fields": "job_id,state", "user": "jé doe", "job": 12, "x": "a&b=c+d/e%"}
+    assert parse_qsl(encode_query(params)) == [(k, str(v)) for k, v in params.items()]
