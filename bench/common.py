@@ -33,7 +33,7 @@ OUT = REPO / "bench" / "out"
 
 __all__ = ["LiveCluster", "running_cluster", "result", "timed", "median_ms", "sbatch_many",
            "api_submit_many", "api_clients_submit", "wait_all_finished", "load_average",
-           "command_costs"]
+           "command_costs", "CpuMeter"]
 
 
 def running_cluster(**kwargs: Any) -> Any:
@@ -81,6 +81,41 @@ def server_cpu_s(cluster: LiveCluster) -> float:
     proc = cluster.procs.get("web") or cluster.procs["drover-up"]
     t = psutil.Process(proc.pid).cpu_times()
     return t.user + t.system
+
+
+class CpuMeter:
+    """CPU seconds spent between ``start()`` and ``per_job(n)``: by each cluster process
+    (``web``, ``worker``, ``drover-up``, agents), by the bench process's finished
+    children (the sbatch processes) and by the bench process itself (API client
+    threads). Reported per job, in ms."""
+
+    def __init__(self, cluster: LiveCluster) -> None:
+        self.cluster = cluster
+        self.start()
+
+    def _now(self) -> dict[str, float]:
+        import psutil
+
+        out: dict[str, float] = {}
+        for name, proc in self.cluster.procs.items():
+            try:
+                t = psutil.Process(proc.pid).cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            out[name.replace("-", "_")] = t.user + t.system
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        out["commands"] = children.ru_utime + children.ru_stime
+        out["bench"] = me.ru_utime + me.ru_stime
+        return out
+
+    def start(self) -> None:
+        self._t0 = self._now()
+
+    def per_job(self, jobs: int) -> dict[str, float]:
+        now = self._now()
+        return {f"cpu_ms_per_job_{k}": round((now[k] - self._t0.get(k, now[k])) / jobs * 1000, 2)
+                for k in now}
 
 
 def command_costs(cluster: LiveCluster, cmd: Sequence[str], runs: int,

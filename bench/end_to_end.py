@@ -14,6 +14,7 @@ import argparse
 import time
 
 from common import (
+    CpuMeter,
     api_clients_submit,
     load_average,
     result,
@@ -33,6 +34,7 @@ def main() -> None:
     submit = sbatch_many if args.via == "sbatch" else api_clients_submit
     with running_cluster(nodes=2) as cluster:
         load = load_average()
+        meter = CpuMeter(cluster)
         t0 = time.perf_counter()
         submit_s, ids = submit(cluster, args.jobs, args.clients)
         wait_all_finished(cluster, args.timeout)
@@ -47,7 +49,7 @@ def main() -> None:
                submit_s=submit_s, jobs_per_s=args.jobs / elapsed,
                completed=states.get("COMPLETED", 0),
                other_states=";".join(f"{k}:{v}" for k, v in states.items() if k != "COMPLETED")
-               or "none")
+               or "none", **meter.per_job(args.jobs))
 
 
 if __name__ == "__main__":

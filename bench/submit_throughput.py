@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import argparse
 
-from common import api_clients_submit, load_average, result, running_cluster, sbatch_many
+from common import (
+    CpuMeter,
+    api_clients_submit,
+    load_average,
+    result,
+    running_cluster,
+    sbatch_many,
+)
 
 SUBMIT = {"sbatch": sbatch_many, "api": api_clients_submit}
 
@@ -31,10 +38,12 @@ def main() -> None:
             with running_cluster(nodes=2) as cluster:
                 load = load_average()
                 submit(cluster, 20, clients)  # warm-up
+                meter = CpuMeter(cluster)
                 elapsed, ids = submit(cluster, args.jobs, clients)
                 assert len(set(ids)) == args.jobs
                 result("submit_throughput", cluster, via=via, clients=clients, jobs=args.jobs,
-                       seconds=elapsed, jobs_per_s=args.jobs / elapsed, load_before=load)
+                       seconds=elapsed, jobs_per_s=args.jobs / elapsed, load_before=load,
+                       **meter.per_job(args.jobs))
 
 
 if __name__ == "__main__":
