@@ -30,7 +30,7 @@ from scheduler import events, reservations_load, snapshot
 from scheduler.actions.jobs import split_array_task
 from scheduler.core import reservations
 from scheduler.core import types as core
-from scheduler.core.cycle import run_cycle
+from scheduler.core.cycle import Memo, run_cycle
 from scheduler.ids import allocate_job_ids
 from scheduler.launch import launch_payload
 from scheduler.models import AgentOrder, Job, JobState, Node
@@ -72,6 +72,11 @@ def leader() -> Iterator[bool]:
         _local_lock.release()
 
 
+#: The filter's answers and fit tests from one cycle to the next (one cycle runs at a
+#: time: the leader lock); dropped whenever the nodes or partitions change.
+_MEMO = Memo()
+
+
 def run_cycle_once(now: datetime | None = None) -> CycleResult:
     """Run one scheduling cycle; ``ran`` is False when another cycle holds the lock."""
     began = time.perf_counter()
@@ -81,7 +86,7 @@ def run_cycle_once(now: datetime | None = None) -> CycleResult:
         now = now or timezone.now()
         loaded = snapshot.load(now)
         t0 = time.perf_counter()
-        decision = run_cycle(loaded.snapshot, loaded.config, int(now.timestamp()))
+        decision = run_cycle(loaded.snapshot, loaded.config, int(now.timestamp()), _MEMO)
         decision = reservations.explain(decision, loaded.restricted)
         decided = time.perf_counter() - t0
         result = _commit(loaded, decision, now)

@@ -23,6 +23,17 @@ _cluster: LiveCluster | None = None
 _failures = 0
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_kernels() -> None:
+    """Compile the backfill kernels once, up front (scheduler/core/kernels.py): on a
+    fresh checkout that takes seconds, which a live cluster's first cycle (and the
+    timeouts of the tests waiting on it) should not pay; later processes load the
+    compiled code from numba's cache."""
+    from scheduler.core.cycle import warm_up
+
+    warm_up()
+
+
 @pytest.fixture(scope="session")
 def live_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCluster]:
     """A running 2-node cluster: ``.url``, ``.env``, ``.username``, ``.password``,

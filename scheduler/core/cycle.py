@@ -19,6 +19,10 @@ from scheduler.core.nodes import NodeTable
 from scheduler.core.timeline import Timeline
 from scheduler.core.types import Decision, PendingJob, SchedConfig, Snapshot
 
+#: Distinct request shapes a Memo keeps before starting afresh (a bound on its memory
+#: in a controller that runs for months).
+MEMO_SHAPES = 50_000
+
 
 @dataclass(slots=True)
 class Memo:
@@ -36,7 +40,7 @@ class Memo:
         config = (tuple((n.name, n.cpus, n.mem_mb, tuple(sorted(n.gres.items())), n.features,
                          n.weight, n.available, n.partitions) for n in snapshot.nodes),
                   snapshot.partitions)
-        if self.filter is None or config != self.config:
+        if self.filter is None or config != self.config or len(self.fits) > MEMO_SHAPES:
             self.config, self.filter = config, Filter(table, partitions)
             self.fits.clear()
         return self.filter
@@ -92,3 +96,18 @@ def _filter(ordered: list[PendingJob], filt: Filter,
             continue
         queue.append(Queued(job, options))
     return queue
+
+
+def warm_up() -> None:
+    """Run a tiny cycle that reaches every compiled kernel, so numba compiles them
+    (or loads them from its cache) now rather than in the first real cycle."""
+    now = 10_000
+    nodes = tuple(types.NodeInfo(f"w{i}", 2, 100, {"gpu": 1}, partitions=frozenset({"w"}),
+                                 alloc_cpus=1 - i, alloc_jobs=1 - i) for i in range(2))
+    running = (types.RunningJob(1, (types.NodeGrant("w0", 1, 0),), now + 600),)
+    pending = (  # one node, waits for w0; two nodes; a GPU
+        PendingJob(2, now - 3, ("w",), cpus_per_task=2, time_limit_s=600),
+        PendingJob(3, now - 2, ("w",), nodes_min=2, nodes_max=2, ntasks=2, ntasks_per_node=1,
+                   time_limit_s=600),
+        PendingJob(4, now - 1, ("w",), gres={"gpu": 1}, time_limit_s=60))
+    run_cycle(Snapshot(nodes, (types.PartitionInfo("w"),), running, pending), SchedConfig(), now)

@@ -49,7 +49,8 @@ def test_a_throttled_array_runs_at_most_two_tasks_and_each_knows_its_id(
 
 def test_dependencies_afterok_afternotok_afterany(live_cluster: LiveCluster,
                                                   tmp_path: Path) -> None:
-    failing = live_cluster.sbatch("--wrap", "sleep 0.5; exit 3", cwd=tmp_path)
+    # Long enough that the dependants are still waiting when first looked at, under load.
+    failing = live_cluster.sbatch("--wrap", "sleep 3; exit 3", cwd=tmp_path)
     ok = live_cluster.sbatch(f"--dependency=afterok:{failing}", "--wrap", "true", cwd=tmp_path)
     notok = live_cluster.sbatch(f"--dependency=afternotok:{failing}", "--wrap", "true",
                                 cwd=tmp_path)
