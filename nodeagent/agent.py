@@ -349,6 +349,15 @@ class Agent:
                 log.info("terminate for job %s, which does not run here", job_id)
                 return
             step.terminate(cast("str | None", payload.get("reason")))
+        elif kind == "limit":
+            record = self.spool.jobs.get(job_id)
+            if step is None or record is None:
+                log.info("time limit for job %s, which does not run here", job_id)
+                return
+            limit = payload.get("time_limit_s")
+            seconds = float(cast(float, limit)) if limit else None
+            self.spool.add_job({**record, "time_limit_s": seconds})  # kept across restarts
+            step.set_time_limit(seconds)
         else:
             log.error("unknown order kind %r ignored", kind)
 

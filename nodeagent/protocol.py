@@ -246,7 +246,7 @@ class TerminatePayload(TypedDict):
     reason: Literal["cancel", "timeout", "requeue"]
 
 
-OrderKind = Literal["launch", "signal", "terminate"]
+OrderKind = Literal["launch", "signal", "terminate", "limit"]
 
 
 class Order(TypedDict):

@@ -98,6 +98,14 @@ class Step:
             self._begin_kill()
         self._wake()
 
+    def set_time_limit(self, time_limit_s: float | None) -> None:
+        """A new time limit, counted from the start (``scontrol update TimeLimit=``);
+        one already passed ends the job now, as the old one would have."""
+        with self._lock:
+            start = self.spawned.start_time
+            self._deadline = start + time_limit_s if time_limit_s else None
+        self._wake()
+
     def send_signal(self, sig: int) -> None:
         with self._lock:
             if not self._reaped:

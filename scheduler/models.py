@@ -248,7 +248,7 @@ class AgentOrder(models.Model):
     """The durable outbox to node agents: re-sent on every sync until acked."""
 
     node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="orders")
-    kind = models.CharField(max_length=16)  # launch, signal, terminate
+    kind = models.CharField(max_length=16)  # launch, signal, terminate, limit
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="orders")
     payload = models.JSONField(default=dict)
     created = models.DateTimeField(auto_now_add=True)

@@ -342,6 +342,10 @@ def do_update_job(actor: Any, job: Job, changes: dict[str, Any]) -> Job:
             job.reason = "PartitionTimeLimit" if over else "None"
             dirty.append("reason")
         job.save(update_fields=sorted(set(dirty)))
+        if "time_limit_min" in changes and job.state == JobState.RUNNING:
+            # The node enforces the limit: tell it (0 / None: no limit).
+            limit = job.time_limit_min * 60 if job.time_limit_min else None
+            _order(job, "limit", {"time_limit_s": limit})
         events.broadcast_jobs([job.id])
         events.request_cycle()
     return job

@@ -150,6 +150,19 @@ def test_owners_only_lower_time_limits_operators_may_raise(people: dict[str, Any
         actions.do_update_job(people["daemon"], job, {"priority": 7})
 
 
+def test_a_running_jobs_new_time_limit_is_sent_to_its_node(people: dict[str, Any]) -> None:
+    job = make_running(node())
+    actions.do_update_job(people["root"], job, {"time_limit_min": 5})
+    actions.do_update_job(people["root"], job, {"time_limit_min": 0})  # 0: UNLIMITED
+    assert [(o["kind"], o["payload"]) for o in pending_orders("n1")] == [
+        ("limit", {"time_limit_s": 300}), ("limit", {"time_limit_s": None})]
+
+
+def test_a_pending_jobs_new_time_limit_sends_nothing(people: dict[str, Any]) -> None:
+    actions.do_update_job(people["root"], make_job("daemon"), {"time_limit_min": 5})
+    assert not AgentOrder.objects.exists()
+
+
 def test_updating_the_partition_of_a_running_job_is_refused(people: dict[str, Any]) -> None:
     job = make_running(node())
     with pytest.raises(SlurmError) as info:
