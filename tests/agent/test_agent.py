@@ -285,11 +285,16 @@ def test_the_daemon_registers_and_exits_cleanly_on_sigterm(
             proc.kill()
 
 
+def _sleeping(controller: FakeController, agent: Agent, tmp_path: Path, job_id: int) -> None:
+    """Launch a 30 s job with a 10-minute limit and wait until it runs."""
+    controller.send(launch(job_id, tmp_path, "#!/bin/sh\nsleep 30\n", time_limit_s=600))
+    controller.wait_for(lambda: agent.running() == [job_id])
+
+
 def test_a_limit_order_changes_a_running_jobs_time_limit(
     controller: FakeController, agent: Agent, tmp_path: Path
 ) -> None:
-    controller.send(launch(11, tmp_path, "#!/bin/sh\nsleep 30\n", time_limit_s=600))
-    controller.wait_for(lambda: agent.running() == [11])
+    _sleeping(controller, agent, tmp_path, 11)
     controller.send({"id": 110, "kind": "limit", "job_id": 11, "payload": {"time_limit_s": 1}})
     _, ended = controller.wait_for(lambda: controller.ended(11), timeout=5)[0]
     assert ended["timed_out"] and ended["signal"] == 15
@@ -299,8 +304,7 @@ def test_a_limit_order_changes_a_running_jobs_time_limit(
 def test_a_lowered_time_limit_is_kept_in_the_spool(
     controller: FakeController, agent: Agent, tmp_path: Path
 ) -> None:
-    controller.send(launch(12, tmp_path, "#!/bin/sh\nsleep 30\n", time_limit_s=600))
-    controller.wait_for(lambda: agent.running() == [12])
+    _sleeping(controller, agent, tmp_path, 12)
     controller.send({"id": 120, "kind": "limit", "job_id": 12, "payload": {"time_limit_s": 300}})
     controller.wait_for(lambda: 120 in controller.acked_orders)
     assert agent.spool.jobs[12]["time_limit_s"] == 300.0
