@@ -55,19 +55,25 @@ def fits(i: int, j: int, need_c: int, need_m: int, exclusive: bool, gmask: Mask,
 
 
 @_compiled
-def _firsts(c: int, out: I64, n_len: int, lengths: I64, cols: I64, need_c: I64,
-            need_m: I64, ok: Mask, exclusive: bool, gmask: Mask, gcount: I64, pts: I64,
-            npts: I64, cpus: I64, mem: I64, jobs: I64, gres: I64, slots: int) -> None:
+def _firsts(c: int, after: int, out: I64, n_len: int, lengths: I64, cols: I64,
+            need_c: I64, need_m: I64, ok: Mask, exclusive: bool, gmask: Mask, gcount: I64,
+            pts: I64, npts: I64, cpus: I64, mem: I64, jobs: I64, gres: I64,
+            slots: int) -> None:
     """``out[l]``: the earliest start on candidate ``c``'s node for ``lengths[l]``, the
     first run of fitting segments lasting that long or reaching the end of the plan
-    (``slots``: none). One scan answers every length."""
+    (``slots``: none). One scan answers every length.
+
+    ``after``: a slot no answer lies before (a stale answer: they only move later).
+    The scan starts at the last change point at or before it: a start there is
+    good only if the remaining run is long enough, which is what the scan checks."""
     out[:n_len] = slots
     if not ok[c]:
         return
     i = cols[c]
     left = n_len
     run = -1
-    for j in range(npts[i]):
+    first = max(0, int(np.searchsorted(pts[i, :npts[i]], after, side="right")) - 1)
+    for j in range(first, npts[i]):
         if fits(i, j, need_c[c], need_m[c], exclusive, gmask, gcount, cpus, mem, jobs, gres):
             if run < 0:
                 run = pts[i, j]
@@ -106,7 +112,7 @@ def single_fill(trees: I64, size: int, ver: I64, n_len: int, lengths: I64, cols:
     trees[:n_len] = slots
     for c in range(cols.shape[0]):
         ver[c] = version[cols[c]]
-        _firsts(c, out, n_len, lengths, cols, need_c, need_m, ok, exclusive, gmask, gcount,
+        _firsts(c, 0, out, n_len, lengths, cols, need_c, need_m, ok, exclusive, gmask, gcount,
                 pts, npts, cpus, mem, jobs, gres, slots)
         for m in range(n_len):
             trees[m, size + c] = out[m]
@@ -136,7 +142,10 @@ def single_query(trees: I64, size: int, ver: I64, which: int, n_len: int, length
         if ver[c] == version[i]:
             return tree[k], c
         ver[c] = version[i]
-        _firsts(c, out, n_len, lengths, cols, need_c, need_m, ok, exclusive, gmask, gcount,
+        after = tree[k]
+        for m in range(n_len):
+            after = min(after, trees[m, k])
+        _firsts(c, after, out, n_len, lengths, cols, need_c, need_m, ok, exclusive, gmask, gcount,
                 pts, npts, cpus, mem, jobs, gres, slots)
         for m in range(n_len):
             _set_leaf(trees[m], size, c, out[m])
