@@ -1,4 +1,4 @@
-"""ORM -> the limits stage's inputs (scheduler/core/limits.py).
+"""ORM -> the QOS and association limit tables the core checks (scheduler/core/limits.py).
 
 Three queries when limits are enforced (QOS, accounts, associations) plus one
 for the running jobs' owners; none otherwise. Follows Slurm's

@@ -16,7 +16,7 @@ limit, user's size and/or time limits)"):
   passes MaxWall gets MaxWall as its limit instead, as Slurm sets it.
 
 Slurm prints no detail for these, so neither do we. Everything that only has
-to wait (GrpTRES, MaxJobs, ...) is the scheduler's limits stage
+to wait (GrpTRES, MaxJobs, ...) is checked by the scheduling passes
 (scheduler/core/limits.py), with its pending reasons.
 """
 
