@@ -6,6 +6,7 @@ import os
 import pwd
 import signal
 import stat
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +28,7 @@ def test_it_honours_env_cwd_args_and_the_shebang(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     script = (
-        "#!/usr/bin/env python3\n"
+        f"#!{sys.executable}\n"  # not a pyenv shim, which adds PYENV_* variables
         "import os, sys\n"
         "e = os.environ\n"
         "print(os.getcwd(), sys.argv[1:], e['SLURM_JOB_ID'], e['SLURMD_NODENAME'])\n"
