@@ -176,6 +176,23 @@ def _watch_agents(pool: AgentPool, log_dir: Path, stop: threading.Event) -> None
                       f"see {log_dir / f'agent-{name}.log'}", file=sys.stderr, flush=True)
 
 
+def _prepare_scheduler() -> None:
+    """Compile the scheduler's backfill kernels (numba) before serving: the first start
+    after an install takes about 10 s, later ones load them from the cache. Done in
+    the first cycle instead, the compile would hold the interpreter while the server
+    and the node agents are starting, and the agents would back off."""
+    done = threading.Event()
+
+    def note() -> None:
+        if not done.wait(2.0):
+            print("drover: compiling the scheduler (first start only, about 10 s) ...",
+                  flush=True)
+
+    threading.Thread(target=note, name="compile-note", daemon=True).start()
+    _server("scheduler.core.cycle").warm_up()
+    done.set()
+
+
 def _banner(url: str, username: str, password: str, state_dir: Path, conf_path: Path,
             nodes: list[EmulatedNode]) -> str:
     names = ", ".join(n.name for n in nodes[:6]) + (", ..." if len(nodes) > 6 else "")
@@ -235,6 +252,7 @@ def run(args: argparse.Namespace) -> int:
     loop = _server("scheduler.loop")
     server = _make_server(host, port, on_started)
     signal.signal(signal.SIGTERM, on_sigterm)
+    _prepare_scheduler()
     loop.start_loop()
     started = time.monotonic()
     try:
