@@ -8,12 +8,13 @@ calls them once per question; a question touches a few nodes' change points,
 so compiled scalar loops beat vectorised numpy calls on small arrays (each of
 which costs microseconds before it does any work).
 
-A shape's one-node answers live in a segment tree of per-candidate earliest
-starts: a leaf is exact while its node's version is the one it was computed
-at, and a lower bound after (the plan only fills up within a cycle, so starts
-only move later). The leftmost minimum is the answer once it is exact; a stale
-minimum is recomputed and the search repeats (lazy evaluation of monotone
-keys).
+A family's one-node answers live in a segment tree per duration of the
+candidates' earliest starts: a leaf is exact while its node's version is the
+one it was computed at, and a lower bound after (the plan only fills up within
+a cycle, so starts only move later). The leftmost minimum is the answer once it
+is exact; a stale minimum is recomputed and the search repeats (lazy
+evaluation of monotone keys). Multi-node answers use the same fact the other
+way round: a stale node's good start ranges are only too wide.
 
 Compiled on first use and cached next to this file (``cache=True``).
 """
@@ -37,7 +38,7 @@ def _compiled(f: F) -> F:
 
 
 @_compiled
-def fits(i: int, j: int, need_c: int, need_m: int, exclusive: bool, gmask: Mask,
+def _fits(i: int, j: int, need_c: int, need_m: int, exclusive: bool, gmask: Mask,
          gcount: I64, cpus: I64, mem: I64, jobs: I64, gres: I64) -> bool:
     """Whether one share fits on node ``i`` at its change point ``j``."""
     if cpus[i, j] < need_c or mem[i, j] < need_m:
@@ -74,7 +75,7 @@ def _firsts(c: int, after: int, out: I64, n_len: int, lengths: I64, cols: I64,
     run = -1
     first = max(0, int(np.searchsorted(pts[i, :npts[i]], after, side="right")) - 1)
     for j in range(first, npts[i]):
-        if fits(i, j, need_c[c], need_m[c], exclusive, gmask, gcount, cpus, mem, jobs, gres):
+        if _fits(i, j, need_c[c], need_m[c], exclusive, gmask, gcount, cpus, mem, jobs, gres):
             if run < 0:
                 run = pts[i, j]
         elif run >= 0:
@@ -171,7 +172,7 @@ def _rows(c: int, lo: I64, hi: I64, nr: I64, diff: I64, ver: I64, n_len: int, le
     nxt_bad = np.empty(k, dtype=np.int64)  # for a good point: the next bad one (slots: none)
     bad = slots
     for j in range(k - 1, -1, -1):
-        good[j] = ok[c] and fits(i, j, need_c[c], need_m[c], exclusive, gmask, gcount, cpus,
+        good[j] = ok[c] and _fits(i, j, need_c[c], need_m[c], exclusive, gmask, gcount, cpus,
                                  mem, jobs, gres)
         if not good[j]:
             bad = pts[i, j]
