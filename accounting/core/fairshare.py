@@ -172,7 +172,7 @@ def fair_tree(accounts: Iterable[Account], users: Iterable[User]) -> list[Share]
     parent_usage = tree.usage[par]
     u = np.divide(tree.usage, parent_usage, out=np.zeros(n), where=parent_usage > 0)
     u[0] = 1.0
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):  # tiny usage: S/U is +inf
         lfs = np.where(s == 0, 0.0, np.where(u == 0, np.inf, s / np.where(u == 0, 1.0, u)))
     lfs[0] = np.nan
     fs = _rank(tree, lfs)
