@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import urllib.error
@@ -77,8 +78,12 @@ def _clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("DROVER_", "SLURM_", "SBATCH_", "SRUN_", "SQUEUE_", "SACCT_"))
            and k not in {"DJANGO_SETTINGS_MODULE", "PYTEST_CURRENT_TEST"}}
-    bindir = str(Path(sys.executable).parent)
-    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
+    # Where pip put the commands' launchers: beside the interpreter as the environment
+    # names it, not as it was started (``/usr/local/bin/py``, a symlink, has no ``squeue``
+    # beside it, and PATH would then find pyenv's shim: 60 ms more a command).
+    bindir = sysconfig.get_path("scripts")
+    env["PATH"] = os.pathsep.join(dict.fromkeys(
+        [bindir, str(Path(sys.executable).parent), *env.get("PATH", "").split(os.pathsep)]))
     env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH")
                                      else "")
     env["PYTHONUNBUFFERED"] = "1"
