@@ -78,6 +78,8 @@ def format_time_limit_padded(minutes: int | None) -> str:
 def format_elapsed(seconds: int) -> str:
     """squeue ``%M``/``%l``: ``"0:07"``, ``"1:02:03"``, ``"1-00:00:00"``."""
     seconds = max(0, int(seconds))
+    if seconds < 60:  # every pending job: no divisions
+        return f"0:{seconds:02d}"
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     mins, secs = divmod(rest, 60)

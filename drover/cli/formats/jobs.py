@@ -118,7 +118,13 @@ def _f(header: str, get: v.Getter, *keys: str) -> Field:
 
 
 def _t(header: str, key: str, empty: str = "(null)") -> Field:
-    return Field(header, lambda r: v.text(r, key, empty), keys=(key,))
+    """A text field: ``r[key]``, or ``empty`` when not set (``v.text``)."""
+    def get(r: Record) -> str:
+        value = r.get(key)
+        if value.__class__ is str and value:  # the common case, without a call
+            return value
+        return v.text(r, key, empty)
+    return Field(header, get, keys=(key,))
 
 
 _TIMES = ("start_time", "sched_start_time", "end_time", "time_limit_min")
