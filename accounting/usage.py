@@ -10,8 +10,11 @@ embedded cluster without sacctmgr setup): nothing is recorded.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+
+from django.db.models import F
 
 from accounting.core import decay
 from accounting.models import Association, Qos
@@ -35,18 +38,51 @@ def record_job_usage(job: Any, end: datetime, *, half_life_s: int,
     released, with PriorityDecayHalfLife (seconds) and PriorityUsageResetPeriod.
     Returns 0 when nothing was recorded.
     """
-    if job.start_time is None or end <= job.start_time:
-        return 0.0
-    assocs = Association.objects.select_for_update().filter(user=job.user)
-    assocs = (assocs.filter(account__name=job.account) if job.account
-              else assocs.filter(is_default=True))
-    assoc = assocs.order_by("pk").first()
-    if assoc is None:
-        return 0.0
-    factor = (Qos.objects.filter(name=job.qos).values_list("usage_factor", flat=True).first()
-              if job.qos else None)
-    amount = billing_seconds(job_cpus(job), (end - job.start_time).total_seconds(),
-                             1.0 if factor is None else factor)
+    return record_jobs_usage([(job, end)], half_life_s=half_life_s,
+                             reset_period=reset_period)[0]
+
+
+def record_jobs_usage(ended: Sequence[tuple[Any, datetime]], *, half_life_s: int,
+                      reset_period: str) -> list[float]:
+    """``record_job_usage`` for several jobs in a fixed number of queries; the amounts.
+
+    The jobs are added in the order given, each exactly as ``record_job_usage``
+    would one after the other (an association's usage is decayed to each end in
+    turn). The users' associations are locked in primary-key order.
+    """
+    amounts = [0.0] * len(ended)
+    todo = [(i, job, end) for i, (job, end) in enumerate(ended)
+            if job.start_time is not None and end > job.start_time]
+    if not todo:
+        return amounts
+    users = sorted({job.user for _, job, _ in todo})
+    # of=("self",): the join to the account reads its name; only associations are locked.
+    assocs = list(Association.objects.select_for_update(of=("self",))
+                  .filter(user__in=users).annotate(account_name=F("account__name"))
+                  .order_by("pk"))
+    names = {job.qos for _, job, _ in todo if job.qos}
+    factors = (dict(Qos.objects.filter(name__in=names).values_list("name", "usage_factor"))
+               if names else {})
+    changed: dict[int, Any] = {}
+    for i, job, end in todo:
+        assoc = next((a for a in assocs if a.user == job.user and (
+            a.account_name == job.account  # type: ignore[attr-defined]
+            if job.account else a.is_default)), None)
+        if assoc is None:
+            continue
+        factor = factors.get(job.qos) if job.qos else None
+        amount = billing_seconds(job_cpus(job), (end - job.start_time).total_seconds(),
+                                 1.0 if factor is None else factor)
+        _add(assoc, amount, end, half_life_s, reset_period)
+        changed[assoc.pk] = assoc
+        amounts[i] = amount
+    if changed:
+        Association.objects.bulk_update(list(changed.values()), ["raw_usage", "usage_time"])
+    return amounts
+
+
+def _add(assoc: Any, amount: float, end: datetime, half_life_s: int,
+         reset_period: str) -> None:
     now = int(end.timestamp())
     since = None if assoc.usage_time is None else int(assoc.usage_time.timestamp())
     if since is not None and since > now:  # usage already recorded later: add undecayed
@@ -55,5 +91,3 @@ def record_job_usage(job: Any, end: datetime, *, half_life_s: int,
         assoc.raw_usage = decay.add(assoc.raw_usage, since, now, amount,
                                     half_life_s, reset_period)
         assoc.usage_time = end
-    assoc.save(update_fields=["raw_usage", "usage_time"])
-    return amount

@@ -110,6 +110,16 @@ def broadcast_nodes(names: Iterable[str]) -> None:
         transaction.on_commit(lambda: _send(_node_messages(wanted)))
 
 
+def broadcast_records(jobs: list[dict[str, Any]], nodes: list[dict[str, Any]]) -> None:
+    """After commit, send job and node records the caller built from rows it holds
+    locked (so they are what commits: no read-back), nodes first, in one send: the
+    messages of ``broadcast_nodes`` and ``broadcast_jobs`` for a whole agent sync."""
+    messages = [("nodes", {"type": "node.update", "node": r}) for r in nodes]
+    messages += _record_messages(jobs)
+    if messages:
+        transaction.on_commit(lambda: _send(messages))
+
+
 def wake_agent(node_name: str) -> None:
     """After commit, ring the doorbell of the node's agent (its sync long poll answers)."""
     group = group_name("agent", node_name)

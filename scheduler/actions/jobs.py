@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import signal as _signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -441,12 +441,28 @@ def release_resources(job: Job) -> list[str]:
 
 def recompute_node(node: Node, exclude_job: int | None = None) -> None:
     """Node totals from the jobs holding it now (their ``alloc`` entries); saves the node."""
-    cpus = mem = 0
-    gres: dict[str, list[int]] = {}
     holders = Job.objects.filter(state__in=HOLDING_STATES, alloc__has_key=node.name)
     if exclude_job is not None:
         holders = holders.exclude(pk=exclude_job)
-    for alloc in holders.values_list("alloc", flat=True):
+    _set_totals(node, holders.values_list("alloc", flat=True))
+
+
+def recompute_nodes(nodes: list[Node]) -> None:
+    """``recompute_node`` for each of ``nodes`` (locked, in primary-key order, by the
+    caller) from one read of the jobs holding any of them."""
+    if not nodes:
+        return
+    holders = list(Job.objects.filter(state__in=HOLDING_STATES,
+                                      alloc__has_any_keys=[n.name for n in nodes])
+                   .values_list("alloc", flat=True))
+    for node in nodes:
+        _set_totals(node, holders)
+
+
+def _set_totals(node: Node, allocs: Iterable[Any]) -> None:
+    cpus = mem = 0
+    gres: dict[str, list[int]] = {}
+    for alloc in allocs:
         part = (alloc or {}).get(node.name) or {}
         cpus += int(part.get("cpus", 0))
         mem += int(part.get("mem_mb", 0))
