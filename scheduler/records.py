@@ -16,6 +16,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from scheduler.jsonsql import JsonKeyCount
 from scheduler.models import Job, JobState, Node, Partition
 
 # %a of an array's meta record, as Slurm prints it (NO_VAL - 1).
@@ -106,8 +107,11 @@ def _num_cpus(job: Job) -> int:
 
 
 def _num_nodes(job: Job) -> int:
-    if job.alloc:
-        return len(job.alloc)
+    # A compact list reads how many nodes ``alloc`` names, counted by the database
+    # (``ANNOTATIONS``); a whole record or a model reads ``alloc`` itself.
+    allocated = job.alloc_nodes if hasattr(job, "alloc_nodes") else len(job.alloc or ())
+    if allocated:
+        return int(allocated)
     if job.nodes:
         return len(expand_hosts(job.nodes))
     return int(job.nodes_min)
@@ -206,7 +210,7 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "job_id": ("id",),
     "array_task_str": ("array_task_id", "array_pending", "array_max_tasks"),
     "run_time_s": ("start_time", "end_time", "state"),
-    "num_nodes": ("alloc", "nodes", "nodes_min"),
+    "num_nodes": ("alloc_nodes", "nodes", "nodes_min"),
     "num_cpus": ("alloc", "ntasks", "cpus_per_task"),
     "num_tasks": ("ntasks",),
     "stdout": ("stdout", *_PATH_COLUMNS),
@@ -214,6 +218,8 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "stdin": ("stdin", *_PATH_COLUMNS),
     "exit_code": ("exit_code", "exit_signal"),
 }
+# Values the database computes for a compact list, read as if they were columns.
+ANNOTATIONS: dict[str, Callable[[], Any]] = {"alloc_nodes": lambda: JsonKeyCount("alloc")}
 # What the list filters read after the query (queries._keep_meta_match).
 _LIST_COLUMNS = ("id", "array_job_id", "array_task_id", "array_pending")
 
@@ -280,7 +286,9 @@ def list_rows(qs: Any, fields: Iterable[str] | None = None) -> list[Any]:
     or with ``fields`` only the columns ``job_rows(..., fields)`` needs (a third of the time
     for 1,000 jobs: fewer values to convert, no JSON column unless asked for)."""
     columns = list_fields() if fields is None else columns_for(fields)
-    return [JobRow(v) for v in qs.values(*columns)]
+    computed = {c: ANNOTATIONS[c]() for c in columns if c in ANNOTATIONS}
+    plain = [c for c in columns if c not in computed]
+    return [JobRow(v) for v in qs.values(*plain, **computed)]
 
 
 def steps_by_job(ids: list[int]) -> dict[int, list[dict[str, Any]]]:

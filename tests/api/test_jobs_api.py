@@ -180,3 +180,16 @@ def test_the_openapi_document_is_served(cluster: Any) -> None:
     r = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert r.status_code == 200
     assert "/api/jobs/" in str(r.content) or "jobs" in str(r.content)
+
+
+def test_the_database_counts_the_nodes_of_an_allocation(cluster: Any, api: Any) -> None:
+    from scheduler.jsonsql import JsonKeyCount
+
+    two = make_job("daemon", state="RUNNING", alloc={"n1": {"cpus": 1}, "n2": {"cpus": 1}})
+    empty = make_job("daemon")
+    odd = make_job("daemon", alloc=["n1", "n2"])  # not an object: no nodes counted
+    counts = dict(Job.objects.filter(id__in=[two.id, empty.id, odd.id])
+                  .values_list("id", JsonKeyCount("alloc")))
+    assert counts == {two.id: 2, empty.id: 0, odd.id: 0}
+    answer = api("daemon").get("/api/jobs/?fields=job_id,num_nodes&state=all").json()
+    assert dict(answer["rows"])[two.id] == 2
