@@ -21,6 +21,12 @@ TYPE_CHECKING = False  # importing typing costs a command ~15 ms of start-up
 if TYPE_CHECKING:
     from typing import NoReturn
 
+# argparse passes its own messages through gettext, which imports ``locale`` and looks
+# for catalogs on disk at each call (~1 ms of every command). Python ships no catalog
+# for argparse, and Slurm's commands speak English: the text is the same without it.
+argparse._ = str  # type: ignore[attr-defined]
+argparse.ngettext = lambda singular, plural, n: singular if n == 1 else plural  # type: ignore[attr-defined]
+
 SLURM_VERSION = "22.05.8"
 VERSION_LINE = f"slurm {SLURM_VERSION}"
 
