@@ -27,44 +27,51 @@ log = logging.getLogger(__name__)
 
 def do_agent_sync(node_name: str, body: dict[str, Any]) -> list[int]:
     """Apply a sync body; returns the ``seq`` of every event handled (to acknowledge)."""
-    node = _heartbeat(node_name, body)
+    _heartbeat(node_name, body)
     acks = [int(a) for a in body.get("acks") or [] if isinstance(a, int)]
     if acks:
-        AgentOrder.objects.filter(node=node, id__in=acks, acked__isnull=True).update(
-            acked=timezone.now())
+        AgentOrder.objects.filter(node__name=node_name, id__in=acks,
+                                  acked__isnull=True).update(acked=timezone.now())
     raw = [e for e in body.get("events") or [] if isinstance(e, dict)]
     batch = sorted(raw, key=lambda e: int(e.get("seq") or 0))
     if not batch:
         return []
     try:
-        apply_events(node, batch)  # the whole sync at once: a fixed number of queries
+        apply_events(node_name, batch)  # the whole sync at once: a fixed number of queries
         return [int(e.get("seq") or 0) for e in batch]
     except Exception:
         log.warning("events from %s not applied together; applying them one by one",
-                    node.name, exc_info=True)
+                    node_name, exc_info=True)
     handled: list[int] = []
     for event in batch:
         try:
-            apply_event(node, event)
+            apply_events(node_name, [event])
         except Exception:
             log.exception("event %r from %s not applied; the agent will resend it", event,
-                          node.name)
+                          node_name)
             continue
         handled.append(int(event.get("seq") or 0))
     return handled
 
 
-def _heartbeat(node_name: str, body: dict[str, Any]) -> Node:
+def _heartbeat(node_name: str, body: dict[str, Any]) -> None:
+    seen: dict[str, Any] = {"last_heartbeat": timezone.now()}
+    load, free = body.get("load"), body.get("free_memory_mb")
+    if isinstance(load, int | float) and not isinstance(load, bool):
+        seen["cpu_load"] = float(load)
+    if isinstance(free, int) and not isinstance(free, bool):
+        seen["free_memory_mb"] = free
+    # The common case in one statement: a node in service (return_to_service has
+    # nothing to do for it) only records what it reported.
+    if Node.objects.filter(name=node_name).exclude(state__in=("UNKNOWN", "DOWN")).update(
+            **seen):
+        return
     with transaction.atomic():
         node = Node.objects.select_for_update().filter(name=node_name).first()
         if node is None:
             raise SlurmError("INVALID_NODE_NAME", f"node {node_name!r} is not in slurm.conf")
-        node.last_heartbeat = timezone.now()
-        load, free = body.get("load"), body.get("free_memory_mb")
-        if isinstance(load, int | float) and not isinstance(load, bool):
-            node.cpu_load = float(load)
-        if isinstance(free, int) and not isinstance(free, bool):
-            node.free_memory_mb = free
+        for key, value in seen.items():
+            setattr(node, key, value)
         back = return_to_service(node)
         node.save()
         if back:
@@ -73,12 +80,11 @@ def _heartbeat(node_name: str, body: dict[str, Any]) -> Node:
             recompute_node(node)
             events.broadcast_nodes([node.name])
             events.request_cycle()
-    return node
 
 
 def apply_event(node: Node, event: dict[str, Any]) -> bool:
     """Apply one "started"/"ended" event from ``node``; False when it changed nothing."""
-    return apply_events(node, [event])[0]
+    return apply_events(node.name, [event])[0]
 
 
 def pending_orders(node_name: str) -> list[dict[str, Any]]:

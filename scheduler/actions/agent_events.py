@@ -52,7 +52,7 @@ def event_time(event: dict[str, Any]) -> datetime:
 class _Batch:
     """The locked rows of one sync and what the events did to them."""
 
-    def __init__(self, node: Node, ids: list[int]) -> None:
+    def __init__(self, node: str, ids: list[int]) -> None:
         from scheduler.records import LIST_DEFER
 
         self.node = node
@@ -81,9 +81,10 @@ class _Batch:
             self.dirty_steps[step.pk] = step
 
 
-def apply_events(node: Node, batch: list[dict[str, Any]]) -> list[bool]:
-    """Apply ``batch`` (sorted by ``seq``) from ``node``; for each event, whether it
-    changed anything (False: a duplicate, a job that has moved on, an unknown kind)."""
+def apply_events(node: str, batch: list[dict[str, Any]]) -> list[bool]:
+    """Apply ``batch`` (sorted by ``seq``) from the node named ``node``; for each event,
+    whether it changed anything (False: a duplicate, a job that has moved on, an
+    unknown kind)."""
     from scheduler.actions.jobs import RUNNING_STATES
 
     ids = sorted({int(e["job_id"]) for e in batch if isinstance(e.get("job_id"), int)
@@ -95,7 +96,7 @@ def apply_events(node: Node, batch: list[dict[str, Any]]) -> list[bool]:
         for event in batch:
             job = rows.jobs.get(event.get("job_id"))  # type: ignore[arg-type,unused-ignore]
             if (job is None or job.state not in RUNNING_STATES or job.id in requeued
-                    or (job.batch_host and job.batch_host != node.name)):
+                    or (job.batch_host and job.batch_host != node)):
                 changed.append(False)  # a former run elsewhere (requeued since), or done
                 continue
             kind = event.get("kind")
@@ -116,7 +117,7 @@ def _started(rows: _Batch, job: Job, event: dict[str, Any]) -> bool:
     rows.changed.add(job.id)
     if step is None:
         rows.add_step(job, state=JobState.RUNNING, start_time=event_time(event),
-                      nodes=job.batch_host or rows.node.name)
+                      nodes=job.batch_host or rows.node)
         return True
     if step.state == JobState.REQUEUED:  # the job's next run after a requeue
         step.state, step.start_time, step.end_time = JobState.RUNNING, event_time(event), None
