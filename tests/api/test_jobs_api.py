@@ -71,7 +71,7 @@ def test_each_record_key_is_computed_from_the_columns_it_declares(
         cluster: Any, api: Any) -> None:
     from django.utils import timezone
 
-    from scheduler.records import JOB_FIELDS, job_record, list_rows
+    from scheduler.records import JOB_FIELDS, PLAIN_KEYS, job_record, job_rows, list_rows
 
     now = timezone.now()
     jobs = [make_job("daemon", stdout="out-%A_%a-%x.txt", stdin="in-%j"),
@@ -84,6 +84,11 @@ def test_each_record_key_is_computed_from_the_columns_it_declares(
         whole = job_record(list_rows(qs)[0], now, steps=[])
         for key, get in JOB_FIELDS.items():
             assert get(list_rows(qs, [key])[0], now) == whole[key], (job.id, key)
+        keys = [*JOB_FIELDS, "no_such_key"]
+        assert job_rows(list_rows(qs, keys), keys, now) == [[*whole.values()][:-1] + [None]]
+        assert PLAIN_KEYS <= set(JOB_FIELDS)
+        for key in PLAIN_KEYS:
+            assert whole[key] == getattr(list_rows(qs)[0], key), (job.id, key)
 
 
 def test_state_filters_and_min_job_age(cluster: Any, api: Any) -> None:
