@@ -12,8 +12,9 @@ query strings are simple enough to split and encode here.
 
 from __future__ import annotations
 
+import _socket  # socket's C core: ``socket`` adds enums and selectors (~2 ms of imports)
+import io
 import json
-import socket
 
 from drover.clientconf import ClientConf
 
@@ -179,10 +180,10 @@ class _Conn:
         self._port = port
         # getaddrinfo encodes a str host with the idna codec (~1 ms of imports: stringprep,
         # unicodedata); an ASCII host name or address needs no encoding.
-        address = (host.encode("ascii") if host.isascii() else host, port)
-        self._sock: Any = socket.create_connection(address, timeout=timeout)  # type: ignore[arg-type]
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._file = self._sock.makefile("rb")
+        sock = _connect(host.encode("ascii") if host.isascii() else host, port, timeout)
+        sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+        self._sock: Any = sock
+        self._file = io.BufferedReader(_SocketReader(sock))
 
     def close(self) -> None:
         self._file.close()
@@ -243,6 +244,36 @@ class _Conn:
                 return b"".join(out)
             out.append(self._read_exact(size))
             self._file.readline(65537)
+
+
+def _connect(host: bytes | str, port: int, timeout: float) -> _socket.socket:
+    """``socket.create_connection``: the first of the host's addresses that answers."""
+    error: OSError = OSError(f"no address for {host!r}")
+    for family, kind, proto, _name, address in _socket.getaddrinfo(
+            host, port, 0, _socket.SOCK_STREAM):
+        sock = _socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(address)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error
+
+
+class _SocketReader(io.RawIOBase):
+    """The socket as a raw stream for ``io.BufferedReader`` (``socket.makefile("rb")``);
+    reads keep the socket's timeout."""
+
+    def __init__(self, sock: _socket.socket) -> None:
+        self._sock = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._sock.recv_into(buffer)
 
 
 class _ClosedSocket:
