@@ -80,3 +80,25 @@ def test_an_unknown_command_name_is_a_usage_error() -> None:
                         capture_output=True, text=True, env=_env(), check=False)
     assert cp.returncode == 2
     assert cp.stderr.startswith("usage: drover-command")
+
+
+@pytest.mark.parametrize(("argv", "status", "out", "err"), [
+    (["squeue", "--version"], 0, "slurm 22.05.8\n", ""),
+    (["squeue", "--frob"], 1, "", "squeue: unrecognized option '--frob'\n"),
+    (["scontrol", "show", "hostnames", "n[1-3]"], 0, "n1\nn2\nn3\n", ""),
+])
+def test_a_command_exits_at_once_with_its_status_and_all_its_output(
+        argv: list[str], status: int, out: str, err: str) -> None:
+    cp = subprocess.run([sys.executable, "-S", str(BIN / "drover-command"), *argv],
+                        capture_output=True, text=True, cwd="/", env=_env(), check=False)
+    assert (cp.returncode, cp.stdout) == (status, out)
+    assert cp.stderr.startswith(err)
+
+
+def test_a_long_output_into_a_pipe_is_written_whole() -> None:
+    hosts = "n[1-20000]"
+    cp = subprocess.run([sys.executable, "-S", str(BIN / "drover-command"), "scontrol",
+                         "show", "hostnames", hosts], stdout=subprocess.PIPE, cwd="/",
+                        env=_env(), check=False)
+    assert cp.returncode == 0
+    assert cp.stdout.decode().split() == [f"n{i}" for i in range(1, 20001)]
