@@ -24,8 +24,8 @@ from tests.api.conftest import client_for
 
 JOBS = int(os.environ.get("DROVER_PROFILE_JOBS", "1000"))
 # What a plain `squeue` asks for (drover.cli.squeue.wanted_keys with the default layout).
-SQUEUE_FIELDS = ("account,array_job_id,array_task_id,array_task_str,job_id,name,nodes,"
-                 "num_nodes,partition,priority,qos,reason,run_time_s,state,uid,user")
+SQUEUE_FIELDS = ("array_job_id,array_task_id,array_task_str,job_id,name,nodes,"
+                 "num_nodes,partition,priority,reason,run_time_s,state,user")
 
 
 def _timed(label: str, fn: Any, runs: int = 5) -> Any:

@@ -307,7 +307,14 @@ def api_params(q: Query) -> dict[str, str]:
     return params
 
 
-def wanted_keys(args: Any, layout: Layout) -> list[str] | None:
+# The record keys each filter of a Query reads (``_matches``).
+_FILTER_KEYS: dict[str, tuple[str, ...]] = {
+    "users": ("user", "uid"), "partitions": ("partition",), "names": ("name",),
+    "accounts": ("account",), "qos": ("qos",),
+}
+
+
+def wanted_keys(args: Any, q: Query, layout: Layout) -> list[str] | None:
     """The record keys this run reads (filters, sort, columns); None: all of them.
 
     squeue sends them as ``fields=`` and gets the compact answer: a tenth of the
@@ -316,8 +323,13 @@ def wanted_keys(args: Any, layout: Layout) -> list[str] | None:
     if args.json or args.yaml or args.sort:
         return None
     keys = set(jf.BASE_KEYS)
+    for attr, filter_keys in _FILTER_KEYS.items():
+        if getattr(q, attr):
+            keys.update(filter_keys)
     if args.start:
         keys.update(("start_time", "sched_start_time"))  # its default sort
+    else:
+        keys.update(jf.DEFAULT_SORT_KEYS)
     for col in layout.columns:
         if col.field.keys is None:
             return None
@@ -361,7 +373,7 @@ if TYPE_CHECKING:
 
 def run_once(args: Any, q: Query, layout: Layout, fetch: Fetch) -> int:
     params = api_params(q)
-    keys = wanted_keys(args, layout)
+    keys = wanted_keys(args, q, layout)
     if keys is not None:
         params["fields"] = ",".join(keys)
     try:

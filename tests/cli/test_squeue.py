@@ -190,6 +190,9 @@ ALL_NAMES = ",".join(sorted(squeue.jf.NAMES))
 @pytest.mark.parametrize("argv", [
     [], ["-l"], ["--start"], ["-r"], ["-t", "all"], ["-u", "alice"], ["-j", "10"],
     ["-o", ALL_LETTERS], ["-O", ALL_NAMES], ["-h", "-o", "%i %T %R"],
+    ["-u", "0"], ["-u", "root", "-A", "root"], ["-q", "normal"], ["-n", "wrap,arr"],
+    ["-p", "short"], ["-A", "physics"],
+    ["--start", "-o", "%i"], ["-o", "%i"], ["-t", "PD", "-o", "%A"], ["-j", "10_3", "-h"],
 ])
 def test_the_compact_answer_prints_what_whole_records_print(
         capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
@@ -203,9 +206,8 @@ def test_the_default_listing_asks_for_a_few_fields_only(
         capsys: pytest.CaptureFixture[str]) -> None:
     *_, params = run_compact(capsys, [], scenario.active_jobs())
     assert set(params["fields"].split(",")) == {
-        "job_id", "array_job_id", "array_task_id", "array_task_str", "state", "user", "uid",
-        "partition", "name", "account", "qos", "priority", "run_time_s", "num_nodes",
-        "reason", "nodes"}
+        "job_id", "array_job_id", "array_task_id", "array_task_str", "state", "user",
+        "partition", "name", "priority", "run_time_s", "num_nodes", "reason", "nodes"}
 
 
 @pytest.mark.parametrize("argv", [["--json"], ["--sort=-p"]])

@@ -105,11 +105,12 @@ def _sched_nodes(r: Record) -> str:
     return v.text(r, "sched_nodes")
 
 
-# Record keys that every squeue run reads: the job id forms (%i), the filters
-# (-u -p -n -A -q -t), and the default sort (partition, state, priority).
+# Record keys that every squeue run reads: the job id forms (%i, -j) and the state
+# (-t, the default active set); and those the default sort reads (partition, state,
+# priority). squeue adds the keys of the filters it was given (``squeue.wanted_keys``).
 ID_KEYS = ("job_id", "array_job_id", "array_task_id", "array_task_str")
-BASE_KEYS = (*ID_KEYS, "state", "user", "uid", "partition", "name", "account", "qos",
-             "priority")
+BASE_KEYS = (*ID_KEYS, "state")
+DEFAULT_SORT_KEYS = ("partition", "state", "priority")
 
 
 def _f(header: str, get: v.Getter, *keys: str) -> Field:
