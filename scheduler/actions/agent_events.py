@@ -129,7 +129,7 @@ def _started(rows: _Batch, job: Job, event: dict[str, Any]) -> bool:
 
 def _ended(rows: _Batch, job: Job, event: dict[str, Any]) -> bool:
     """Finish ``job`` in memory as ``do_finish_job`` would; True for a requeue (done later)."""
-    from scheduler.actions.jobs import end_state
+    from scheduler.actions.jobs import end_state, mark_ended
 
     exit_code = int(event.get("exit_code") or 0)
     sig = int(event.get("signal") or 0)
@@ -144,21 +144,13 @@ def _ended(rows: _Batch, job: Job, event: dict[str, Any]) -> bool:
         rows.requeues.append((job, exit_code, sig))
         return True
     now = event_time(event)
-    cpu_time_s, max_rss_kb = float(event.get("cpu_time_s") or 0.0), int(
-        event.get("max_rss_kb") or 0)
     if job.start_time is None:
         job.start_time = now
-    job.state, job.reason = state, reason
-    job.exit_code, job.exit_signal = exit_code, sig
-    job.derived_exit_code = max(job.derived_exit_code, exit_code)
-    job.end_time = now
-    job.cpu_time_s, job.max_rss_kb = cpu_time_s, max_rss_kb
-    job.kill_requested = False
     rows.finished.append((job, now))
     step = rows.batch_step(job) or rows.add_step(job, start_time=job.start_time,
                                                  nodes=job.batch_host)
-    step.state, step.exit_code, step.exit_signal = state, exit_code, sig
-    step.end_time, step.cpu_time_s, step.max_rss_kb = now, cpu_time_s, max_rss_kb
+    mark_ended(job, step, state, reason, exit_code, sig, now,
+               float(event.get("cpu_time_s") or 0.0), int(event.get("max_rss_kb") or 0))
     rows.touch(step)
     rows.changed.add(job.id)
     return False

@@ -544,30 +544,37 @@ def _record_usage(job: Job, end: datetime) -> None:
                      reset_period=params["usage_reset_period"])
 
 
+def mark_ended(job: Job, step: JobStep, state: str, reason: str, exit_code: int,
+               signal: int, now: datetime, cpu_time_s: float, max_rss_kb: int) -> None:
+    """A job's end and its ``batch`` step's, on the rows in memory (the caller saves)."""
+    job.state, job.reason = state, reason
+    job.exit_code, job.exit_signal = exit_code, signal
+    job.derived_exit_code = max(job.derived_exit_code, exit_code)
+    job.end_time = now
+    job.cpu_time_s, job.max_rss_kb = cpu_time_s, max_rss_kb
+    job.kill_requested = False
+    step.state = state
+    step.exit_code, step.exit_signal = exit_code, signal
+    step.end_time = now
+    step.cpu_time_s, step.max_rss_kb = cpu_time_s, max_rss_kb
+
+
 def _finish_locked(job: Job, state: str, exit_code: int, signal: int, *,
                    end_time: datetime | None = None, reason: str | None = None,
                    cpu_time_s: float = 0.0, max_rss_kb: int = 0) -> None:
     now = end_time or timezone.now()
     if job.start_time is None:
         job.start_time = now
-    job.state = state
-    job.reason = reason if reason is not None else end_state(exit_code, signal)[1]
-    job.exit_code, job.exit_signal = exit_code, signal
-    job.derived_exit_code = max(job.derived_exit_code, exit_code)
-    job.end_time = now
-    job.cpu_time_s, job.max_rss_kb = cpu_time_s, max_rss_kb
-    job.kill_requested = False
+    step, _ = JobStep.objects.get_or_create(
+        job=job, step="batch", defaults={"start_time": job.start_time, "nodes": job.batch_host})
+    mark_ended(job, step, state,
+               reason if reason is not None else end_state(exit_code, signal)[1],
+               exit_code, signal, now, cpu_time_s, max_rss_kb)
     _record_usage(job, now)  # before the allocation (its CPU count) is released
     nodes = release_resources(job)
     job.save(update_fields=["state", "reason", "exit_code", "exit_signal", "derived_exit_code",
                             "start_time", "end_time", "cpu_time_s", "max_rss_kb",
                             "kill_requested"])
-    step, _ = JobStep.objects.get_or_create(
-        job=job, step="batch", defaults={"start_time": job.start_time, "nodes": job.batch_host})
-    step.state = state
-    step.exit_code, step.exit_signal = exit_code, signal
-    step.end_time = now
-    step.cpu_time_s, step.max_rss_kb = cpu_time_s, max_rss_kb
     step.save()
     events.broadcast_nodes(nodes)
     events.request_cycle()
