@@ -239,11 +239,11 @@ class _Plan:
         single-node plan's start at slot 0; otherwise nodes are taken in preference
         order, so only a prefix of the candidates (in chunks) needs its capacity."""
         req, tl, table = option.request, self.timeline, self.table
-        if shape.single:
+        if shape.fit.single:
             found = shape.earliest()
             if found is not None and found[0] == 0:
                 return [(found[1][0][0], req.ntasks)]
-        cols = shape.cols
+        cols = shape.fit.cols
         cols = cols[task_capacity(req, tl.now_view(cols), table.cpus[cols],
                                   table.mem[cols]) > 0]
         length = tl.span(option.duration_s)
@@ -323,7 +323,7 @@ class _Plan:
             if fit is None:
                 fit = self.fits[option.key] = fit_of(self.table, option)
             shape = _Shape(self.table, self.timeline, option, self.families, fit)
-            shape.peers_without_room = self.no_room.setdefault(shape.cols.tobytes(), [])
+            shape.peers_without_room = self.no_room.setdefault(fit.cols.tobytes(), [])
             self.shapes[option.key] = shape
         return shape
 
@@ -341,7 +341,6 @@ class Fit:
     """
 
     cols: I64
-    req: Request
     plannable: bool  # False: a request that no candidate set can hold uniformly
     single: bool
     need: int  # nodes
@@ -371,7 +370,7 @@ def fit_of(table: NodeTable, option: Option) -> Fit:
     low = -(1 << 60)
     if not plannable:
         empty = np.zeros(0, dtype=np.int64)
-        return Fit(cols, req, False, single, need, tasks, empty, empty,
+        return Fit(cols, False, single, need, tasks, empty, empty,
                    np.zeros(0, dtype=np.bool_), 0, [], np.zeros((0, 0), dtype=np.bool_),
                    empty, ())
     assert req.tasks_per_node is not None
@@ -406,7 +405,7 @@ def fit_of(table: NodeTable, option: Option) -> Fit:
     ok = np.ascontiguousarray(ok)
     family = (single, max_jobs == 0, cols.tobytes(), need_c.tobytes(), need_m.tobytes(),
               ok.tobytes(), gmask.shape, gmask.tobytes(), gcount.tobytes())
-    return Fit(cols, req, True, single, need, tasks, need_c, need_m, ok, max_jobs, gres,
+    return Fit(cols, True, single, need, tasks, need_c, need_m, ok, max_jobs, gres,
                gmask, gcount, family)
 
 
@@ -425,11 +424,7 @@ class _Shape:
         duration or node count (None: answers of its own); ``fit``: the option's fit
         test if already known (:func:`fit_of`)."""
         self.tl = timeline
-        fit = fit_of(table, option) if fit is None else fit
-        self.cols, self.req, self.single, self.need = fit.cols, fit.req, fit.single, fit.need
-        self.tasks, self.need_c, self.need_m, self.ok = fit.tasks, fit.need_c, fit.need_m, fit.ok
-        self.max_jobs, self.gres, self.gmask, self.gcount = (fit.max_jobs, fit.gres, fit.gmask,
-                                                             fit.gcount)
+        self.fit = fit = fit_of(table, option) if fit is None else fit
         self.length = timeline.span(option.duration_s)
         self.exhausted = not fit.plannable
         self.no_start_now = False  # a flexible request found no room now (stays so)
@@ -441,17 +436,17 @@ class _Shape:
             families = {} if families is None else families
             family = families.get(fit.family)
             if family is None:
-                family = families[fit.family] = _Family(self)
+                family = families[fit.family] = _Family(fit, timeline)
             self.family = family
             self.which = family.index(self.length)  # position in the family
-            self.chosen: I64 = np.zeros(self.need, dtype=np.int64)
+            self.chosen: I64 = np.zeros(fit.need, dtype=np.int64)
 
     # ---- answers -----------------------------------------------------------------------
 
     def earliest(self) -> tuple[int, list[tuple[int, int]]] | None:
         if self.exhausted:
             return None
-        found = self._single() if self.single else self._multi()
+        found = self._single() if self.fit.single else self._multi()
         if found is None:
             # The plan only fills up: no start later in this cycle, for this shape or
             # any that needs at least as much (see _no_room_for).
@@ -461,20 +456,22 @@ class _Shape:
     def _single(self) -> tuple[int, list[tuple[int, int]]] | None:
         """Earliest start on one node: the leftmost minimum of the candidates' earliest
         starts (see :class:`_Family`)."""
-        if not self.cols.size:
+        fit = self.fit
+        if not fit.cols.size:
             return None
         slot, c = self.family.first(self.which)
         if c < 0:
             return None
-        return slot, [(int(self.cols[c]), self.tasks[0])]
+        return slot, [(int(fit.cols[c]), fit.tasks[0])]
 
     def _multi(self) -> tuple[int, list[tuple[int, int]]] | None:
         """Earliest start on ``need`` nodes at once (see :class:`_Family`)."""
-        slot = self.family.first_many(self.which, self.need, self.chosen)
+        fit = self.fit
+        slot = self.family.first_many(self.which, fit.need, self.chosen)
         if slot >= self.tl.slots:
             return None
-        return slot, [(int(self.cols[r]), t)
-                      for r, t in zip(self.chosen.tolist(), self.tasks, strict=True)]
+        return slot, [(int(fit.cols[r]), t)
+                      for r, t in zip(self.chosen.tolist(), fit.tasks, strict=True)]
 
 
 class _Family:
@@ -488,13 +485,13 @@ class _Family:
     version when last computed (-1: never).
     """
 
-    def __init__(self, shape: _Shape) -> None:
-        self.tl = shape.tl
-        self.single = shape.single
-        self.cols = shape.cols
+    def __init__(self, fit: Fit, timeline: Timeline) -> None:
+        self.tl = timeline
+        self.single = fit.single
+        self.cols = fit.cols
         self.fit_args: tuple[I64, I64, I64, Mask, bool, Mask, I64] = (
-            shape.cols, shape.need_c, shape.need_m, shape.ok, shape.max_jobs == 0,
-            shape.gmask, shape.gcount)
+            fit.cols, fit.need_c, fit.need_m, fit.ok, fit.max_jobs == 0, fit.gmask,
+            fit.gcount)
         self.lengths: I64 = np.zeros(0, dtype=np.int64)
         self.positions: dict[int, int] = {}  # length -> its index in ``lengths``
         self.ver: I64 = np.full(self.cols.size, -1, dtype=np.int64)
@@ -575,17 +572,16 @@ def _no_room_for(full: _Shape, shape: _Shape) -> bool:
     threshold of free CPUs, memory or gres on any node and no looser running-job
     limit; every node good for ``shape`` at some slot is then good for ``full``.
     """
-    if not full.no_room or shape.exhausted or full.cols.size != shape.cols.size:
+    if not full.no_room or shape.exhausted or shape.length < full.length:
         return False
-    if shape.length < full.length or shape.need < full.need:
+    a, b = full.fit, shape.fit
+    if a.cols.size != b.cols.size or b.need < a.need or b.max_jobs > a.max_jobs:
         return False
-    if shape.max_jobs > full.max_jobs:
-        return False
-    for gcols, count in full.gres:
-        if not any(g == gcols and c >= count for g, c in shape.gres):
+    for gcols, count in a.gres:
+        if not any(g == gcols and c >= count for g, c in b.gres):
             return False
-    return bool((shape.need_c >= full.need_c).all() and (shape.need_m >= full.need_m).all()
-                and (full.ok | ~shape.ok).all() and np.array_equal(full.cols, shape.cols))
+    return bool((b.need_c >= a.need_c).all() and (b.need_m >= a.need_m).all()
+                and (a.ok | ~b.ok).all() and np.array_equal(a.cols, b.cols))
 
 
 def _as_uniform(table: NodeTable, option: Option) -> Request | None:

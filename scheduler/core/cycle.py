@@ -26,10 +26,10 @@ MEMO_SHAPES = 50_000
 
 @dataclass(slots=True)
 class Memo:
-    """What a caller running many cycles (the simulator) may carry from one to the
-    next: the filter stage's answers and the fit tests, which depend only on the
-    cluster's configuration and are reused while it stays the same. Never changes
-    a Decision."""
+    """What a caller running many cycles (the simulator, the controller's loop) may
+    carry from one to the next: the filter stage's answers and the fit tests, which
+    depend only on the cluster's configuration and are reused while it stays the
+    same. Never changes a Decision."""
 
     config: tuple[object, ...] | None = None
     filter: Filter | None = None

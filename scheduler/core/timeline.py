@@ -131,11 +131,6 @@ class Timeline:
         """Change points worth looking at for nodes ``cols`` (the rest is padding)."""
         return int(self.npts[cols].max(initial=1))
 
-    def values(self, cols: npt.NDArray[np.intp], k: int) -> FreeView:
-        """Free resources at the first ``k`` change points of nodes ``cols`` (``[c, k]``)."""
-        return FreeView(self.cpus[cols, :k], self.mem[cols, :k], self.gres[cols, :k],
-                        self.jobs[cols, :k])
-
     def now_view(self, cols: npt.NDArray[np.intp] | slice) -> FreeView:
         return FreeView(self.cpus[cols, 0], self.mem[cols, 0], self.gres[cols, 0],
                         self.jobs[cols, 0])
