@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -102,3 +103,28 @@ def test_a_long_output_into_a_pipe_is_written_whole() -> None:
                         env=_env(), check=False)
     assert cp.returncode == 0
     assert cp.stdout.decode().split() == [f"n{i}" for i in range(1, 20001)]
+
+
+@pytest.mark.parametrize("dirname", ["proj", "with space"])
+def test_an_editable_install_is_found_from_its_direct_url(tmp_path: Path, dirname: str) -> None:
+    """pip records an editable install's project in direct_url.json (PEP 610); the
+    command takes Drover from there, %-decoded, with no ``.pth`` or import finder."""
+    import venv
+    from urllib.parse import quote
+
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=False)
+    site_dir = next((env_dir / "lib").glob("python*/site-packages"))
+    project = tmp_path / dirname
+    project.symlink_to(REPO)
+    dist_info = site_dir / "drover-0.1.0.dist-info"
+    dist_info.mkdir()
+    origin = {"dir_info": {"editable": True}, "url": "file://" + quote(str(project))}
+    (dist_info / "direct_url.json").write_text(json.dumps(origin))
+    cp = subprocess.run([str(env_dir / "bin" / "python"), "-S", "-X", "importtime",
+                         str(BIN / "drover-command"), "squeue", "--version"],
+                        capture_output=True, text=True, cwd="/", env=_env(), check=False)
+    assert (cp.stdout, cp.returncode) == ("slurm 22.05.8\n", 0), cp.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in cp.stderr.splitlines()[1:]}
+    assert "drover.cli.squeue" in imported
+    assert "pathlib" not in imported  # setuptools' finder was not needed
