@@ -11,7 +11,9 @@ Threads and why:
   event and every applied order sets, so the end of a job is reported at once
   even while the poller's request is parked at the controller; unacked events
   are re-sent every ``RESEND_S`` and a heartbeat goes out every
-  ``heartbeat_s``;
+  ``heartbeat_s``. Woken, it first lets ``GATHER_S`` pass, so that what
+  happens together (a launch's ack and start, a short job's start and end,
+  jobs ending at once) goes in one sync;
 * one ``Step`` thread per running job sees its end through a pidfd.
 
 An event is journaled (``Spool``) before it is sent and dropped only when the
@@ -52,6 +54,7 @@ from nodeagent.step import Ending, Step
 log = logging.getLogger(__name__)
 
 RESEND_S = 1.0
+GATHER_S = 0.01
 MAX_BACKOFF_S = 10.0
 
 
@@ -290,7 +293,8 @@ class Agent:
         backoff = 0.5
         while not self._stop.is_set():
             pending = bool(self.spool.events) or bool(self._acks)
-            self._wake.wait(RESEND_S if pending else self.heartbeat_s)
+            if self._wake.wait(RESEND_S if pending else self.heartbeat_s):
+                self._stop.wait(GATHER_S)
             self._wake.clear()
             if self._stop.is_set():
                 break

@@ -16,7 +16,7 @@ from scheduler import kick
 
 log = logging.getLogger(__name__)
 INTERVAL_S = 2.0
-COALESCE_S = 0.05  # let a burst of requests land before the cycle reads them
+COALESCE_S = 0.01  # let requests made together (jobs ending at once) land first
 MAX_REST_S = 1.0
 _stop = threading.Event()
 _thread: threading.Thread | None = None
