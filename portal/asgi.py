@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 
-from django.core.asgi import get_asgi_application
+from portal.request_threads import get_pooled_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-django_app = get_asgi_application()
+REQUEST_THREADS = 8  # requests whose synchronous code may run at once
+django_app = get_pooled_asgi_application(REQUEST_THREADS)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

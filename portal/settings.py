@@ -91,7 +91,8 @@ DATABASES = {"default": dj_database_url.parse(_db_url)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the portal read while the scheduler writes; IMMEDIATE avoids
     # lock-upgrade deadlocks between the loop thread and request threads.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections last: the threads that use them do (portal/request_threads.py).
+    DATABASES["default"]["CONN_MAX_AGE"] = None
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
