@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from scheduler import kick
+from scheduler import kick, snapshot
 from scheduler.cycle import run_cycle_once
 from scheduler.models import AgentOrder, Job, JobIdCounter, Node
 from tests.api.builders import make_cluster, make_job, make_running, set_param
@@ -226,3 +226,16 @@ def test_sched_builtin_sets_no_plan() -> None:
     run_cycle_once()
     job.refresh_from_db()
     assert job.reason == "Resources" and job.sched_start_time is None
+
+
+def test_a_load_reuses_unchanged_pending_jobs_and_sees_every_change() -> None:
+    make_cluster()
+    same, changed = make_job(), make_job()
+    first = {j.id: j for j in snapshot.load(timezone.now()).snapshot.pending}
+    Job.objects.filter(id=changed.id).update(ntasks=2, hold="user")
+    second = {j.id: j for j in snapshot.load(timezone.now()).snapshot.pending}
+    assert second[same.id] is first[same.id]
+    assert (second[changed.id].ntasks, second[changed.id].eligible) == (2, False)
+    Job.objects.filter(id=changed.id).update(ntasks=1, hold="")  # back as it was
+    third = {j.id: j for j in snapshot.load(timezone.now()).snapshot.pending}
+    assert (third[changed.id].ntasks, third[changed.id].eligible) == (1, True)
