@@ -15,13 +15,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 
 from drover import units
 from drover.timefmt import TimeFormatError, parse_begin, parse_time_limit
 
 TYPE_CHECKING = False  # importing typing costs a command ~15 ms of start-up
 if TYPE_CHECKING:
+    from datetime import datetime  # only --begin needs the module: imported there
     from typing import Any
 
 PROG = "sbatch"
@@ -244,7 +244,7 @@ def _scan(argv: Sequence[str], *, stop_at_script: bool) -> tuple[list[tuple[str,
 
 # --- from words to option values -----------------------------------------------------
 
-def _set(store: dict[str, Any], long_name: str, value: str, now: datetime) -> None:
+def _set(store: dict[str, Any], long_name: str, value: str, now: datetime | None) -> None:
     dest = LONG[long_name][3]
     if not dest:
         return
@@ -258,13 +258,13 @@ def _set(store: dict[str, Any], long_name: str, value: str, now: datetime) -> No
     store[dest] = _convert(dest, value, now)
 
 
-def _convert(dest: str, value: str, now: datetime) -> Any:
+def _convert(dest: str, value: str, now: datetime | None) -> Any:
     converter = _CONVERTERS.get(dest)
     return value if converter is None else converter(value, now)
 
 
 def _time(name: str) -> Any:
-    def convert(value: str, now: datetime) -> int | None:
+    def convert(value: str, now: datetime | None) -> int | None:
         try:
             minutes = parse_time_limit(value)
         except TimeFormatError:
@@ -275,7 +275,7 @@ def _time(name: str) -> Any:
 
 
 def _mem(name: str) -> Any:
-    def convert(value: str, now: datetime) -> int:
+    def convert(value: str, now: datetime | None) -> int:
         try:
             return units.parse_mem_mb(value)
         except units.UnitError:
@@ -285,7 +285,7 @@ def _mem(name: str) -> Any:
 
 
 def _count(name: str) -> Any:
-    def convert(value: str, now: datetime) -> int:
+    def convert(value: str, now: datetime | None) -> int:
         text = value.strip()
         if not text.isdigit() or int(text) < 1:
             raise _error(f'Invalid numeric value "{value}" for --{name}.')
@@ -294,7 +294,7 @@ def _count(name: str) -> Any:
     return convert
 
 
-def _nodes(value: str, now: datetime) -> tuple[int, int | None]:
+def _nodes(value: str, now: datetime | None) -> tuple[int, int | None]:
     m = re.match(r"^\s*(\d+)\s*(?:-\s*(\d*)\s*)?$", value)
     if m is None or int(m.group(1)) < 1 or (m.group(2) and int(m.group(2)) < int(m.group(1))):
         raise _error(f"invalid node count `{value}'")
@@ -303,14 +303,18 @@ def _nodes(value: str, now: datetime) -> tuple[int, int | None]:
     return lo, hi
 
 
-def _begin(value: str, now: datetime) -> int:
+def _begin(value: str, now: datetime | None) -> int:
+    if now is None:
+        from datetime import datetime
+
+        now = datetime.now().astimezone()
     try:
         return int(parse_begin(value, now).timestamp())
     except TimeFormatError:
         raise _error(f"Invalid time specification {value}") from None
 
 
-def _open_mode(value: str, now: datetime) -> str:
+def _open_mode(value: str, now: datetime | None) -> str:
     mode = value.strip().lower()
     if mode in ("a", "append"):
         return "append"
@@ -324,7 +328,7 @@ _SIGNALS = frozenset({"HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE",
     "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS"})
 
 
-def _signal(value: str, now: datetime) -> str:
+def _signal(value: str, now: datetime | None) -> str:
     m = re.match(r"^(?:([BR]+):)?([A-Za-z0-9]+)(?:@(\d+))?$", value.strip())
     if m is None:
         raise _error("Invalid --signal specification")
@@ -338,7 +342,7 @@ def _signal(value: str, now: datetime) -> str:
     return f"{prefix}{name}@{m.group(3) or 60}"
 
 
-def _nice(value: str, now: datetime) -> int:
+def _nice(value: str, now: datetime | None) -> int:
     if value == "":
         return 100
     try:
@@ -347,7 +351,7 @@ def _nice(value: str, now: datetime) -> int:
         raise _error(f"Invalid nice value {value}") from None
 
 
-def _array(value: str, now: datetime) -> str:
+def _array(value: str, now: datetime | None) -> str:
     try:
         parse_array_spec(value)
     except ValueError:
@@ -356,11 +360,11 @@ def _array(value: str, now: datetime) -> str:
     return value.strip()
 
 
-def _flag(value: str, now: datetime) -> bool:
+def _flag(value: str, now: datetime | None) -> bool:
     return True
 
 
-def _verbose(value: str, now: datetime) -> int:
+def _verbose(value: str, now: datetime | None) -> int:
     return 1
 
 
@@ -585,14 +589,13 @@ def parse_command_line(argv: Sequence[str], now: datetime | None = None) -> Comm
     """Options of the command line (checked), the script path and its arguments."""
     found, end = _scan(argv, stop_at_script=True)
     store: dict[str, Any] = {}
-    when = now or datetime.now().astimezone()
     for name, value in found:
-        _set(store, name, value, when)
+        _set(store, name, value, now)
     rest = list(argv[end:])
     return CommandLine(store, rest[0] if rest else None, rest[1:])
 
 
-def _env_options(environ: Mapping[str, str], now: datetime) -> dict[str, Any]:
+def _env_options(environ: Mapping[str, str], now: datetime | None) -> dict[str, Any]:
     store: dict[str, Any] = {}
     for var, long_name in ENV_OPTIONS.items():
         if var in environ:
@@ -600,7 +603,7 @@ def _env_options(environ: Mapping[str, str], now: datetime) -> dict[str, Any]:
     return store
 
 
-def _script_options(script: str, now: datetime) -> dict[str, Any]:
+def _script_options(script: str, now: datetime | None) -> dict[str, Any]:
     store: dict[str, Any] = {}
     for words in script_directives(script):
         found, _ = _scan(words, stop_at_script=False)
@@ -627,12 +630,12 @@ def parse_sbatch(argv: list[str], script_text: str | None, environ: Mapping[str,
 
     ``argv`` is sbatch's arguments (without the program name); ``script_text``
     the script already read (None with ``--wrap``, or to fail as sbatch does
-    without one). Raises :class:`OptionError`.
+    without one). Raises :class:`OptionError`. ``--begin`` times count from ``now``,
+    else from when each is read.
     """
-    when = now or datetime.now().astimezone()
-    line = parse_command_line(argv, when)
+    line = parse_command_line(argv, now)
     cli = line.options
-    env_opts = _env_options(environ, when)
+    env_opts = _env_options(environ, now)
     wrap = cli.get("wrap", env_opts.get("wrap"))
     if wrap is not None:
         if line.script_path is not None:
@@ -641,7 +644,7 @@ def parse_sbatch(argv: list[str], script_text: str | None, environ: Mapping[str,
     else:
         script = script_text or ""
     check_script(script)
-    opts = _merge(_script_options(script, when) if wrap is None else {}, env_opts, cli)
+    opts = _merge(_script_options(script, now) if wrap is None else {}, env_opts, cli)
     work_dir = os.path.abspath(os.path.join(cwd, opts["chdir"]) if "chdir" in opts else cwd)
     desc = _job_desc(opts, script, work_dir, environ)
     desc["argv"] = list(line.script_args)
