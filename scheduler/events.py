@@ -19,6 +19,7 @@ commit from fresh rows. A job that no longer exists is skipped.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import re
@@ -29,11 +30,26 @@ from django.db import transaction
 
 log = logging.getLogger(__name__)
 _GROUP_BAD = re.compile(r"[^A-Za-z0-9._-]")
+SEND_TIMEOUT_S = 10.0
 
 
 def group_name(prefix: str, key: object) -> str:
     """A channel-layer-safe group name (ASCII letters, digits, ``._-``; < 100 chars)."""
     return (prefix + "." + _GROUP_BAD.sub("_", str(key)))[:99]
+
+
+#: The event loop of this process's ASGI server, when other threads of the process announce
+#: too (``drover up``: the scheduling loop's thread). The in-memory channel layer is
+#: queues of that loop; a message put from a loop of another thread (what
+#: ``async_to_sync`` makes there) reaches a waiting consumer only when the server's loop
+#: next wakes: on an idle cluster ~40 ms late, the doorbell of every launch order.
+_server_loop: asyncio.AbstractEventLoop | None = None
+
+
+def send_on(loop: asyncio.AbstractEventLoop) -> None:
+    """Send every announcement on ``loop``, the ASGI server's (call it from that loop)."""
+    global _server_loop
+    _server_loop = loop
 
 
 def _send(messages: list[tuple[str, dict[str, Any]]]) -> None:
@@ -51,7 +67,11 @@ def _send(messages: list[tuple[str, dict[str, Any]]]) -> None:
             for group, message in messages:
                 await layer.group_send(group, message)
 
-        async_to_sync(send_all)()
+        loop = _server_loop
+        if loop is not None and loop.is_running():
+            asyncio.run_coroutine_threadsafe(send_all(), loop).result(timeout=SEND_TIMEOUT_S)
+        else:
+            async_to_sync(send_all)()
     except Exception:  # a dead channel layer must not break a committed action
         log.warning("broadcast failed", exc_info=True)
 

@@ -240,7 +240,10 @@ def run(args: argparse.Namespace) -> int:
                      spool_root=state_dir / "spool", log_dir=log_dir)
     stop_watch = threading.Event()
 
-    def on_started() -> None:
+    def on_started() -> None:  # in the server's event loop
+        import asyncio
+
+        _server("scheduler.events").send_on(asyncio.get_running_loop())
         pool.start(nodes)
         threading.Thread(target=_watch_agents, args=(pool, log_dir, stop_watch),
                          name="agent-watch", daemon=True).start()
