@@ -41,8 +41,9 @@ def main() -> None:
         elapsed = time.perf_counter() - t0
         jobs = cluster.api("GET", "/api/jobs/?all_states=1")["jobs"]
         states: dict[str, int] = {}
+        mine = set(ids)
         for j in jobs:
-            if j["job_id"] in set(ids):
+            if j["job_id"] in mine:
                 states[j["state"]] = states.get(j["state"], 0) + 1
         result("end_to_end", cluster, via=args.via, load_before=load, jobs=args.jobs,
                clients=args.clients, seconds=elapsed,

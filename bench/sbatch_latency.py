@@ -3,6 +3,7 @@
     python bench/sbatch_latency.py [--jobs 200]
 
 Slurm 22.05 reference: 234 jobs/s sequential (about 4.3 ms a submission).
+``interpreter_cpu_ms`` is the floor of any Python command: ``python -S -I -c pass``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def main() -> None:
         load = load_average()
         work = cluster.workdir
         help_costs = command_costs(cluster, ["sbatch", "--help"], 20)
+        bare = command_costs(cluster, [sys.executable, "-S", "-I", "-c", "pass"], 20)
         run_ok(cluster, ["sbatch", "--wrap", "true", "-o", "/dev/null"])  # warm the server
         t0 = time.perf_counter()
         costs = command_costs(
@@ -45,7 +47,7 @@ def main() -> None:
                median_ms=costs["wall_ms"], p95_ms=costs["p95_ms"], cpu_ms=costs["cpu_ms"],
                server_cpu_ms=costs["server_cpu_ms"], jobs_per_s=args.jobs / total,
                help_median_ms=help_costs["wall_ms"], help_cpu_ms=help_costs["cpu_ms"],
-               import_ms=import_time_ms())
+               import_ms=import_time_ms(), interpreter_cpu_ms=bare["cpu_ms"])
 
 
 if __name__ == "__main__":
