@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from scheduler import config as conf
 from scheduler import cycle_features as features
-from scheduler import events, reservations_load, snapshot
+from scheduler import events, kick, reservations_load, snapshot
 from scheduler.actions.jobs import split_array_task
 from scheduler.core import reservations
 from scheduler.core import types as core
@@ -39,6 +39,7 @@ from scheduler.validation import expand_ids, node_gres
 
 log = logging.getLogger(__name__)
 ADVISORY_KEY = 0x44524F56  # "DROV"
+LEAD_POLL_S = 0.02  # how often a cycle waiting for the one under way tries the lock
 _local_lock = threading.Lock()
 
 
@@ -53,16 +54,24 @@ class CycleResult:
 
 
 @contextmanager
-def leader() -> Iterator[bool]:
-    """True inside when this process runs the cycle; opens the cycle's transaction."""
+def leader(wait_s: float = 0.0) -> Iterator[bool]:
+    """True inside when this process runs the cycle; opens the cycle's transaction.
+
+    With ``wait_s``, a cycle under way elsewhere is waited for (at most that long).
+    """
     if connection.vendor == "postgresql":
         with transaction.atomic():
+            deadline = time.monotonic() + wait_s
             with connection.cursor() as cur:
-                cur.execute("SELECT pg_try_advisory_xact_lock(%s)", [ADVISORY_KEY])
-                got = bool(cur.fetchone()[0])
+                while True:
+                    cur.execute("SELECT pg_try_advisory_xact_lock(%s)", [ADVISORY_KEY])
+                    got = bool(cur.fetchone()[0])
+                    if got or time.monotonic() >= deadline:
+                        break
+                    time.sleep(LEAD_POLL_S)
             yield got
         return
-    if not _local_lock.acquire(blocking=False):
+    if not _local_lock.acquire(timeout=wait_s if wait_s > 0 else -1, blocking=wait_s > 0):
         yield False
         return
     try:
@@ -77,12 +86,14 @@ def leader() -> Iterator[bool]:
 _MEMO = Memo()
 
 
-def run_cycle_once(now: datetime | None = None) -> CycleResult:
-    """Run one scheduling cycle; ``ran`` is False when another cycle holds the lock."""
+def run_cycle_once(now: datetime | None = None, wait_s: float = 0.0) -> CycleResult:
+    """Run one scheduling cycle; ``ran`` is False when another cycle held the lock (for
+    longer than ``wait_s``)."""
     began = time.perf_counter()
-    with leader() as got:
+    with leader(wait_s) as got:
         if not got:
             return CycleResult(ran=False)
+        kick.clear_pending()  # what is asked from now on, this cycle may not see: ask again
         now = now or timezone.now()
         loaded = snapshot.load(now)
         t0 = time.perf_counter()

@@ -4,8 +4,9 @@ Embedded mode sets an event the loop thread (scheduler/loop.py) waits on.
 Production queues the Celery task ``scheduler.tasks.schedule`` after commit,
 debounced through the cache: ``cache.add`` lets one request through per
 second, so a burst of 1,000 submits queues one or two tasks, not 1,000. A
-request made while a cycle runs still gets a cycle afterwards: the task clears
-the debounce key before it starts, so the next request queues the next cycle.
+request made while a cycle runs still gets a cycle afterwards: a cycle clears
+the debounce key once it holds the cycle lock, before it reads anything, so the
+next request queues the next cycle, which waits for this one to end.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def _queue() -> None:
 
 
 def clear_pending() -> None:
-    """Called as a cycle begins: later requests queue the next one."""
+    """Called as a cycle begins, holding the lock: later requests ask for the next one."""
     if getattr(settings, "EMBEDDED", True):
         wake.clear()
         return

@@ -51,7 +51,6 @@ def _run() -> None:
         if _stop.is_set():
             break
         time.sleep(COALESCE_S)
-        kick.clear_pending()
         started = time.monotonic()
         try:
             close_old_connections()

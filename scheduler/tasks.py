@@ -7,20 +7,19 @@ import logging
 from celery import shared_task
 
 log = logging.getLogger(__name__)
+LEAD_WAIT_S = 30.0
 
 
 @shared_task(  # type: ignore[untyped-decorator]
     name="scheduler.tasks.schedule", ignore_result=True)
 def schedule() -> dict[str, object]:
-    """One cycle; returns at once when another worker holds the cycle lock."""
-    from scheduler import kick
+    """One cycle, after the one another worker may be running (it may have read the queue
+    before the change that asked for this one). The debounce key (scheduler/kick.py)
+    stays set while this task waits, so the requests made meanwhile queue no more tasks."""
     from scheduler.cycle import run_cycle_once
 
-    kick.clear_pending()
-    result = run_cycle_once()
-    if not result.ran:
-        # Another worker is mid-cycle and may have read the queue before the change
-        # that asked for this one: run again right after it.
+    result = run_cycle_once(wait_s=LEAD_WAIT_S)
+    if not result.ran:  # a very long cycle: try again later
         schedule.apply_async(countdown=1, expires=60)
         return {"ran": False}
     return {"ran": True, "started": len(result.started), "seconds": round(result.seconds, 3)}
