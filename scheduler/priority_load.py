@@ -96,16 +96,12 @@ def shares(config: core.SchedConfig, now: int) -> list[fs.Share]:
     return fs.compute(accounts, users, "NO_FAIR_TREE" not in config.priority_flags)
 
 
-def annotate(jobs: Sequence[core.PendingJob], config: core.SchedConfig,
-             now: int) -> list[core.PendingJob]:
-    """``jobs`` with account, QOS, fairshare and QOS factors filled in (multifactor only)."""
+def annotate(jobs: Sequence[core.PendingJob], config: core.SchedConfig, now: int,
+             rows: Mapping[int, tuple[str, str]]) -> list[core.PendingJob]:
+    """``jobs`` with account, QOS, fairshare and QOS factors filled in (multifactor only);
+    ``rows``: each job's (account, qos) as stored."""
     if config.priority_type != MULTIFACTOR or not jobs:
         return list(jobs)
-    from scheduler.models import Job
-
-    ids = {j.id for j in jobs}
-    rows = {i: (a, q) for i, a, q in
-            Job.objects.filter(id__in=ids).values_list("id", "account", "qos")}
     factors: dict[tuple[str, str], float] = {}
     defaults: dict[str, str] = {}
     if config.weight_fairshare:

@@ -176,7 +176,8 @@ def load(now: datetime) -> Loaded:
         else:
             out.append(base)
     _converted = converted
-    out = priority_load.annotate(out, loaded.config, epoch_now)
+    out = priority_load.annotate(out, loaded.config, epoch_now,
+                                 {r["id"]: (r["account"], r["qos"]) for r in pending})
     loaded.snapshot = core.Snapshot(node_infos, tuple(partitions), tuple(running), tuple(out))
     loaded.restricted = reservations_load.apply(loaded.snapshot, pending, now)
     loaded.snapshot = loaded.restricted.snapshot
