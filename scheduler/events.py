@@ -68,12 +68,20 @@ def _send(messages: list[tuple[str, dict[str, Any]]]) -> None:
                 await layer.group_send(group, message)
 
         loop = _server_loop
-        if loop is not None and loop.is_running():
+        if loop is not None and loop.is_running() and not _runs_in(loop):
             asyncio.run_coroutine_threadsafe(send_all(), loop).result(timeout=SEND_TIMEOUT_S)
         else:
             async_to_sync(send_all)()
     except Exception:  # a dead channel layer must not break a committed action
         log.warning("broadcast failed", exc_info=True)
+
+
+def _runs_in(loop: asyncio.AbstractEventLoop) -> bool:
+    """Is this thread the one running ``loop`` (where waiting on it would deadlock)?"""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 def _job_messages(ids: list[int]) -> list[tuple[str, dict[str, Any]]]:

@@ -15,7 +15,8 @@ LEAD_WAIT_S = 30.0
 def schedule() -> dict[str, object]:
     """One cycle, after the one another worker may be running (it may have read the queue
     before the change that asked for this one). The debounce key (scheduler/kick.py)
-    stays set while this task waits, so the requests made meanwhile queue no more tasks."""
+    is cleared only once a cycle leads, so while this task waits the requests made
+    meanwhile queue at most one more task a DEBOUNCE_S."""
     from scheduler.cycle import run_cycle_once
 
     result = run_cycle_once(wait_s=LEAD_WAIT_S)
