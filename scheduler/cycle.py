@@ -28,6 +28,7 @@ from scheduler import config as conf
 from scheduler import cycle_features as features
 from scheduler import events, kick, reservations_load, snapshot
 from scheduler.actions.jobs import split_array_task
+from scheduler.bulk import update_rows
 from scheduler.core import reservations
 from scheduler.core import types as core
 from scheduler.core.cycle import Memo, run_cycle
@@ -324,7 +325,6 @@ def _write_pending(loaded: snapshot.Loaded, decision: core.Decision, now: dateti
             continue
         changed.append(Job(id=jid, reason=reason, priority=prio, sched_start_time=sched_time,
                            sched_nodes=sched_nodes, eligible_time=eligible))
-    if changed:
-        Job.objects.bulk_update(changed, ["reason", "priority", "sched_start_time",
-                                          "sched_nodes", "eligible_time"], batch_size=1000)
+    update_rows(Job, changed, ["reason", "priority", "sched_start_time", "sched_nodes",
+                               "eligible_time"])
     return [j.id for j in changed]

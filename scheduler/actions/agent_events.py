@@ -29,11 +29,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from accounting.usage import record_jobs_usage
 from scheduler import config, events, priority_load
+from scheduler.bulk import update_rows
 from scheduler.models import Job, JobState, JobStep, Node, Partition
 
 _JOB_FIELDS = ["state", "reason", "exit_code", "exit_signal", "derived_exit_code",
@@ -169,11 +169,11 @@ def _write(rows: _Batch) -> None:
             if job.alloc:
                 freed.update(job.alloc)
                 job.alloc = {}
-        _update(Job, [job for job, _ in rows.finished], _JOB_FIELDS)
+        update_rows(Job, [job for job, _ in rows.finished], _JOB_FIELDS)
     if rows.new_steps:
         JobStep.objects.bulk_create(rows.new_steps)
     if rows.dirty_steps:
-        _update(JobStep, list(rows.dirty_steps.values()), _STEP_FIELDS)
+        update_rows(JobStep, list(rows.dirty_steps.values()), _STEP_FIELDS)
     nodes = list(Node.objects.select_for_update().filter(name__in=sorted(freed))
                  .order_by("pk")) if freed else []
     recompute_nodes(nodes)
@@ -183,25 +183,6 @@ def _write(rows: _Batch) -> None:
     _announce(rows, nodes)
     if rows.finished:
         events.request_cycle()
-
-
-def _update(model: Any, objs: list[Any], fields: list[str], chunk: int = 500) -> None:
-    """``bulk_update``, with a field all ``objs`` share set once rather than through a
-    CASE of one WHEN per row (Django builds and compiles each WHEN: most of the cost,
-    and most fields of jobs ending together are the same: state, reason, exit code)."""
-    for i in range(0, len(objs), chunk):
-        part = objs[i:i + chunk]
-        values: dict[str, Any] = {}
-        for name in fields:
-            field = model._meta.get_field(name)
-            column = [getattr(o, field.attname) for o in part]
-            if all(v == column[0] for v in column):
-                values[field.attname] = column[0]
-            else:
-                values[field.attname] = Case(
-                    *[When(pk=o.pk, then=Value(v, output_field=field))
-                      for o, v in zip(part, column, strict=True)], output_field=field)
-        model.objects.filter(pk__in=[o.pk for o in part]).update(**values)
 
 
 def _announce(rows: _Batch, nodes: list[Node]) -> None:
