@@ -66,10 +66,19 @@ def test_profile_api() -> None:
     print(f"PROFILE submit vendor={connection.vendor} queries={len(q)} ms={one * 1000:.1f}")
     for sql in q.captured_queries:
         print("   ", sql["sql"][:150])
+    prof = cProfile.Profile() if os.environ.get("DROVER_PROFILE") else None
     t0 = time.perf_counter()
+    if prof:
+        prof.enable()
     for _ in range(JOBS - 1):
         api.post("/api/jobs/", body, format="json")
+    if prof:
+        prof.disable()
     print(f"PROFILE submit_many jobs={JOBS} per_s={JOBS / (time.perf_counter() - t0):.0f}")
+    if prof:
+        pstats.Stats(prof).sort_stats("tottime").print_stats(30)
+        pstats.Stats(prof).print_callers("acquire")
+        pstats.Stats(prof).sort_stats("cumtime").print_stats(60)
     _timed("list_jobs", lambda: api.get("/api/jobs/"))
     _timed("list_jobs_squeue_fields", lambda: api.get("/api/jobs/?fields=" + SQUEUE_FIELDS))
     _timed("list_jobs_one", lambda: api.get("/api/jobs/?job=5"))

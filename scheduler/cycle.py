@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from scheduler import config as conf
@@ -40,7 +40,6 @@ from scheduler.validation import expand_ids, node_gres
 
 log = logging.getLogger(__name__)
 ADVISORY_KEY = 0x44524F56  # "DROV"
-LEAD_POLL_S = 0.02  # how often a cycle waiting for the one under way tries the lock
 _local_lock = threading.Lock()
 
 
@@ -62,15 +61,7 @@ def leader(wait_s: float = 0.0) -> Iterator[bool]:
     """
     if connection.vendor == "postgresql":
         with transaction.atomic():
-            deadline = time.monotonic() + wait_s
-            with connection.cursor() as cur:
-                while True:
-                    cur.execute("SELECT pg_try_advisory_xact_lock(%s)", [ADVISORY_KEY])
-                    got = bool(cur.fetchone()[0])
-                    if got or time.monotonic() >= deadline:
-                        break
-                    time.sleep(LEAD_POLL_S)
-            yield got
+            yield _advisory_lock(wait_s)
         return
     if not _local_lock.acquire(timeout=wait_s if wait_s > 0 else -1, blocking=wait_s > 0):
         yield False
@@ -82,6 +73,24 @@ def leader(wait_s: float = 0.0) -> Iterator[bool]:
         _local_lock.release()
 
 
+def _advisory_lock(wait_s: float) -> bool:
+    """Take the cycle's transaction-level advisory lock, waiting in the server (no polling)
+    at most ``wait_s`` for the cycle that holds it."""
+    with connection.cursor() as cur:
+        if wait_s <= 0:
+            cur.execute("SELECT pg_try_advisory_xact_lock(%s)", [ADVISORY_KEY])
+            return bool(cur.fetchone()[0])
+        cur.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(wait_s * 1000)}ms"])
+        try:
+            with transaction.atomic():  # a timeout aborts this savepoint, not the cycle's
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_KEY])
+            got = True
+        except OperationalError:  # lock_not_available: the lock was held for wait_s
+            got = False
+        cur.execute("SET LOCAL lock_timeout TO DEFAULT")
+        return got
+
+
 #: The filter's answers and fit tests from one cycle to the next (one cycle runs at a
 #: time: the leader lock); dropped whenever the nodes or partitions change.
 _MEMO = Memo()
@@ -89,11 +98,11 @@ _MEMO = Memo()
 
 def run_cycle_once(now: datetime | None = None, wait_s: float = 0.0) -> CycleResult:
     """Run one scheduling cycle; ``ran`` is False when another cycle held the lock (for
-    longer than ``wait_s``)."""
-    began = time.perf_counter()
+    longer than ``wait_s``). ``seconds`` counts from the lock taken."""
     with leader(wait_s) as got:
         if not got:
             return CycleResult(ran=False)
+        began = time.perf_counter()
         kick.clear_pending()  # what is asked from now on, this cycle may not see: ask again
         now = now or timezone.now()
         loaded = snapshot.load(now)

@@ -1,7 +1,8 @@
 """The scheduling loop of embedded mode: a daemon thread of the ``drover up`` process.
 
 It waits for a request (scheduler/kick.py) or at most ``INTERVAL_S``, then runs
-one cycle and the node health check. Exceptions are logged and the loop goes on.
+one cycle and the node health check, paced by scheduler/pace.py. Exceptions are
+logged and the loop goes on.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ import time
 from django.db import close_old_connections
 
 from scheduler import kick
+from scheduler.pace import Pace
 
 log = logging.getLogger(__name__)
 INTERVAL_S = 2.0
-COALESCE_S = 0.01  # let requests made together (jobs ending at once) land first
-MAX_REST_S = 1.0
 _stop = threading.Event()
 _thread: threading.Thread | None = None
 
@@ -46,11 +46,11 @@ def _run() -> None:
     from scheduler.cycle import run_cycle_once
     from scheduler.health import check_nodes
 
+    pace = Pace()
     while not _stop.is_set():
         kick.wake.wait(INTERVAL_S)
-        if _stop.is_set():
+        if _stop.wait(pace.wait_s()):
             break
-        time.sleep(COALESCE_S)
         started = time.monotonic()
         try:
             close_old_connections()
@@ -60,10 +60,7 @@ def _run() -> None:
             log.exception("scheduling cycle failed; retrying")
         finally:
             close_old_connections()
-        # A cycle over thousands of pending jobs takes long, and every submission asks
-        # for the next: rest as long as the cycle took (at most MAX_REST_S), so the
-        # loop takes at most half of the GIL from the request threads.
-        _stop.wait(min(time.monotonic() - started, MAX_REST_S))
+        pace.ran(time.monotonic() - started)
     from django.db import connection
 
     connection.close()

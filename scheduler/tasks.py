@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
+
+from scheduler.pace import COALESCE_S
 
 log = logging.getLogger(__name__)
 LEAD_WAIT_S = 30.0
@@ -16,9 +19,11 @@ def schedule() -> dict[str, object]:
     """One cycle, after the one another worker may be running (it may have read the queue
     before the change that asked for this one). The debounce key (scheduler/kick.py)
     is cleared only once a cycle leads, so while this task waits the requests made
-    meanwhile queue at most one more task a DEBOUNCE_S."""
+    meanwhile queue at most one more task a DEBOUNCE_S. It first waits as
+    scheduler/pace.py says (the key stays set meanwhile: requests join this cycle)."""
     from scheduler.cycle import run_cycle_once
 
+    time.sleep(COALESCE_S)
     result = run_cycle_once(wait_s=LEAD_WAIT_S)
     if not result.ran:  # a very long cycle: try again later
         schedule.apply_async(countdown=1, expires=60)

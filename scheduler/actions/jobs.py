@@ -94,9 +94,9 @@ def split_array_task(meta: Job, task_id: int, new_id: int | Iterator[int] | None
         meta.save(update_fields=["array_task_id", "array_pending"])
         return meta
     if new_id is None:
-        from scheduler.actions.submit import _allocate_ids
+        from scheduler.ids import allocate_job_ids
 
-        new_id = _allocate_ids(1)[0]
+        new_id = allocate_job_ids(1)[0]
     elif not isinstance(new_id, int):
         new_id = next(new_id)
     meta.array_pending = compress_ids(rest)

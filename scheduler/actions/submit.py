@@ -16,7 +16,6 @@ job (reason BadConstraints) before the submission fails. We copy that.
 from __future__ import annotations
 
 import grp
-import importlib
 import os
 import pwd
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from scheduler import config, events
 from scheduler.actions.access import is_operator
 from scheduler.actions.errors import SlurmError
 from scheduler.actions.limits import check_submit_limits
+from scheduler.ids import allocate_job_ids
 from scheduler.models import Job, JobState, JobStep, Node, Partition, Reservation
 from scheduler.records import compress_hosts, expand_hosts
 from scheduler.validation import (
@@ -84,7 +84,7 @@ def do_submit_job(user: Any, desc: dict[str, Any]) -> SubmitResult:
             raise SlurmError("REQUESTED_NODE_CONFIG_UNAVAILABLE", checked.bad_constraints)
         return SubmitResult(job_id=0, test_only=_plan(checked))
     with transaction.atomic():
-        job_id = _allocate_ids(1)[0]
+        job_id = allocate_job_ids(1)[0]
         job = _store(job_id, checked)
         if checked.bad_constraints:
             events.broadcast_jobs([job_id])  # with the failed batch step _store made
@@ -426,29 +426,6 @@ def _check_never(d: dict[str, Any], nodes: list[Node], fields: dict[str, Any]) -
 # ---- storing -------------------------------------------------------------------------------
 
 
-def _allocate_ids(n: int) -> list[int]:
-    try:
-        allocate_job_ids = importlib.import_module("scheduler.ids").allocate_job_ids
-    except (ImportError, AttributeError):
-        return _allocate_ids_fallback(n)
-    return [int(i) for i in allocate_job_ids(n)]
-
-
-def _allocate_ids_fallback(n: int) -> list[int]:
-    """Used only until ``scheduler.ids`` exists: the JobIdCounter row, locked."""
-    from scheduler.models import JobIdCounter
-
-    with transaction.atomic():
-        counter = JobIdCounter.objects.select_for_update().order_by("pk").first()
-        if counter is None:
-            counter = JobIdCounter.objects.create(next_id=max(config.get_int("FirstJobId"), 1))
-            counter = JobIdCounter.objects.select_for_update().get(pk=counter.pk)
-        first = max(counter.next_id, config.get_int("FirstJobId"))
-        counter.next_id = first + n
-        counter.save(update_fields=["next_id"])
-    return list(range(first, first + n))
-
-
 def _store(job_id: int, checked: _Checked) -> Job:
     f = dict(checked.fields)
     job = Job(id=job_id, **f)
@@ -481,19 +458,15 @@ def _plan(checked: _Checked) -> dict[str, Any]:
     The estimate: now when enough idle CPUs sit on usable nodes of the partition,
     else the moment enough running jobs will have reached their time limits.
     """
+    from scheduler.cycle import plan_start  # the cycle imports the actions
+
     f = checked.fields
-    job = Job(id=0, **f)
-    try:
-        plan = getattr(importlib.import_module("scheduler.cycle"), "plan_start", None)
-    except ImportError:
-        plan = None
-    if callable(plan):
-        result = plan(job)
-        if result is not None:
-            start, node_names = result
-            return {"job_id": _next_job_id(), "start_time": int(start.timestamp()),
-                    "cpus": f["ntasks"] * f["cpus_per_task"],
-                    "nodes": compress_hosts(node_names), "partition": f["partition"]}
+    result = plan_start(Job(id=0, **f))
+    if result is not None:
+        start, node_names = result
+        return {"job_id": _next_job_id(), "start_time": int(start.timestamp()),
+                "cpus": f["ntasks"] * f["cpus_per_task"],
+                "nodes": compress_hosts(node_names), "partition": f["partition"]}
     return _estimate(f)
 
 

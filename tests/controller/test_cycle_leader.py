@@ -45,3 +45,12 @@ def test_a_second_cycle_waits_for_the_first_then_runs(
     threading.Timer(0.3, release.set).start()
     assert run_cycle_once(wait_s=10).ran
     assert release.is_set()  # it led only once the first had let go
+
+
+def test_a_second_cycle_gives_up_after_waiting(
+        lead_held_elsewhere: tuple[threading.Event, threading.Thread]) -> None:
+    release, _ = lead_held_elsewhere
+    assert not run_cycle_once(wait_s=0.2).ran
+    assert not release.is_set()
+    release.set()
+    assert run_cycle_once(wait_s=10).ran  # the connection is usable after the timeout
