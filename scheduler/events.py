@@ -22,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import os
 import re
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -40,10 +42,16 @@ def group_name(prefix: str, key: object) -> str:
 
 #: The event loop of this process's ASGI server, when other threads of the process announce
 #: too (``drover up``: the scheduling loop's thread). The in-memory channel layer is
-#: queues of that loop; a message put from a loop of another thread (what
-#: ``async_to_sync`` makes there) reaches a waiting consumer only when the server's loop
-#: next wakes: on an idle cluster ~40 ms late, the doorbell of every launch order.
+#: queues of that loop; a message put from a loop of another thread reaches a waiting
+#: consumer only when the server's loop next wakes: on an idle cluster ~40 ms late, the
+#: doorbell of every launch order.
 _server_loop: asyncio.AbstractEventLoop | None = None
+#: Elsewhere (the Celery worker, the web process's request threads, commands): a loop
+#: of the process's own, in a daemon thread, with the process id it was made in.
+#: ``async_to_sync`` outside a request would make a new loop, thread and Redis
+#: connection for every announcement.
+_own: tuple[int, asyncio.AbstractEventLoop] | None = None
+_own_lock = threading.Lock()
 
 
 def send_on(loop: asyncio.AbstractEventLoop) -> None:
@@ -56,7 +64,6 @@ def _send(messages: list[tuple[str, dict[str, Any]]]) -> None:
     if not messages:
         return
     try:
-        from asgiref.sync import async_to_sync
         from channels.layers import get_channel_layer
 
         layer = get_channel_layer()
@@ -67,17 +74,40 @@ def _send(messages: list[tuple[str, dict[str, Any]]]) -> None:
             for group, message in messages:
                 await layer.group_send(group, message)
 
-        loop = _server_loop
-        if loop is not None and loop.is_running() and not _runs_in(loop):
-            asyncio.run_coroutine_threadsafe(send_all(), loop).result(timeout=SEND_TIMEOUT_S)
-        else:
-            async_to_sync(send_all)()
+        future = asyncio.run_coroutine_threadsafe(send_all(), _loop())
+        future.result(timeout=SEND_TIMEOUT_S)
     except Exception:  # a dead channel layer must not break a committed action
         log.warning("broadcast failed", exc_info=True)
 
 
+def _loop() -> asyncio.AbstractEventLoop:
+    """The loop to announce on: the server's, unless this thread runs it (waiting on it
+    there would deadlock); in a request's thread, the loop serving the request (what
+    ``async_to_sync`` would use: asgiref notes it in the thread); else the process's own."""
+    global _own
+    for loop in (_server_loop, _request_loop()):
+        if loop is not None and loop.is_running() and not _runs_in(loop):
+            return loop
+    with _own_lock:
+        if _own is None or _own[0] != os.getpid():  # none yet, or made before a fork
+            own = asyncio.new_event_loop()
+            threading.Thread(target=own.run_forever, name="drover-announce",
+                             daemon=True).start()
+            _own = (os.getpid(), own)
+        return _own[1]
+
+
+def _request_loop() -> asyncio.AbstractEventLoop | None:
+    from asgiref.sync import SyncToAsync
+
+    local = SyncToAsync.threadlocal
+    if getattr(local, "main_event_loop_pid", None) != os.getpid():
+        return None
+    return getattr(local, "main_event_loop", None)
+
+
 def _runs_in(loop: asyncio.AbstractEventLoop) -> bool:
-    """Is this thread the one running ``loop`` (where waiting on it would deadlock)?"""
+    """Is this thread the one running ``loop``?"""
     try:
         return asyncio.get_running_loop() is loop
     except RuntimeError:

@@ -1,5 +1,6 @@
 """Announcements from a thread beside the ASGI server go out on the server's loop
-(``events.send_on``): the in-memory channel layer's queues belong to that loop."""
+(``events.send_on``): the in-memory channel layer's queues belong to that loop.
+Elsewhere (the Celery worker) they go out on one lasting loop of the process's own."""
 
 from __future__ import annotations
 
@@ -68,3 +69,15 @@ def test_a_stopped_server_loop_is_not_waited_for(
 
 async def _call(fn: Any, *args: Any) -> Any:
     return fn(*args)
+
+
+def test_without_a_server_every_announcement_uses_one_lasting_loop(
+        layer: _Recorder, server_loop: asyncio.AbstractEventLoop) -> None:
+    for _ in range(3):  # from the test's thread and from two fresh threads
+        thread = threading.Thread(target=events._send, args=([("queue", {"type": "x"})],))
+        thread.start()
+        thread.join(5)
+    events._send([("queue", {"type": "x"})])
+    own = layer.loops[0]
+    assert len(layer.loops) == 4 and all(loop is own for loop in layer.loops)
+    assert own is not server_loop and own.is_running()  # it outlives the sends
