@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import _socket  # socket's C core: ``socket`` adds enums and selectors (~2 ms of imports)
 import io
-import json
 
+from drover import jsonwire
 from drover.clientconf import ClientConf
 
 TYPE_CHECKING = False  # importing typing costs a command ~15 ms of start-up
@@ -83,7 +83,7 @@ class Client:
             self._conn = None
 
     def _request(self, method: str, path: str, body: Any) -> Any:
-        data = None if body is None else json.dumps(body).encode()
+        data = None if body is None else jsonwire.dumps(body).encode()
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if data is not None:
             headers["Content-Type"] = "application/json"
@@ -288,7 +288,7 @@ class _ClosedSocket:
 
 def _decode(status: int, raw: bytes) -> Any:
     try:
-        payload = json.loads(raw) if raw else {}
+        payload = jsonwire.loads(raw) if raw else {}
     except ValueError:
         payload = None
     if status >= 400:

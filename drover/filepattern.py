@@ -10,10 +10,14 @@ Slurm, a pattern holding a backslash is taken literally, minus its backslashes.
 
 from __future__ import annotations
 
-import re
+from drover.lazyre import Pattern
+
+TYPE_CHECKING = False  # importing typing costs a command start-up time
+if TYPE_CHECKING:
+    import re
 
 NO_VAL = 4294967294
-_FIELD_RE = re.compile(r"%(\d*)([jJAaxuNnts%])")
+_FIELD_RE = Pattern(r"%(\d*)([jJAaxuNnts%])")
 
 
 def default_output(is_array: bool) -> str:

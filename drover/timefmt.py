@@ -7,8 +7,9 @@ rounded up to minutes), ``secs2time_str`` and squeue's ``_print_secs``
 
 from __future__ import annotations
 
-import re
 import time
+
+from drover.lazyre import Pattern
 
 TYPE_CHECKING = False  # importing typing costs a command ~15 ms of start-up
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 # and sinfo only format epoch seconds (``time``), and would pay ~1 ms to import it.
 
 UNLIMITED_WORDS = frozenset({"-1", "INFINITE", "UNLIMITED"})
-_TIMESPEC_RE = re.compile(r"^[0-9:-]+$")
+_TIMESPEC_CHARS = frozenset("0123456789:-")
 
 
 class TimeFormatError(ValueError):
@@ -40,7 +41,8 @@ def parse_time_limit_s(s: str) -> int | None:
     text = s.strip()
     if text.upper() in UNLIMITED_WORDS:
         return None
-    if not _TIMESPEC_RE.match(text) or text.count("-") > 1 or text.count(":") > 2:
+    if (not text or not _TIMESPEC_CHARS.issuperset(text) or text.count("-") > 1
+            or text.count(":") > 2):
         raise TimeFormatError(f"invalid time specification {s!r}")
     days = 0
     if "-" in text:
@@ -119,10 +121,10 @@ def format_timestamp(epoch: float | None) -> str:
 _UNIT_SECONDS = (("sec", 1), ("min", 60), ("hour", 3600), ("day", 86400), ("week", 604800))
 _NAMED_TIMES = {"midnight": (0, 0), "noon": (12, 0), "elevenses": (11, 0),
                 "fika": (15, 0), "teatime": (16, 0)}
-_REL_RE = re.compile(r"^now(?:([+-])(\d+)([a-z]*))?$")
-_ISO_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[t ](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?$")
-_TOD_RE = re.compile(r"^(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?\s*(am|pm)?$")
-_MMDD_RE = re.compile(r"^(\d{2})[/.]?(\d{2})(?:[/.]?(\d{2}))?$")
+_REL_RE = Pattern(r"^now(?:([+-])(\d+)([a-z]*))?$")
+_ISO_RE = Pattern(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[t ](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?$")
+_TOD_RE = Pattern(r"^(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?\s*(am|pm)?$")
+_MMDD_RE = Pattern(r"^(\d{2})[/.]?(\d{2})(?:[/.]?(\d{2}))?$")
 
 
 def parse_begin(s: str, now: datetime) -> datetime:

@@ -7,9 +7,6 @@ to whole megabytes, as Slurm's ``str_to_mbytes`` does.
 
 from __future__ import annotations
 
-import re
-
-_MEM_RE = re.compile(r"^\s*(\d+)\s*([kmgtKMGT])?[bB]?\s*$")
 _SCALE = {"K": -1, "M": 0, "G": 1, "T": 2}
 _UNITS = ("M", "G", "T", "P")
 
@@ -20,11 +17,15 @@ class UnitError(ValueError):
 
 def parse_mem_mb(s: str) -> int:
     """``"1GB"`` → 1024, ``"954M"`` → 954, ``"100"`` → 100, ``"2048K"`` → 2."""
-    m = _MEM_RE.match(s)
-    if m is None or (m.group(2) is None and s.strip()[-1:] in "bB"):
+    text = s.strip()
+    if text[-1:] in ("b", "B") and text[-2:-1].upper() in _SCALE:
+        text = text[:-1]  # "4GB": the B only after a unit
+    unit = text[-1:].upper() if text[-1:].upper() in _SCALE else "M"
+    digits = text[:-1].rstrip() if text[-1:].upper() in _SCALE else text
+    if not digits.isdecimal():
         raise UnitError(f"invalid memory size {s!r}")
-    value = int(m.group(1))
-    power = _SCALE[(m.group(2) or "M").upper()]
+    value = int(digits)
+    power = _SCALE[unit]
     if power < 0:
         return (value + 1023) // 1024
     return int(value * 1024**power)

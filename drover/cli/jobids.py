@@ -8,14 +8,15 @@ with an optional ``%N`` throttle that does not change the set.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
+
+from drover.lazyre import Pattern
 
 TYPE_CHECKING = False  # importing typing costs a command ~15 ms of start-up
 if TYPE_CHECKING:
     from typing import Any
 
-_SPEC_RE = re.compile(r"^(\d+)(?:_(\d+|\[[0-9,\-:%]+\]))?(?:\.(\w+))?$")
+_SPEC_RE = Pattern(r"^(\d+)(?:_(\d+|\[[0-9,\-:%]+\]))?(?:\.(\w+))?$")
 
 
 class JobSpec:

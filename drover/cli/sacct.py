@@ -8,7 +8,6 @@ Pure part: :func:`build_rows` (job records → job and step rows) and :func:`ren
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -122,6 +121,8 @@ def job_json(job: Record) -> dict[str, Any]:
 
 
 def render_json(jobs: Sequence[Record]) -> str:
+    import json  # only for --json: json imports re at start-up
+
     from drover.cli.squeue import meta_json
 
     return json.dumps({"meta": meta_json("openapi/dbv0.0.38", "Slurm OpenAPI DB v0.0.38"),

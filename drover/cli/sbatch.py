@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Sequence
 
 from drover import jobopts
 from drover.api import ApiError, ApiUnreachable, Client
@@ -20,6 +19,7 @@ from drover.timefmt import format_timestamp
 
 TYPE_CHECKING = False  # importing typing costs a command ~15 ms of start-up
 if TYPE_CHECKING:
+    from collections.abc import Sequence  # collections costs ~1.7 ms
     from typing import Any
 
 PROG = "sbatch"
@@ -55,9 +55,9 @@ def build_request(argv: Sequence[str]) -> jobopts.SbatchRequest:
     line = jobopts.parse_command_line(argv)
     script = None if "wrap" in line.options else read_script(line.script_path)
     request = jobopts.parse_sbatch(list(argv), script, os.environ, _cwd())
-    import socket
+    import _socket  # ``socket`` would import enum and selectors: ~3 ms of start-up
 
-    request.job_desc["submit_host"] = socket.gethostname()
+    request.job_desc["submit_host"] = _socket.gethostname()
     return request
 
 

@@ -7,7 +7,6 @@ fetches ``/api/partitions/`` and ``/api/nodes/`` and prints.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import time
@@ -218,6 +217,8 @@ def render_json(partitions: Sequence[Record], nodes: Sequence[Record]) -> str:
             "priority_job_factor": p.get("priority_job_factor"),
             "state": str(p.get("state") or "UP"),
         }
+
+    import json  # only for --json: json imports re at start-up
 
     return json.dumps({"meta": meta_json(), "errors": [], "nodes": [node(n) for n in nodes],
                        "partitions": [part(p) for p in partitions]}, indent=2)

@@ -6,7 +6,6 @@ The pure part is :func:`select_jobs` + :func:`render_jobs` (records in, lines ou
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -224,6 +223,8 @@ def meta_json(plugin: str = "openapi/v0.0.38",
 
 
 def render_json(records: Sequence[Record]) -> str:
+    import json  # only for --json: json imports re at start-up
+
     return json.dumps({"meta": meta_json(), "errors": [],
                        "jobs": [job_json(r) for r in records]}, indent=2)
 

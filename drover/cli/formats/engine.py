@@ -16,8 +16,9 @@ that is the ``overflow`` of a column.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
+
+from drover.lazyre import Pattern
 
 TYPE_CHECKING = False  # importing typing costs a command ~15 ms of start-up
 if TYPE_CHECKING:
@@ -132,7 +133,7 @@ def fit(text: str, width: int, right: bool, overflow: str = "") -> str:
     return text.rjust(width) if right else text.ljust(width)
 
 
-_WIDTH = re.compile(r"([.-]?)(\d*)")
+_WIDTH = Pattern(r"([.-]?)(\d*)")
 
 
 def parse_width(spec: str, plain_right: bool = False) -> tuple[int, bool, str]:
@@ -148,7 +149,7 @@ def parse_width(spec: str, plain_right: bool = False) -> tuple[int, bool, str]:
     return (int(digits) if digits else 0), right, spec[m.end():]
 
 
-_TOKEN = re.compile(r"([.-]?)(#|\d*)(.?)(.*)", re.DOTALL)
+_TOKEN = Pattern(r"([.-]?)(#|\d*)(.?)(.*)", "DOTALL")
 
 
 def parse_percent(fmt: str, table: Mapping[str, Field]) -> tuple[Layout, list[str]]:
