@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -68,6 +69,21 @@ def test_nodes_take_a_count_or_a_range() -> None:
     assert (desc(["-N", "2"])["nodes_min"], desc(["-N", "2"])["nodes_max"]) == (2, 2)
     d = desc(["--nodes=2-4"])
     assert (d["nodes_min"], d["nodes_max"]) == (2, 4)
+
+
+_NODE_COUNT = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d*)\s*)?$")  # N, N-M, N- (as a pattern)
+
+
+@given(st.text(alphabet=" 0123456789-x", max_size=7))
+def test_node_counts_follow_the_grammar(text: str) -> None:
+    m = _NODE_COUNT.match(text)
+    if m is None or int(m.group(1)) < 1 or (m.group(2) and int(m.group(2)) < int(m.group(1))):
+        with pytest.raises(OptionError, match="invalid node count"):
+            desc([f"--nodes={text}"])
+        return
+    d = desc([f"--nodes={text}"])
+    hi = int(m.group(2)) if m.group(2) else (None if m.group(2) == "" else int(m.group(1)))
+    assert (d["nodes_min"], d.get("nodes_max")) == (int(m.group(1)), hi)
 
 
 @pytest.mark.parametrize("argv", [

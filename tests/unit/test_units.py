@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -40,3 +42,17 @@ def test_parse_scales_by_1024(value: int, unit: str) -> None:
 @given(st.integers(1, 10**9))
 def test_format_then_parse_round_trips(mb: int) -> None:
     assert parse_mem_mb(format_mem_mb(mb)) == mb
+
+
+_SIZE = re.compile(r"^\s*(\d+)\s*([kmgtKMGT])?[bB]?\s*$")  # Slurm's grammar, as a pattern
+
+
+@given(st.text(alphabet=" \t0123456789kKmMgGtTbBx.-", max_size=8))
+def test_parse_mem_follows_the_grammar(text: str) -> None:
+    m = _SIZE.match(text)
+    if m is None or (m.group(2) is None and text.strip()[-1:] in "bB"):
+        with pytest.raises(UnitError):
+            parse_mem_mb(text)
+        return
+    value, power = int(m.group(1)), {"K": -1, "M": 0, "G": 1, "T": 2}[(m.group(2) or "M").upper()]
+    assert parse_mem_mb(text) == ((value + 1023) // 1024 if power < 0 else value * 1024**power)
