@@ -20,8 +20,14 @@ job's reservation; and the same input gives the same plan (ties go to the
 preferred node: lower Weight, then name).
 
 Parameters: ``bf_window`` (how far ahead reservations go; a job that cannot
-start within it gets none), ``bf_resolution`` (slot length), ``bf_max_job_user``
-(jobs of one user examined per cycle; the rest wait with reason Priority).
+start within it gets none), ``bf_resolution`` (slot length), ``bf_max_job_user``,
+``bf_max_job_assoc`` and ``bf_max_job_part`` (jobs of one user, association or
+partition examined per cycle; the rest wait with reason Priority),
+``bf_max_job_test`` and ``bf_max_job_start`` (jobs examined, and started, in all:
+the backfill stops there, as Slurm's does; by default every job is examined,
+where Slurm stops at 500), ``bf_min_age_reserve`` and ``bf_min_prio_reserve``
+(a job runnable for less than that many seconds, or of lower priority, starts now
+if it fits but holds no reservation).
 
 Speed. Answers are cached per request shape (:attr:`Option.key`); a shape keeps
 its candidate nodes in preference order, so "the first fitting node" is the
@@ -89,6 +95,7 @@ class Outcome:
 class Queued:
     job: PendingJob
     options: list[Option]
+    priority: int = 0  # as the cycle computed it
 
 
 def schedule(queue: Sequence[Queued], table: NodeTable, timeline: Timeline,
@@ -111,26 +118,68 @@ def schedule(queue: Sequence[Queued], table: NodeTable, timeline: Timeline,
             rest = i
             break
     blocked: set[str] = set()
-    per_user: dict[str, int] = {}
+    caps = _Caps(config)
     for q in queue[rest:]:
         if _held(q, ledger, out):
             continue
         parts = {o.partition for o in q.options}
         reason = types.PRIORITY if parts & blocked else types.RESOURCES
-        if not config.backfill:
+        if not config.backfill or caps.done():
             out.reasons[q.job.key] = reason
             blocked |= parts
             continue
-        seen = per_user.get(q.job.user, 0)
-        if config.bf_max_job_user and seen >= config.bf_max_job_user:
+        if not caps.examine(q.job, parts):
             out.reasons[q.job.key] = types.PRIORITY
             continue
-        per_user[q.job.user] = seen + 1
-        if _backfill(q, plan, out, ledger):
+        if _backfill(q, plan, out, ledger, reserve=_may_reserve(q, config, timeline.now)):
+            caps.started += 1
             continue
         out.reasons[q.job.key] = reason
         blocked |= parts
     return out
+
+
+class _Caps:
+    """The backfill's limits on the jobs it examines (``bf_max_job_test``, ``_user``,
+    ``_assoc``, ``_part``) and starts (``bf_max_job_start``), 0 meaning none."""
+
+    def __init__(self, config: SchedConfig) -> None:
+        self.config = config
+        self.tested = self.started = 0
+        self.seen: dict[tuple[str, ...], int] = {}
+
+    def done(self) -> bool:
+        """Whether the cycle's backfill is over: Slurm stops at either total."""
+        c = self.config
+        return bool((c.bf_max_job_test and self.tested >= c.bf_max_job_test)
+                    or (c.bf_max_job_start and self.started >= c.bf_max_job_start))
+
+    def examine(self, job: PendingJob, parts: set[str]) -> bool:
+        """Whether ``job`` may be examined; counts it if so."""
+        c = self.config
+        keys = [(cap, key) for cap, key in (
+            (c.bf_max_job_user, ("user", job.user)),
+            (c.bf_max_job_assoc, ("assoc", job.user, job.account)),
+            *((c.bf_max_job_part, ("part", p)) for p in sorted(parts)))
+            if cap]
+        if any(self.seen.get(key, 0) >= cap for cap, key in keys):
+            return False
+        for _, key in keys:
+            self.seen[key] = self.seen.get(key, 0) + 1
+        self.tested += 1
+        return True
+
+
+def _may_reserve(q: Queued, config: SchedConfig, now: int) -> bool:
+    """``bf_min_prio_reserve`` and ``bf_min_age_reserve``: a job below either may start
+    now where it fits, but holds no reservation (and so delays no later job)."""
+    if config.bf_min_prio_reserve and q.priority < config.bf_min_prio_reserve:
+        return False
+    if not config.bf_min_age_reserve:
+        return True
+    runnable_since = q.job.eligible_time if q.job.eligible_time is not None \
+        else q.job.submit_time
+    return now - runnable_since >= config.bf_min_age_reserve
 
 
 def _held(q: Queued, ledger: Ledger | None, out: Outcome) -> bool:
@@ -153,8 +202,10 @@ def _main(q: Queued, plan: _Plan, out: Outcome, ledger: Ledger | None) -> bool:
     return False
 
 
-def _backfill(q: Queued, plan: _Plan, out: Outcome, ledger: Ledger | None) -> bool:
-    """Start ``q`` now if that delays no reservation, else reserve its earliest start."""
+def _backfill(q: Queued, plan: _Plan, out: Outcome, ledger: Ledger | None,
+              reserve: bool = True) -> bool:
+    """Start ``q`` now if that delays no reservation, else reserve its earliest start
+    (with ``reserve``)."""
     best: tuple[int, list[tuple[int, int]], Option] | None = None
     for option in q.options:
         if not option.request.uniform:
@@ -175,6 +226,8 @@ def _backfill(q: Queued, plan: _Plan, out: Outcome, ledger: Ledger | None) -> bo
         if ledger is not None:
             ledger.started(q.job)
         return True
+    if not reserve:
+        return False
     nodes = plan.reserve(option, slot, choice)
     out.planned[q.job.id] = Planned(plan.timeline.time_of(slot), nodes)
     return False

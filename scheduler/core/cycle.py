@@ -65,7 +65,7 @@ def run_cycle(snapshot: Snapshot, config: SchedConfig, now: int,
     reasons: dict[tuple[int, int | None], str] = {}
     table = NodeTable.build(snapshot.nodes)
     filt = memo.filter_for(snapshot, table, partitions) if memo else Filter(table, partitions)
-    queue = _filter(ordered, filt, reasons)
+    queue = _filter(ordered, filt, reasons, prio)
     timeline = Timeline(table, snapshot.running, now, config.bf_window_s,
                         config.bf_resolution_s)
     outcome = schedule(queue, table, timeline, config,
@@ -84,7 +84,7 @@ def run_cycle(snapshot: Snapshot, config: SchedConfig, now: int,
 
 
 def _filter(ordered: list[PendingJob], filt: Filter,
-            reasons: dict[tuple[int, int | None], str]) -> list[Queued]:
+            reasons: dict[tuple[int, int | None], str], prio: dict[int, int]) -> list[Queued]:
     queue: list[Queued] = []
     for job in ordered:
         if not job.eligible:
@@ -94,7 +94,7 @@ def _filter(ordered: list[PendingJob], filt: Filter,
         if not options:
             reasons[job.key] = why
             continue
-        queue.append(Queued(job, options))
+        queue.append(Queued(job, options, prio[job.id]))
     return queue
 
 

@@ -193,7 +193,13 @@ class SchedConfig:
     backfill: bool = True  # SchedulerType=sched/backfill (False: sched/builtin, FIFO only)
     bf_window_s: int = 86_400  # bf_window (minutes in slurm.conf) in seconds
     bf_resolution_s: int = 60
-    bf_max_job_user: int = 0  # 0 = no limit
+    bf_max_job_user: int = 0  # jobs of one user the backfill examines (0: no limit)
+    bf_max_job_assoc: int = 0  # ... of one association (user and account)
+    bf_max_job_part: int = 0  # ... of one partition
+    bf_max_job_test: int = 0  # ... in all (Slurm's default is 500; 0: every job)
+    bf_max_job_start: int = 0  # jobs the backfill starts in one cycle (0: no limit)
+    bf_min_age_reserve: int = 0  # seconds runnable before a job holds a reservation
+    bf_min_prio_reserve: int = 0  # the least priority that holds a reservation
     priority_type: str = "priority/basic"
     weight_age: int = 0
     weight_partition: int = 0

@@ -125,6 +125,18 @@ def test_kill_invalid_depend_cancels_such_jobs(people: dict[str, Any]) -> None:
     assert job.end_time is not None
 
 
+def test_backfill_caps_from_scheduler_parameters(people: dict[str, Any]) -> None:
+    # Both nodes busy for a while: every job below waits, the first one examined is
+    # planned, the rest are beyond bf_max_job_test.
+    for n in Node.objects.order_by("name"):
+        make_running(n, cpus=2)
+    set_param("SchedulerParameters", "bf_max_job_test=1,bf_min_prio_reserve=0")
+    jobs = [make_job() for _ in range(3)]
+    run_cycle_once()
+    planned = [j.id for j in jobs if Job.objects.get(pk=j.id).sched_start_time is not None]
+    assert planned == [jobs[0].id]
+
+
 # ---- priority and nice -------------------------------------------------------------------
 
 

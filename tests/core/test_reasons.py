@@ -127,3 +127,46 @@ def test_determinism_same_input_same_decision() -> None:
             for i in range(1, 30)]
     assert cycle(nodes, jobs, r) == cycle(nodes, jobs, r)
     assert cycle(nodes, jobs, r) == cycle(nodes, list(reversed(jobs)), list(reversed(r)))
+
+
+BUSY = running(100, {"n1": 2, "n2": 2}, ends_in=600)
+
+
+@pytest.mark.parametrize(("config", "planned"), [
+    (SchedConfig(bf_max_job_test=2), {1, 2}),
+    (SchedConfig(bf_max_job_part=1), {1, 3}),  # jobs 1, 2 in debug, 3 in batch
+    (SchedConfig(bf_max_job_assoc=1), {1, 2, 3}),  # alice/a, alice/b, bob/a
+    (SchedConfig(bf_max_job_user=1), {1, 3}),
+])
+def test_backfill_caps_on_jobs_examined(config: SchedConfig, planned: set[int]) -> None:
+    nodes = [node("n1", cpus=2, parts="debug,batch"), node("n2", cpus=2, parts="debug,batch")]
+    jobs = [job(1, user="alice", account="a"), job(2, user="alice", account="b"),
+            job(3, user="bob", account="a", p="batch"), job(4, user="alice", account="a")]
+    d = cycle(nodes, jobs, [BUSY], partitions=[PartitionInfo("debug"), PartitionInfo("batch")],
+              config=config)
+    assert set(d.planned) == planned
+    # Not examined: Priority behind a job of the same partition, Resources first in its own.
+    assert d.reasons == {1: "Resources", 2: "Priority", 3: "Resources", 4: "Priority"}
+
+
+def test_bf_max_job_start_stops_the_backfill_once_reached() -> None:
+    r = running(100, {"n1": 2}, ends_in=600)
+    jobs = [job(1, nodes=2, nodes_max=2, cpus=2), job(2, limit=300), job(3, limit=300),
+            job(4, limit=7200)]
+    d = cycle(TWO, jobs, [r], config=SchedConfig(bf_max_job_start=1))
+    assert started(d) == {2: ["n2"]}  # job 3 would fit too: the cap stopped the backfill
+    assert set(d.planned) == {1} and d.reasons[3] == d.reasons[4] == "Priority"
+
+
+@pytest.mark.parametrize("config", [SchedConfig(bf_min_prio_reserve=50),
+                                    SchedConfig(bf_min_age_reserve=600)])
+def test_a_job_below_the_reserve_thresholds_holds_no_reservation(config: SchedConfig) -> None:
+    # Job 1 (young, low priority) needs both nodes; without a reservation it does not
+    # hold back job 2, which would overlap the reservation it would have had.
+    r = running(100, {"n1": 2}, ends_in=600)
+    young = job(1, nodes=2, nodes_max=2, cpus=2, submit=NOW - 10, priority=10)
+    d = cycle(TWO, [young, job(2, limit=3600, submit=NOW - 5000, priority=5)], [r],
+              config=config)
+    assert started(d) == {2: ["n2"]} and 1 not in d.planned and d.reasons[1] == "Resources"
+    d = cycle(TWO, [young, job(2, limit=3600, submit=NOW - 5000, priority=5)], [r])
+    assert started(d) == {} and 1 in d.planned  # the default: it reserves
