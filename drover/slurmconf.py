@@ -216,6 +216,27 @@ def _pairs(line: _Line) -> list[tuple[str, str]]:
     return pairs
 
 
+#: The SchedulerParameters the scheduler reads as numbers, with the least value each takes
+#: (``bf_interval=0``: the simulator's backfill at every event).
+SCHEDULER_NUMBERS = {"bf_window": 1, "bf_resolution": 1, "bf_interval": 0,
+                     "bf_max_job_user": 0, "bf_max_job_assoc": 0, "bf_max_job_part": 0,
+                     "bf_max_job_test": 0, "bf_max_job_start": 0, "bf_min_age_reserve": 0,
+                     "bf_min_prio_reserve": 0}
+
+
+def _check_scheduler_parameters(line: _Line, value: str) -> None:
+    """Reject a number the scheduler would otherwise ignore (Slurm logs this and goes on
+    with its default, which a user reading the file would not expect)."""
+    for item in filter(None, (i.strip() for i in value.split(","))):
+        key, _, number = item.partition("=")
+        least = SCHEDULER_NUMBERS.get(key.strip().lower())
+        if least is None:
+            continue
+        text = number.strip()
+        if not text.isdecimal() or int(text) < least:
+            raise line.error(f"Invalid SchedulerParameters {key.strip()}: {text}")
+
+
 # --- parsing -------------------------------------------------------------------------
 
 def parse(text: str, filename: str = "slurm.conf") -> SlurmConf:
@@ -229,6 +250,8 @@ def parse(text: str, filename: str = "slurm.conf") -> SlurmConf:
         first = pairs[0][0].lower()
         if first not in ENTITY_KEYS:
             for key, value in pairs:
+                if key.lower() == "schedulerparameters":
+                    _check_scheduler_parameters(line, value)
                 conf.params[_existing_key(conf.params, key)] = value
             continue
         attrs = _entity_attrs(line, pairs, NODE_KEYS if first == "nodename" else

@@ -222,3 +222,17 @@ def test_the_shipped_examples_parse_and_round_trip(example: str) -> None:
     conf = slurmconf.load(path)
     assert conf.nodes and conf.partitions
     assert slurmconf.parse(slurmconf.dumps(conf)) == conf
+
+
+@pytest.mark.parametrize("item", ["bf_window=abc", "bf_window=0", "bf_max_job_test=-1",
+                                  "bf_min_age_reserve=", "bf_resolution=1.5"])
+def test_a_bad_scheduler_number_names_the_line(item: str) -> None:
+    with pytest.raises(SlurmConfError) as err:
+        slurmconf.parse(f"ClusterName=c\nSchedulerParameters=bf_continue,{item}\n", "x.conf")
+    key, _, value = item.partition("=")
+    assert str(err.value) == f"x.conf:2: Invalid SchedulerParameters {key}: {value}"
+
+
+def test_scheduler_parameters_it_does_not_read_as_numbers_pass() -> None:
+    conf = slurmconf.parse("SchedulerParameters=bf_continue,bf_max_job_test=0,max_rpc_cnt=abc\n")
+    assert conf.get("SchedulerParameters") == "bf_continue,bf_max_job_test=0,max_rpc_cnt=abc"
