@@ -12,8 +12,9 @@ from collections.abc import Iterator
 
 from scheduler.models import ClusterSetting
 
-# Inside ``cached()``: the stored values keyed in lower case, read once.
-_cache: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+#: Inside ``cached()``: the stored parameters, read once, by lower-cased key and as stored.
+_Stored = tuple[dict[str, str], list[tuple[str, str]]]
+_cache: contextvars.ContextVar[_Stored | None] = contextvars.ContextVar(
     "drover_config_cache", default=None)
 
 DEFAULTS: dict[str, str] = {
@@ -47,17 +48,24 @@ def settings_map() -> dict[str, str]:
     """Every parameter, stored values over defaults, keyed as slurm.conf spells them."""
     merged = dict(DEFAULTS)
     lower = {k.lower(): k for k in merged}
-    for key, value in ClusterSetting.objects.values_list("key", "value"):
+    for key, value in _rows():
         merged[lower.get(key.lower(), key)] = value
     return merged
+
+
+def _rows() -> list[tuple[str, str]]:
+    stored = _cache.get()
+    if stored is not None:
+        return stored[1]
+    return list(ClusterSetting.objects.values_list("key", "value"))
 
 
 @contextlib.contextmanager
 def cached() -> Iterator[None]:
     """Read the parameters once for the block (one request: a submission reads
     ten of them); writes inside the block are not seen by ``get``."""
-    token = _cache.set({k.lower(): v for k, v in
-                        ClusterSetting.objects.values_list("key", "value")})
+    rows = list(ClusterSetting.objects.values_list("key", "value"))
+    token = _cache.set(({k.lower(): v for k, v in rows}, rows))
     try:
         yield
     finally:
@@ -67,7 +75,7 @@ def cached() -> Iterator[None]:
 def get(key: str) -> str:
     stored = _cache.get()
     if stored is not None:
-        value = stored.get(key.lower())
+        value = stored[0].get(key.lower())
         return value if value is not None else DEFAULTS.get(key, "")
     row = ClusterSetting.objects.filter(key__iexact=key).values_list("value", flat=True).first()
     if row is not None:

@@ -105,12 +105,13 @@ def run_cycle_once(now: datetime | None = None, wait_s: float = 0.0) -> CycleRes
         began = time.perf_counter()
         kick.clear_pending()  # what is asked from now on, this cycle may not see: ask again
         now = now or timezone.now()
-        loaded = snapshot.load(now)
-        t0 = time.perf_counter()
-        decision = run_cycle(loaded.snapshot, loaded.config, int(now.timestamp()), _MEMO)
-        decision = reservations.explain(decision, loaded.restricted)
-        decided = time.perf_counter() - t0
-        result = _commit(loaded, decision, now)
+        with conf.cached():  # the parameters, read once (a dozen reads otherwise)
+            loaded = snapshot.load(now)
+            t0 = time.perf_counter()
+            decision = run_cycle(loaded.snapshot, loaded.config, int(now.timestamp()), _MEMO)
+            decision = reservations.explain(decision, loaded.restricted)
+            decided = time.perf_counter() - t0
+            result = _commit(loaded, decision, now)
     result.seconds = time.perf_counter() - began
     result.decide_seconds = decided
     return result

@@ -13,7 +13,7 @@ import time
 
 from django.db import close_old_connections
 
-from scheduler import kick
+from scheduler import config, kick
 from scheduler.pace import Pace
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,8 @@ def _run() -> None:
         started = time.monotonic()
         try:
             close_old_connections()
-            check_nodes()
+            with config.cached():  # the parameters, read once for the health check
+                check_nodes()
             run_cycle_once()
         except Exception:
             log.exception("scheduling cycle failed; retrying")

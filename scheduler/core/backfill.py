@@ -147,6 +147,8 @@ class _Caps:
         self.config = config
         self.tested = self.started = 0
         self.seen: dict[tuple[str, ...], int] = {}
+        self.per_entity = bool(config.bf_max_job_user or config.bf_max_job_assoc
+                               or config.bf_max_job_part)
 
     def done(self) -> bool:
         """Whether the cycle's backfill is over: Slurm stops at either total."""
@@ -156,6 +158,14 @@ class _Caps:
 
     def examine(self, job: PendingJob, parts: set[str]) -> bool:
         """Whether ``job`` may be examined; counts it if so."""
+        if self.per_entity and not self._room_for(job, parts):
+            return False
+        self.tested += 1
+        return True
+
+    def _room_for(self, job: PendingJob, parts: set[str]) -> bool:
+        """Whether the user, association and partitions of ``job`` are under their caps;
+        counts the job against them if so."""
         c = self.config
         keys = [(cap, key) for cap, key in (
             (c.bf_max_job_user, ("user", job.user)),
@@ -166,7 +176,6 @@ class _Caps:
             return False
         for _, key in keys:
             self.seen[key] = self.seen.get(key, 0) + 1
-        self.tested += 1
         return True
 
 
