@@ -87,19 +87,31 @@ def main(argv: list[str] | None = None) -> int:
         print(f"drover-nodeagent: error: {exc}", file=sys.stderr)
         return 1
     stop = threading.Event()
+    restart = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("%s received: stopping; running jobs are left running", signal.strsignal(signum))
         stop.set()
 
+    def on_hangup(_signum: int, _frame: FrameType | None) -> None:
+        log.info("hangup received: restarting in place; running jobs stay its children")
+        restart.set()
+        stop.set()
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, on_hangup)
     log.info(
         "node %s: %d CPUs, %d MB, gres %r, controller %s, cgroups %s",
         args.node, hw.cpus, hw.real_memory_mb, hw.gres or "(null)", args.controller,
         "v2" if agent.use_cgroups else "off (psutil watchdog)",
     )  # fmt: skip
     agent.run(stop)
+    if restart.is_set():
+        # The same process, new code and configuration: the jobs it started stay its
+        # children, so the next image reads their exit status (a stop and a start
+        # cannot: an orphaned job's status goes to init).
+        os.execv(sys.executable, sys.orig_argv)  # noqa: S606 - this very command again
     return 0
 
 

@@ -49,7 +49,7 @@ from nodeagent.launcher import LaunchError, Spawned, launch, parse_signal
 from nodeagent.monitor import node_load
 from nodeagent.protocol import Event, LaunchPayload, Order
 from nodeagent.spool import JobRecord, Spool
-from nodeagent.step import Ending, Step
+from nodeagent.step import Ending, Step, exit_and_signal, reap
 
 log = logging.getLogger(__name__)
 
@@ -419,8 +419,7 @@ class Agent:
             except psutil.Error:
                 alive = False
             if not alive:
-                log.warning("job %s ended while the agent was away; exit status unknown", job_id)
-                self._ended(job_id, Ending(0, 0, False, False, 0.0, 0, None, time.time()))
+                self._ended(job_id, _ended_away(job_id, record["pid"]))
                 continue
             cgroup = JobCgroup(Path(record["cgroup"])) if record["cgroup"] else None
             spawned = Spawned(
@@ -470,3 +469,15 @@ def _version() -> str:
     with contextlib.suppress(metadata.PackageNotFoundError):
         return metadata.version("drover")
     return "0.0.0"
+
+
+def _ended_away(job_id: int, pid: int) -> Ending:
+    """The end of a job that exited while no agent supervised it: exact when this process
+    is still its parent (restarted in place), else unknown (reported as 0)."""
+    reaped = reap(pid, block=False)
+    if reaped is None:
+        log.warning("job %s ended while the agent was away; exit status unknown", job_id)
+        return Ending(0, 0, False, False, 0.0, 0, None, time.time())
+    status, cpu = reaped
+    exit_code, sig = exit_and_signal(status)
+    return Ending(exit_code, sig, False, False, round(cpu, 3), 0, None, time.time())

@@ -231,10 +231,7 @@ class Step:
             self.procs.signal(signal.SIGKILL)
             status, cpu = self._wait()
             self._reaped = True
-        if os.WIFSIGNALED(status):
-            exit_code, sig = 0, os.WTERMSIG(status)
-        else:
-            exit_code, sig = os.WEXITSTATUS(status) & 0xFF, 0
+        exit_code, sig = exit_and_signal(status)
         cgroup = self.spawned.cgroup
         oom = self._oom or (cgroup is not None and cgroup.oom_killed())
         return Ending(
@@ -253,17 +250,15 @@ class Step:
     def _wait(self) -> tuple[int, float]:
         """Reap the first process: (wait status, CPU seconds of it and its reaped children)."""
         popen = self.spawned.popen
-        if popen is None:
-            # Re-adopted after an agent restart: not our child, so its status
-            # is not ours to read. Report what we know: the signal we sent.
+        reaped = reap(self.spawned.pid, block=True)
+        if reaped is None:
+            # Re-adopted after a stop and a start: not our child, so its status is
+            # not ours to read. Report what we know: the signal we sent.
             sig = self._killed_with
             return (sig if sig else 0), 0.0
-        try:
-            _, status, usage = os.wait4(self.spawned.pid, 0)
-        except ChildProcessError:
-            return 0, 0.0
-        popen.returncode = os.waitstatus_to_exitcode(status)
-        return status, usage.ru_utime + usage.ru_stime
+        if popen is not None:
+            popen.returncode = os.waitstatus_to_exitcode(reaped[0])
+        return reaped
 
     def _cleanup(self) -> None:
         cgroup = self.spawned.cgroup
@@ -280,3 +275,23 @@ class Step:
             if text:
                 log.warning("job %s: %s", self.job_id, text)
         shutil.rmtree(self.spawned.job_dir, ignore_errors=True)
+
+
+def reap(pid: int, *, block: bool) -> tuple[int, float] | None:
+    """``wait4`` on ``pid``: (wait status, CPU seconds of it and its reaped children), or
+    None when it is not this process's child (or, without ``block``, still running).
+    A job re-adopted by an agent restarted in place (SIGHUP) is still its child."""
+    try:
+        got, status, usage = os.wait4(pid, 0 if block else os.WNOHANG)
+    except ChildProcessError:
+        return None
+    if got == 0:
+        return None
+    return status, usage.ru_utime + usage.ru_stime
+
+
+def exit_and_signal(status: int) -> tuple[int, int]:
+    """A wait status as Slurm reports it: (exit code, 0) or (0, the signal that ended it)."""
+    if os.WIFSIGNALED(status):
+        return 0, os.WTERMSIG(status)
+    return os.WEXITSTATUS(status) & 0xFF, 0

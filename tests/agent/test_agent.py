@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -210,6 +211,36 @@ def test_jobs_outlive_the_agent_and_are_readopted(
         controller.wait_for(lambda: 11 not in second.spool.jobs)
     finally:
         second.stop()
+
+
+@pytest.mark.parametrize(("script", "exit_code", "sig"), [
+    ("echo up\nsleep 2\nexit 3\n", 3, 0),  # ends after the restart
+    ("echo up\nsleep 0.3\nkill -USR1 $$\n", 0, 10),  # ends during the restart or just after
+])
+def test_an_agent_restarted_in_place_reports_its_jobs_exact_ends(
+    controller: FakeController, tmp_path: Path, script: str, exit_code: int, sig: int
+) -> None:
+    key_file = tmp_path / "cluster.key"
+    key_file.write_bytes(KEY)
+    key_file.chmod(0o400)
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "nodeagent", "--controller", controller.url, "--node", "n1",
+         "--key-file", str(key_file), "--spool-dir", str(tmp_path / "spool"),
+         "--cpus", "2", "--memory", "1000"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        controller.wait_for(lambda: controller.registrations)
+        controller.send(launch(21, tmp_path, "#!/bin/sh\n" + script))
+        controller.wait_for(lambda: (tmp_path / "out.txt").exists(), timeout=10)
+        registrations = len(controller.registrations)
+        agent.send_signal(signal.SIGHUP)  # systemctl reload
+        controller.wait_for(lambda: len(controller.registrations) > registrations, timeout=20)
+        assert agent.poll() is None  # the same process, re-executed
+        _, ended = controller.wait_for(lambda: controller.ended(21), timeout=15)[0]
+        assert (ended["exit_code"], ended["signal"]) == (exit_code, sig)
+    finally:
+        agent.terminate()
+        agent.wait(10)
 
 
 def test_unacked_events_survive_a_restart_and_applied_orders_stay_applied(
