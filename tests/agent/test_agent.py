@@ -213,6 +213,18 @@ def test_jobs_outlive_the_agent_and_are_readopted(
         second.stop()
 
 
+def daemon(controller: FakeController, tmp_path: Path, node: str, *options: str,
+           **popen: Any) -> subprocess.Popen[Any]:
+    """``python -m nodeagent`` for ``node``, with a key file of the right mode."""
+    key = tmp_path / "cluster.key"
+    key.write_bytes(KEY)
+    key.chmod(0o400)
+    return subprocess.Popen(
+        [sys.executable, "-m", "nodeagent", "--controller", controller.url, "--node", node,
+         "--key-file", str(key), "--spool-dir", str(tmp_path / "spool"), *options],
+        stdout=subprocess.DEVNULL, **popen)
+
+
 @pytest.mark.parametrize(("script", "exit_code", "sig"), [
     ("echo up\nsleep 2\nexit 3\n", 3, 0),  # ends after the restart
     ("echo up\nsleep 0.3\nkill -USR1 $$\n", 0, 10),  # ends during the restart or just after
@@ -220,14 +232,8 @@ def test_jobs_outlive_the_agent_and_are_readopted(
 def test_an_agent_restarted_in_place_reports_its_jobs_exact_ends(
     controller: FakeController, tmp_path: Path, script: str, exit_code: int, sig: int
 ) -> None:
-    key_file = tmp_path / "cluster.key"
-    key_file.write_bytes(KEY)
-    key_file.chmod(0o400)
-    agent = subprocess.Popen(
-        [sys.executable, "-m", "nodeagent", "--controller", controller.url, "--node", "n1",
-         "--key-file", str(key_file), "--spool-dir", str(tmp_path / "spool"),
-         "--cpus", "2", "--memory", "1000"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    agent = daemon(controller, tmp_path, "n1", "--cpus", "2", "--memory", "1000",
+                   stderr=subprocess.DEVNULL)
     try:
         controller.wait_for(lambda: controller.registrations)
         controller.send(launch(21, tmp_path, "#!/bin/sh\n" + script))
@@ -289,15 +295,8 @@ def test_the_command_line_refuses_a_world_readable_key(tmp_path: Path) -> None:
 def test_the_daemon_registers_and_exits_cleanly_on_sigterm(
     controller: FakeController, tmp_path: Path
 ) -> None:
-    key = tmp_path / "cluster.key"
-    key.write_bytes(KEY)
-    key.chmod(0o400)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "nodeagent", "--controller", controller.url, "--node", "cli1",
-         "--key-file", str(key), "--spool-dir", str(tmp_path / "spool"), "--cpus", "3",
-         "--memory", "1500", "--gres", ""],
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc = daemon(controller, tmp_path, "cli1", "--cpus", "3", "--memory", "1500", "--gres", "",
+                  stderr=subprocess.PIPE, text=True)
     try:
         controller.wait_for(lambda: controller.syncs, timeout=20)
         reg = controller.registrations[0]
