@@ -46,8 +46,8 @@ def group_name(prefix: str, key: object) -> str:
 #: consumer only when the server's loop next wakes: on an idle cluster ~40 ms late, the
 #: doorbell of every launch order.
 _server_loop: asyncio.AbstractEventLoop | None = None
-#: Elsewhere (the Celery worker, the web process's request threads, commands): a loop
-#: of the process's own, in a daemon thread, with the process id it was made in.
+#: Elsewhere (the Celery worker, management commands), unless in a request's thread: a
+#: loop of the process's own, in a daemon thread, with the process id it was made in.
 #: ``async_to_sync`` outside a request would make a new loop, thread and Redis
 #: connection for every announcement.
 _own: tuple[int, asyncio.AbstractEventLoop] | None = None
