@@ -20,12 +20,12 @@ def parse_mem_mb(s: str) -> int:
     text = s.strip()
     if text[-1:] in ("b", "B") and text[-2:-1].upper() in _SCALE:
         text = text[:-1]  # "4GB": the B only after a unit
-    unit = text[-1:].upper() if text[-1:].upper() in _SCALE else "M"
-    digits = text[:-1].rstrip() if text[-1:].upper() in _SCALE else text
+    unit = text[-1:].upper()
+    digits = text[:-1].rstrip() if unit in _SCALE else text
     if not digits.isdecimal():
         raise UnitError(f"invalid memory size {s!r}")
     value = int(digits)
-    power = _SCALE[unit]
+    power = _SCALE.get(unit, 0)  # no unit: megabytes
     if power < 0:
         return (value + 1023) // 1024
     return int(value * 1024**power)

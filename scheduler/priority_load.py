@@ -8,7 +8,7 @@ under priority/multifactor.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -97,11 +97,12 @@ def shares(config: core.SchedConfig, now: int) -> list[fs.Share]:
 
 
 def annotate(jobs: Sequence[core.PendingJob], config: core.SchedConfig, now: int,
-             rows: Mapping[int, tuple[str, str]]) -> list[core.PendingJob]:
+             pending: Iterable[Mapping[str, Any]]) -> list[core.PendingJob]:
     """``jobs`` with account, QOS, fairshare and QOS factors filled in (multifactor only);
-    ``rows``: each job's (account, qos) as stored."""
+    ``pending``: the rows they were read from (``id``, ``account``, ``qos``)."""
     if config.priority_type != MULTIFACTOR or not jobs:
         return list(jobs)
+    rows = {r["id"]: (r["account"], r["qos"]) for r in pending}
     factors: dict[tuple[str, str], float] = {}
     defaults: dict[str, str] = {}
     if config.weight_fairshare:

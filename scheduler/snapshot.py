@@ -106,13 +106,7 @@ def sched_config() -> core.SchedConfig:
         backfill=settings.get("SchedulerType", "sched/backfill") != "sched/builtin",
         bf_window_s=num("bf_window", 1440) * 60,
         bf_resolution_s=num("bf_resolution", 60),
-        bf_max_job_user=num("bf_max_job_user", 0),
-        bf_max_job_assoc=num("bf_max_job_assoc", 0),
-        bf_max_job_part=num("bf_max_job_part", 0),
-        bf_max_job_test=num("bf_max_job_test", 0),
-        bf_max_job_start=num("bf_max_job_start", 0),
-        bf_min_age_reserve=num("bf_min_age_reserve", 0),
-        bf_min_prio_reserve=num("bf_min_prio_reserve", 0),
+        **{name: num(name, 0) for name in core.BACKFILL_CAPS},
         priority_type=settings.get("PriorityType", "priority/basic"),
         weight_age=setting("PriorityWeightAge"),
         weight_partition=setting("PriorityWeightPartition"),
@@ -182,8 +176,7 @@ def load(now: datetime) -> Loaded:
         else:
             out.append(base)
     _converted = converted
-    out = priority_load.annotate(out, loaded.config, epoch_now,
-                                 {r["id"]: (r["account"], r["qos"]) for r in pending})
+    out = priority_load.annotate(out, loaded.config, epoch_now, pending)
     loaded.snapshot = core.Snapshot(node_infos, tuple(partitions), tuple(running), tuple(out))
     loaded.restricted = reservations_load.apply(loaded.snapshot, pending, now)
     loaded.snapshot = loaded.restricted.snapshot
