@@ -51,6 +51,10 @@ class CycleResult:
     pending: int = 0
     seconds: float = 0.0
     decide_seconds: float = 0.0
+    #: time.monotonic() up to which every commit is in what this cycle read: when its
+    #: transaction began; with SQLite (one writer at a time) when its work ended, before
+    #: it committed (so what its own commit asks for comes later).
+    seen_until: float = 0.0
 
 
 @contextmanager
@@ -99,6 +103,7 @@ _MEMO = Memo()
 def run_cycle_once(now: datetime | None = None, wait_s: float = 0.0) -> CycleResult:
     """Run one scheduling cycle; ``ran`` is False when another cycle held the lock (for
     longer than ``wait_s``). ``seconds`` counts from the lock taken."""
+    began_at = time.monotonic()
     with leader(wait_s) as got:
         if not got:
             return CycleResult(ran=False)
@@ -112,6 +117,7 @@ def run_cycle_once(now: datetime | None = None, wait_s: float = 0.0) -> CycleRes
             decision = reservations.explain(decision, loaded.restricted)
             decided = time.perf_counter() - t0
             result = _commit(loaded, decision, now)
+        result.seen_until = time.monotonic() if connection.vendor == "sqlite" else began_at
     result.seconds = time.perf_counter() - began
     result.decide_seconds = decided
     return result

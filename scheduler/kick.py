@@ -7,12 +7,20 @@ second, so a burst of 1,000 submits queues one or two tasks, not 1,000. A
 request made while a cycle runs still gets a cycle afterwards: a cycle clears
 the debounce key once it holds the cycle lock, before it reads anything, so the
 next request queues the next cycle, which waits for this one to end.
+
+Embedded mode also notes when each request was made (after its commit), so the loop
+can tell a request the last cycle already answered from a new one: with SQLite,
+writers take turns, so a commit announced before a cycle's own commit was made
+before that cycle began and is in what it read. A job ending while a cycle waits
+for the write lock would otherwise cost a second cycle that finds nothing to do
+(half the cycles of 300 one-second jobs draining on 2 nodes).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from django.conf import settings
@@ -20,15 +28,28 @@ from django.db import transaction
 
 log = logging.getLogger(__name__)
 wake = threading.Event()
+_requested_at = 0.0  # time.monotonic() when the latest embedded request was made
 DEBOUNCE_KEY = "drover:cycle-pending"
 DEBOUNCE_S = 1
 
 
 def request_cycle() -> None:
     if getattr(settings, "EMBEDDED", True):
-        transaction.on_commit(wake.set)
+        transaction.on_commit(_ring)
         return
     transaction.on_commit(_queue)
+
+
+def _ring() -> None:
+    global _requested_at
+    _requested_at = time.monotonic()
+    wake.set()
+
+
+def answered(seen_until: float) -> bool:
+    """Whether every request so far was committed before ``seen_until``: the time up to
+    which the last cycle saw every commit (:attr:`scheduler.cycle.CycleResult.seen_until`)."""
+    return _requested_at < seen_until
 
 
 _debounce_cache: Any = None

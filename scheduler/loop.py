@@ -47,8 +47,12 @@ def _run() -> None:
     from scheduler.health import check_nodes
 
     pace = Pace()
+    seen_until = 0.0
     while not _stop.is_set():
-        kick.wake.wait(INTERVAL_S)
+        if kick.wake.wait(INTERVAL_S):
+            kick.wake.clear()
+            if kick.answered(seen_until):
+                continue  # the last cycle saw what was asked
         if _stop.wait(pace.wait_s()):
             break
         started = time.monotonic()
@@ -56,7 +60,7 @@ def _run() -> None:
             close_old_connections()
             with config.cached():  # the parameters, read once for the health check
                 check_nodes()
-            run_cycle_once()
+            seen_until = run_cycle_once().seen_until
         except Exception:
             log.exception("scheduling cycle failed; retrying")
         finally:
