@@ -554,8 +554,9 @@ class _Family:
         self.fit_args: tuple[I64, I64, I64, Mask, bool, Mask, I64] = (
             fit.cols, fit.need_c, fit.need_m, fit.ok, fit.max_jobs == 0, fit.gmask,
             fit.gcount)
+        #: Each length -> its index in ``lengths`` (the array is made at the next fill).
+        self.positions: dict[int, int] = {}
         self.lengths: I64 = np.zeros(0, dtype=np.int64)
-        self.positions: dict[int, int] = {}  # length -> its index in ``lengths``
         self.ver: I64 = np.full(self.cols.size, -1, dtype=np.int64)
         self.waits: I64 = np.zeros(self.cols.size, dtype=np.int64)  # see multi_query
         self.size = 1 << max(0, self.cols.size - 1).bit_length()
@@ -575,14 +576,14 @@ class _Family:
         found = self.positions.get(length)
         if found is not None:
             return found
-        self.positions[length] = self.lengths.size
-        self.lengths = np.append(self.lengths, length)
+        self.positions[length] = len(self.positions)
         self.filled = False
-        return self.lengths.size - 1
+        return len(self.positions) - 1
 
     def _fill(self) -> None:
         self.filled = True
-        n = self.lengths.size
+        n = len(self.positions)
+        self.lengths = np.fromiter(self.positions, dtype=np.int64, count=n)
         if self.single:
             self.trees = np.zeros((n, 2 * self.size), dtype=np.int64)
             tl = self.tl
