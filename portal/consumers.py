@@ -1,9 +1,10 @@
 """WebSocket consumers: the live queue, a live job page (state + output tail), live nodes.
 
 Each consumer checks the user on connect and joins the Channels groups that
-scheduler/events.py broadcasts to after commit ("queue", "user.<name>",
-"job.<id>", "nodes"). Membership of a group is not trusted on its own: every
-message is checked again against the user as the database says they are now
+scheduler/events.py broadcasts to after commit ("queue", "user.<name>", "nodes";
+a job's page listens to its owner's group and keeps its own job). Membership of
+a group is not trusted on its own: every message is checked again against the
+user as the database says they are now
 (re-read at most every ``USER_TTL_S``), so a demoted operator or a deactivated
 user stops receiving what they may no longer see.
 
@@ -103,11 +104,11 @@ class QueueConsumer(_Guarded):
         await self.send_json({"type": "snapshot",
                               "rows": await _queue_rows(self.scope["user"], everyone)})
 
-    async def job_update(self, event: dict[str, Any]) -> None:
-        record = event.get("job") or {}
-        if not await self.may_see(str(record.get("user", ""))):
-            return
-        await self.send_json({"type": "job", "job": record, "row": job_row(record)})
+    async def job_updates(self, event: dict[str, Any]) -> None:
+        for record in event.get("jobs") or []:
+            if not await self.may_see(str(record.get("user", ""))):
+                continue
+            await self.send_json({"type": "job", "job": record, "row": job_row(record)})
 
 
 class NodesConsumer(_Guarded):
@@ -142,7 +143,7 @@ class JobConsumer(_Guarded):
         self.record = record
         self.record_at = time.monotonic()
         self.pk = record["job_id"]
-        await self.join(backend.job_group(self.pk))
+        await self.join(backend.user_group(str(record["user"])))  # the owner's: see events
         await self.accept()
         await self._send_record()
         self.tailer = asyncio.create_task(self._tail())
@@ -155,10 +156,11 @@ class JobConsumer(_Guarded):
                 await task
         await super().disconnect(code)
 
-    async def job_update(self, event: dict[str, Any]) -> None:
-        record = event.get("job") or {}
-        if record.get("job_id") != self.pk or not await self.may_see(str(record.get("user"))):
+    async def job_updates(self, event: dict[str, Any]) -> None:
+        mine = [r for r in event.get("jobs") or [] if r.get("job_id") == self.pk]
+        if not mine or not await self.may_see(str(mine[-1].get("user"))):
             return
+        record = mine[-1]
         self.record, self.record_at = record, time.monotonic()
         await self._send_record()
         if is_active(record.get("state", "")) and self.tailer.done():

@@ -7,9 +7,10 @@ raises: a broken channel layer must not undo a committed action.
 
 Groups and message shapes (``type`` is the consumer handler, dots -> underscores):
 
-* ``"queue"``: every job change: ``{"type": "job.update", "job": <job record>}``
-* ``"job.<job_id>"``: the same message, for one job (its own id, e.g. ``job.12``)
-* ``"user.<username>"``: the same message, for the job's owner
+* ``"queue"``: every job change, in batches:
+  ``{"type": "job.updates", "jobs": [<job record>, ...]}``
+* ``"user.<username>"``: the same, with that user's jobs only (a job's live page
+  listens to its owner's group: one send per user, not one per job)
 * ``"nodes"``: ``{"type": "node.update", "node": <node record>}``
 * ``"agent.<node>"``: ``{"type": "agent.wake"}``: an order waits for that node's agent
 
@@ -123,12 +124,16 @@ def _job_messages(ids: list[int]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _record_messages(records: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    out: list[tuple[str, dict[str, Any]]] = []
+    """One message to "queue" and one per owner: a cycle that moves the planned start of
+    a hundred jobs sends a few messages, not three hundred (each a Redis round trip)."""
+    if not records:
+        return []
+    by_user: dict[str, list[dict[str, Any]]] = {}
     for record in records:
-        message = {"type": "job.update", "job": record}
-        out.append(("queue", message))
-        out.append((group_name("job", record["job_id"]), message))
-        out.append((group_name("user", record["user"]), message))
+        by_user.setdefault(str(record["user"]), []).append(record)
+    out = [("queue", {"type": "job.updates", "jobs": records})]
+    out += [(group_name("user", user), {"type": "job.updates", "jobs": mine})
+            for user, mine in by_user.items()]
     return out
 
 
@@ -141,7 +146,7 @@ def _node_messages(names: list[str]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def broadcast_jobs(ids: Iterable[int]) -> None:
-    """After commit, send each job's record to "queue", "job.<id>" and "user.<name>"."""
+    """After commit, send the jobs' records to "queue" and to their owners' groups."""
     wanted = sorted({int(i) for i in ids})
     if wanted:
         transaction.on_commit(lambda: _send(_job_messages(wanted)))

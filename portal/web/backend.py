@@ -56,10 +56,6 @@ def user_group(username: str) -> str:
     return events.group_name("user", username)
 
 
-def job_group(job_id: int) -> str:
-    return events.group_name("job", job_id)
-
-
 def submit(user: Any, script: str, argv: Sequence[str], *, environ: Mapping[str, str],
            cwd: str, submit_host: str = "") -> int:
     """Parse like sbatch (options, then #SBATCH lines), submit; the new job's id."""

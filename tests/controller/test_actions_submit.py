@@ -213,7 +213,8 @@ def test_a_submission_broadcasts_the_record_of_the_committed_row(
         job_id = do_submit_job(daemon, desc(**fields)).job_id
     row = Job.objects.get(id=job_id)
     record = job_record(row, now=None)
-    assert [g for g, _ in sent] == ["queue", f"job.{job_id}", "user.daemon"]
-    got = sent[0][1]["job"]
+    assert [g for g, _ in sent] == ["queue", "user.daemon"]
+    assert sent[0][1]["jobs"] == sent[1][1]["jobs"]
+    (got,) = sent[0][1]["jobs"]
     assert {k: v for k, v in got.items() if k != "run_time_s"} == {
         k: v for k, v in record.items() if k != "run_time_s"}

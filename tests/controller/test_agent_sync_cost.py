@@ -134,7 +134,7 @@ def test_a_requeue_in_a_sync_pends_the_job_and_its_later_events_change_nothing(
     assert JobStep.objects.get(job=job).state == "REQUEUED"
     n1.refresh_from_db()
     assert (n1.alloc_cpus, n1.state) == (0, "IDLE")
-    last = {m["job"]["job_id"]: m["job"]["state"] for g, m in sent if g == "queue"}
+    last = {r["job_id"]: r["state"] for g, m in sent if g == "queue" for r in m["jobs"]}
     assert last == {job.id: "PENDING", other.id: "COMPLETED"}
 
 

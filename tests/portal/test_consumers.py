@@ -44,9 +44,10 @@ async def nothing_more(comm: WebsocketCommunicator) -> bool:
     return await comm.receive_nothing(timeout=0.3)
 
 
-async def send_job(group: str, job: Any) -> None:
-    record = await sync_to_async(job_record)(job)
-    await get_channel_layer().group_send(group, {"type": "job.update", "job": record})
+async def send_job(group: str, *jobs: Any) -> None:
+    """One batch, as scheduler.events sends them."""
+    records = [await sync_to_async(job_record)(job) for job in jobs]
+    await get_channel_layer().group_send(group, {"type": "job.updates", "jobs": records})
 
 
 def run(coro: Any) -> Any:
@@ -94,10 +95,11 @@ def test_a_user_gets_updates_of_their_jobs_and_never_of_others(cluster: Any) -> 
         await send_job("queue", theirs)  # alice is not in "queue"
         await send_job("user.alice", theirs)  # a mis-routed message: filtered anyway
         assert await nothing_more(comm)
-        await send_job("user.alice", mine)
+        await send_job("user.alice", theirs, mine)  # in a batch: only her own job
         msg = await comm.receive_json_from()
         assert msg["type"] == "job" and msg["job"]["job_id"] == mine.id
         assert msg["row"]["state_class"] == "pending" and msg["row"]["name"] == "mine"
+        assert await nothing_more(comm)
         await comm.disconnect()
 
     run(go())
@@ -214,7 +216,8 @@ def test_the_job_socket_tails_output_and_stops_after_the_end(cluster: Any,
             f.write("last line\n")
         job.state = "COMPLETED"
         await sync_to_async(job.save)()
-        await send_job(f"job.{job.id}", job)
+        other = await sync_to_async(make_job)("alice", name="other")
+        await send_job("user.alice", other, job)  # the owner's group: only this job counts
         seen = ""
         while True:
             msg = await output(comm)
