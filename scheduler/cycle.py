@@ -51,10 +51,6 @@ class CycleResult:
     pending: int = 0
     seconds: float = 0.0
     decide_seconds: float = 0.0
-    #: time.monotonic() up to which every commit is in what this cycle read: when its
-    #: transaction began; with SQLite (one writer at a time) when its work ended, before
-    #: it committed (so what its own commit asks for comes later).
-    seen_until: float = 0.0
 
 
 @contextmanager
@@ -100,15 +96,30 @@ def _advisory_lock(wait_s: float) -> bool:
 _MEMO = Memo()
 
 
-def run_cycle_once(now: datetime | None = None, wait_s: float = 0.0) -> CycleResult:
+#: Requests (scheduler/kick.py) the last cycle of this process saw.
+_seen_requests = -1
+
+
+def run_cycle_once(now: datetime | None = None, wait_s: float = 0.0,
+                   requested: bool = False) -> CycleResult:
     """Run one scheduling cycle; ``ran`` is False when another cycle held the lock (for
-    longer than ``wait_s``). ``seconds`` counts from the lock taken."""
-    began_at = time.monotonic()
+    longer than ``wait_s``). ``seconds`` counts from the lock taken.
+
+    ``requested``: the cycle answers requests (not the clock), so it is skipped when the
+    last cycle of this process saw every request made so far. What a cycle saw: every
+    request counted before it began reading (its commit came first); with SQLite, where
+    writers take turns, every request counted before it finished, as each of those
+    committed before the cycle took the lock. What its own commit asks for counts later.
+    """
+    global _seen_requests
     with leader(wait_s) as got:
         if not got:
             return CycleResult(ran=False)
         began = time.perf_counter()
         kick.clear_pending()  # what is asked from now on, this cycle may not see: ask again
+        asked = kick.requests_so_far()
+        if requested and asked is not None and asked <= _seen_requests:
+            return CycleResult(ran=True)
         now = now or timezone.now()
         with conf.cached():  # the parameters, read once (a dozen reads otherwise)
             loaded = snapshot.load(now)
@@ -117,7 +128,8 @@ def run_cycle_once(now: datetime | None = None, wait_s: float = 0.0) -> CycleRes
             decision = reservations.explain(decision, loaded.restricted)
             decided = time.perf_counter() - t0
             result = _commit(loaded, decision, now)
-        result.seen_until = time.monotonic() if connection.vendor == "sqlite" else began_at
+        seen = kick.requests_so_far() if connection.vendor == "sqlite" else asked
+    _seen_requests = -1 if seen is None else seen  # committed
     result.seconds = time.perf_counter() - began
     result.decide_seconds = decided
     return result

@@ -47,12 +47,8 @@ def _run() -> None:
     from scheduler.health import check_nodes
 
     pace = Pace()
-    seen_until = 0.0
     while not _stop.is_set():
-        if kick.wake.wait(INTERVAL_S):
-            kick.wake.clear()
-            if kick.answered(seen_until):
-                continue  # the last cycle saw what was asked
+        requested = kick.wake.wait(INTERVAL_S)
         if _stop.wait(pace.wait_s()):
             break
         started = time.monotonic()
@@ -60,7 +56,7 @@ def _run() -> None:
             close_old_connections()
             with config.cached():  # the parameters, read once for the health check
                 check_nodes()
-            seen_until = run_cycle_once().seen_until
+            run_cycle_once(requested=requested)
         except Exception:
             log.exception("scheduling cycle failed; retrying")
         finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -199,14 +200,18 @@ def test_request_cycle_in_embedded_mode_sets_the_loop_event(settings: object) ->
     kick.clear_pending()
 
 
-def test_the_embedded_loop_runs_cycles_on_request() -> None:
+def test_the_embedded_loop_runs_cycles_on_request(settings: Any) -> None:
+    from django.db import transaction
+
     from scheduler import loop
 
+    settings.EMBEDDED = True
     make_cluster()
     job = make_job()
     loop.start_loop()
     try:
-        kick.wake.set()
+        with transaction.atomic():
+            kick.request_cycle()
         deadline = timezone.now() + timedelta(seconds=10)
         while timezone.now() < deadline:
             job.refresh_from_db()
