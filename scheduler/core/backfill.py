@@ -248,7 +248,9 @@ class _Plan:
         self.table = table
         self.fits = fits
         self.timeline = timeline
-        self.shapes: dict[tuple[object, ...], _Shape] = {}
+        #: By ``id(option)``: the filter hands out one Option per key, and a tuple key's
+        #: hash is computed anew at every lookup.
+        self.shapes: dict[int, _Shape] = {}
         #: Shapes that found no room, by candidate nodes (see _no_room_for).
         self.no_room: dict[bytes, list[_Shape]] = {}
         self.families: dict[tuple[object, ...], _Family] = {}
@@ -258,14 +260,14 @@ class _Plan:
         before its first answer (a duration added later recomputes the family)."""
         for q in queue:
             for option in q.options:
-                if option.key not in self.shapes:
+                if id(option) not in self.shapes:
                     self._shape(option)
 
     def now(self, option: Option) -> list[tuple[int, int]] | None:
         """Nodes to start ``option`` on now, in the main pass (before any reservation:
         free resources only grow with time, so the present is what counts)."""
         tl, req, table = self.timeline, option.request, self.table
-        shape = self.shapes.get(option.key)
+        shape = self.shapes.get(id(option))
         if shape is not None and shape.exhausted:
             return None
         if req.uniform:
@@ -379,14 +381,14 @@ class _Plan:
         return found
 
     def _shape(self, option: Option) -> _Shape:
-        shape = self.shapes.get(option.key)
+        shape = self.shapes.get(id(option))
         if shape is None:
             fit = self.fits.get(option.key)
             if fit is None:
                 fit = self.fits[option.key] = fit_of(self.table, option)
             shape = _Shape(self.table, self.timeline, option, self.families, fit)
-            shape.peers_without_room = self.no_room.setdefault(fit.cols.tobytes(), [])
-            self.shapes[option.key] = shape
+            shape.peers_without_room = self.no_room.setdefault(fit.cols_key, [])
+            self.shapes[id(option)] = shape
         return shape
 
 
@@ -415,6 +417,9 @@ class Fit:
     gmask: Mask
     gcount: I64
     family: tuple[object, ...]  # equal for shapes that may share answers (_Family)
+    cols_key: bytes = b""  # ``cols`` as bytes (the plan groups shapes by it)
+    #: Least and most of ``need_c`` and of ``need_m``: a quick "no" in _no_room_for.
+    bounds: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
 def fit_of(table: NodeTable, option: Option) -> Fit:
@@ -434,7 +439,7 @@ def fit_of(table: NodeTable, option: Option) -> Fit:
         empty = np.zeros(0, dtype=np.int64)
         return Fit(cols, False, single, need, tasks, empty, empty,
                    np.zeros(0, dtype=np.bool_), 0, [], np.zeros((0, 0), dtype=np.bool_),
-                   empty, ())
+                   empty, (), cols.tobytes())
     assert req.tasks_per_node is not None
     t, cpt = req.tasks_per_node, req.cpus_per_task
     cap_c, cap_m = table.cpus[cols], table.mem[cols]
@@ -465,10 +470,13 @@ def fit_of(table: NodeTable, option: Option) -> Fit:
         if not gcols:
             ok[:] = False
     ok = np.ascontiguousarray(ok)
-    family = (single, max_jobs == 0, cols.tobytes(), need_c.tobytes(), need_m.tobytes(),
+    cols_key = cols.tobytes()
+    family = (single, max_jobs == 0, cols_key, need_c.tobytes(), need_m.tobytes(),
               ok.tobytes(), gmask.shape, gmask.tobytes(), gcount.tobytes())
+    bounds = ((int(need_c.min()), int(need_c.max()), int(need_m.min()), int(need_m.max()))
+              if c else (0, 0, 0, 0))
     return Fit(cols, True, single, need, tasks, need_c, need_m, ok, max_jobs, gres,
-               gmask, gcount, family)
+               gmask, gcount, family, cols_key, bounds)
 
 
 class _Shape:
@@ -640,11 +648,14 @@ def _no_room_for(full: _Shape, shape: _Shape) -> bool:
     a, b = full.fit, shape.fit
     if a.cols.size != b.cols.size or b.need < a.need or b.max_jobs > a.max_jobs:
         return False
+    (ac_lo, ac_hi, am_lo, am_hi), (bc_lo, bc_hi, bm_lo, bm_hi) = a.bounds, b.bounds
+    if bc_lo < ac_lo or bc_hi < ac_hi or bm_lo < am_lo or bm_hi < am_hi:
+        return False  # somewhere b needs less than a
     for gcols, count in a.gres:
         if not any(g == gcols and c >= count for g, c in b.gres):
             return False
     return bool((b.need_c >= a.need_c).all() and (b.need_m >= a.need_m).all()
-                and (a.ok | ~b.ok).all() and np.array_equal(a.cols, b.cols))
+                and (a.ok | ~b.ok).all() and a.cols_key == b.cols_key)
 
 
 def _as_uniform(table: NodeTable, option: Option) -> Request | None:
