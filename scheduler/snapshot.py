@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 
 from scheduler import config as conf
 from scheduler import limits_load, priority_load, reservations_load
@@ -53,6 +55,36 @@ PENDING_FIELDS = (
 #: them again was a third of a cycle over 1,000 pending jobs. Each load keeps only the
 #: rows it read, so this holds no more than the queue.
 _converted: dict[tuple[Any, ...], core.PendingJob] = {}
+
+
+#: PostgreSQL: each pending row's values as last read, with the row version (``xmin``, the
+#: transaction that wrote it) they were read at. A cycle reads every pending row's
+#: version and re-reads only the rows written since: most of a queue is unchanged from
+#: one cycle to the next, and reading 1,000 rows of 37 columns was most of the load.
+_read: dict[int, tuple[str, dict[str, Any]]] = {}
+
+
+def _pending_rows() -> list[dict[str, Any]]:
+    """The pending rows' ``PENDING_FIELDS``, by id."""
+    global _read
+    pending = Job.objects.filter(state=JobState.PENDING).order_by("id")
+    if connection.vendor != "postgresql":
+        return list(pending.values(*PENDING_FIELDS))
+    version = RawSQL("xmin::text", ())
+    versions = list(pending.annotate(version=version).values_list("id", "version"))
+    previous = _read
+    stale = {pk for pk, v in versions if previous.get(pk, ("",))[0] != v}
+    fresh: dict[int, tuple[str, dict[str, Any]]] = {}
+    for row in pending.filter(id__in=stale).annotate(version=version).values(
+            "version", *PENDING_FIELDS) if stale else ():
+        fresh[row["id"]] = (row.pop("version"), row)
+    read: dict[int, tuple[str, dict[str, Any]]] = {}
+    for pk, _ in versions:
+        entry = fresh.get(pk) if pk in stale else previous[pk]
+        if entry is not None:  # else no longer pending when the changed rows were read
+            read[pk] = entry
+    _read = read
+    return [row for _, row in read.values()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +173,7 @@ def load(now: datetime) -> Loaded:
         "id", "alloc", "start_time", "time_limit_min", "exclusive"))
     running, jobs_per_node = _running(holders)
     node_infos = tuple(_node(n, membership[n.pk], jobs_per_node.get(n.name, 0)) for n in nodes)
-    pending = list(Job.objects.filter(state=JobState.PENDING).values(*PENDING_FIELDS))
+    pending = _pending_rows()
     deps = _Dependencies(pending)
     throttled = _array_running(pending)
     epoch_now = int(now.timestamp())
