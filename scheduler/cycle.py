@@ -330,11 +330,7 @@ def _write_pending(loaded: snapshot.Loaded, decision: core.Decision, now: dateti
         meta = started_meta.get(jid)
         if meta is not None:
             now_running[meta] = now_running.get(meta, 0) + 1
-    still = set(Job.objects.filter(pk__in=list(loaded.rows), state=JobState.PENDING)
-                .values_list("pk", flat=True))
     for jid, old in loaded.rows.items():
-        if jid not in still:
-            continue
         reason = decision.reasons.get(jid, loaded.reasons.get(jid, "None"))
         limit = loaded.array_limits.get(jid)
         if limit and now_running.get(jid, 0) >= limit:
@@ -353,6 +349,10 @@ def _write_pending(loaded: snapshot.Loaded, decision: core.Decision, now: dateti
             continue
         changed.append(Job(id=jid, reason=reason, priority=prio, sched_start_time=sched_time,
                            sched_nodes=sched_nodes, eligible_time=eligible))
+    if changed:  # only rows still pending: one may have started, or been cancelled meanwhile
+        still = set(Job.objects.filter(pk__in=[j.id for j in changed], state=JobState.PENDING)
+                    .values_list("pk", flat=True))
+        changed = [j for j in changed if j.id in still]
     update_rows(Job, changed, ["reason", "priority", "sched_start_time", "sched_nodes",
                                "eligible_time"])
     return [j.id for j in changed]
