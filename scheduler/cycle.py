@@ -167,12 +167,12 @@ def _commit(loaded: snapshot.Loaded, decision: core.Decision, now: datetime) -> 
     result = CycleResult(ran=True, pending=len(loaded.rows))
     started, woken, nodes_touched, metas = _apply_starts(decision, now)
     result.started = started
-    changed = _write_pending(loaded, decision, now, set(started), metas)
+    changed, shown = _write_pending(loaded, decision, now, set(started), metas)
     result.updated = len(changed)
     features.after_cycle(loaded, decision, now)
     for name in sorted(woken):
         events.wake_agent(name)
-    events.broadcast_jobs([*started, *changed])
+    events.broadcast_jobs([*started, *shown])
     events.broadcast_nodes(nodes_touched)
     return result
 
@@ -322,9 +322,14 @@ def _node_state(node: Node, now: datetime) -> None:
 
 
 def _write_pending(loaded: snapshot.Loaded, decision: core.Decision, now: datetime,
-                   started: set[int], started_meta: dict[int, int]) -> list[int]:
-    """Write reasons, priorities and planned starts of rows that changed; their ids."""
+                   started: set[int], started_meta: dict[int, int]
+                   ) -> tuple[list[int], list[int]]:
+    """Write reasons, priorities and planned starts of rows that changed. Returns their
+    ids, and those of the rows where more than the plan changed: the ones to announce
+    (no page shows a planned start, which moves for most of the queue whenever a job
+    ends before its limit; squeue --start reads it from the row)."""
     changed: list[Job] = []
+    shown: set[int] = set()
     now_running = dict(loaded.array_running)
     for jid in started:
         meta = started_meta.get(jid)
@@ -349,10 +354,12 @@ def _write_pending(loaded: snapshot.Loaded, decision: core.Decision, now: dateti
             continue
         changed.append(Job(id=jid, reason=reason, priority=prio, sched_start_time=sched_time,
                            sched_nodes=sched_nodes, eligible_time=eligible))
+        if (reason, prio, eligible) != (old.reason, old.priority, old.eligible_time):
+            shown.add(jid)
     if changed:  # only rows still pending: one may have started, or been cancelled meanwhile
         still = set(Job.objects.filter(pk__in=[j.id for j in changed], state=JobState.PENDING)
                     .values_list("pk", flat=True))
         changed = [j for j in changed if j.id in still]
     update_rows(Job, changed, ["reason", "priority", "sched_start_time", "sched_nodes",
                                "eligible_time"])
-    return [j.id for j in changed]
+    return [j.id for j in changed], [j.id for j in changed if j.id in shown]

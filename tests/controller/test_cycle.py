@@ -244,3 +244,25 @@ def test_a_load_reuses_unchanged_pending_jobs_and_sees_every_change() -> None:
     Job.objects.filter(id=changed.id).update(ntasks=1, hold="")  # back as it was
     third = {j.id: j for j in snapshot.load(timezone.now()).snapshot.pending}
     assert (third[changed.id].ntasks, third[changed.id].eligible) == (1, True)
+
+
+def test_a_moved_plan_is_written_but_announced_only_with_other_changes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from scheduler import events
+
+    sent: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(events, "_send", sent.extend)
+    nodes = make_cluster()
+    holders = [make_running(n, cpus=2, time_limit_min=600) for n in nodes]
+    big = make_job(nodes_min=4, nodes_max=4, cpus_per_task=2, time_limit_min=60)
+    run_cycle_once()
+    big.refresh_from_db()
+    first = big.sched_start_time
+    assert first is not None and reason(big) == "Resources"
+    assert big.id in {r["job_id"] for g, m in sent if g == "queue" for r in m["jobs"]}
+    sent.clear()
+    Job.objects.filter(pk__in=[h.pk for h in holders]).update(time_limit_min=120)
+    run_cycle_once()
+    big.refresh_from_db()
+    assert big.sched_start_time is not None and big.sched_start_time < first  # written
+    assert big.id not in {r["job_id"] for g, m in sent if g == "queue" for r in m["jobs"]}
