@@ -34,6 +34,7 @@ from drover.cli.embedded import (
 PASSWORD_FILE = "portal-password"  # noqa: S105 (a file name)
 CLIENT_TOKEN_LIFESPAN_S = 10 * 365 * 24 * 3600
 WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
+SHUTDOWN_GRACE_S = 5  # requests still running at Ctrl-C get this long to end
 
 
 class _Stop(Exception):
@@ -249,11 +250,15 @@ def run(args: argparse.Namespace) -> int:
                          name="agent-watch", daemon=True).start()
         print(_banner(url, username, password, state_dir, conf_path, nodes), flush=True)
 
+    def on_stopping() -> None:  # in the server's event loop, before it waits for requests
+        stop_watch.set()
+        pool.stop()  # ends the agents' parked long polls, which would hold the shutdown
+
     def on_sigterm(signum: int, frame: object) -> None:
         raise _Stop
 
     loop = _server("scheduler.loop")
-    server = _make_server(host, port, on_started)
+    server = _make_server(host, port, on_started, on_stopping)
     signal.signal(signal.SIGTERM, on_sigterm)
     _prepare_scheduler()
     loop.start_loop()
@@ -274,8 +279,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _make_server(host: str, port: int, on_started: Any) -> Any:
-    """A uvicorn server that calls ``on_started`` once its socket is listening."""
+def _make_server(host: str, port: int, on_started: Any, on_stopping: Any) -> Any:
+    """A uvicorn server that calls ``on_started`` once its socket is listening, and
+    ``on_stopping`` as its shutdown begins: uvicorn then waits for the requests under
+    way, and the agents' long polls stay parked for up to 20 s (Ctrl-C took that long).
+    Requests still running after ``SHUTDOWN_GRACE_S`` are cancelled."""
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -284,5 +292,10 @@ def _make_server(host: str, port: int, on_started: Any) -> Any:
             if self.started:
                 on_started()
 
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            on_stopping()
+            await super().shutdown(sockets)
+
     return Server(uvicorn.Config("portal.asgi:application", host=host, port=port,
-                                 log_level="warning", lifespan="off"))
+                                 log_level="warning", lifespan="off",
+                                 timeout_graceful_shutdown=SHUTDOWN_GRACE_S))
