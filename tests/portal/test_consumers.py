@@ -272,7 +272,7 @@ def test_the_real_asgi_stack_authenticates_with_the_session_cookie(cluster: Any)
 
 
 def test_events_broadcast_reaches_the_owners_queue_socket(cluster: Any) -> None:
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from scheduler import events
 
@@ -280,8 +280,11 @@ def test_events_broadcast_reaches_the_owners_queue_socket(cluster: Any) -> None:
     job = make_job("alice", name="announced")
 
     def announce() -> None:
-        with transaction.atomic():
-            events.broadcast_jobs([job.id])
+        try:
+            with transaction.atomic():
+                events.broadcast_jobs([job.id])
+        finally:
+            connection.close()  # this pool thread's: the test database is dropped after
 
     async def go() -> None:
         comm = await connect(alice, "/ws/queue/")
