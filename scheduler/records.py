@@ -199,6 +199,7 @@ JOB_FIELDS: dict[str, Callable[[Any, datetime], Any]] = {
     "exc_nodes": lambda j, now: j.exc_nodes,
     "cancelled_by": lambda j, now: j.cancelled_by,
     "sched_nodes": lambda j, now: j.sched_nodes or None,
+    "sched_start_time": lambda j, now: epoch(j.sched_start_time),
 }
 
 

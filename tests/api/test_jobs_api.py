@@ -198,3 +198,21 @@ def test_the_database_counts_the_nodes_of_an_allocation(cluster: Any, api: Any) 
     assert counts == {two.id: 2, empty.id: 0, odd.id: 0}
     answer = api("daemon").get("/api/jobs/?fields=job_id,num_nodes&state=all").json()
     assert dict(answer["rows"])[two.id] == 2
+
+
+def test_a_pending_jobs_planned_start_reaches_squeue_start(cluster: Any, api: Any) -> None:
+    from drover.cli.formats.jobs import LETTERS
+    from scheduler.cycle import run_cycle_once
+
+    for node in cluster:
+        make_running(node, user="daemon", cpus=node.cpus, time_limit_min=30)
+    job = make_job("daemon", time_limit_min=10)
+    run_cycle_once()
+    job.refresh_from_db()
+    assert job.sched_start_time is not None
+    planned = int(job.sched_start_time.timestamp())
+    record = api("daemon").get(f"/api/jobs/{job.id}/").json()
+    assert (record["sched_start_time"], record["sched_nodes"]) == (planned, job.sched_nodes)
+    answer = api("daemon").get("/api/jobs/?fields=job_id,start_time,sched_start_time").json()
+    assert [job.id, None, planned] in answer["rows"]
+    assert LETTERS["S"].get(record) not in ("", "N/A")  # squeue --start's START_TIME
