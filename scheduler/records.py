@@ -200,6 +200,9 @@ JOB_FIELDS: dict[str, Callable[[Any, datetime], Any]] = {
     "cancelled_by": lambda j, now: j.cancelled_by,
     "sched_nodes": lambda j, now: j.sched_nodes or None,
     "sched_start_time": lambda j, now: epoch(j.sched_start_time),
+    "nodes_max": lambda j, now: j.nodes_max,
+    "mail_type": lambda j, now: j.mail_type,
+    "mail_user": lambda j, now: j.mail_user,
 }
 
 
@@ -258,7 +261,7 @@ PLAIN_KEYS = frozenset({
     "time_limit_min", "nodes", "cpus_per_task", "ntasks_per_node", "mem_per_node_mb",
     "mem_per_cpu_mb", "gres", "constraint", "exclusive", "requeue", "restarts",
     "batch_host", "work_dir", "command", "comment", "submit_host", "reservation",
-    "req_nodes", "exc_nodes", "cancelled_by",
+    "req_nodes", "exc_nodes", "cancelled_by", "nodes_max", "mail_type", "mail_user",
 })
 
 

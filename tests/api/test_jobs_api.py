@@ -216,3 +216,14 @@ def test_a_pending_jobs_planned_start_reaches_squeue_start(cluster: Any, api: An
     answer = api("daemon").get("/api/jobs/?fields=job_id,start_time,sched_start_time").json()
     assert [job.id, None, planned] in answer["rows"]
     assert LETTERS["S"].get(record) not in ("", "N/A")  # squeue --start's START_TIME
+
+
+def test_scontrol_show_job_gets_the_node_range_and_mail_from_the_record(
+        cluster: Any, api: Any) -> None:
+    from drover.cli.formats.records import job_lines
+
+    job = make_job("daemon", nodes_min=1, nodes_max=2, mail_type="END,FAIL",
+                   mail_user="daemon@example.org")
+    lines = job_lines(api("daemon").get(f"/api/jobs/{job.id}/").json())
+    assert any(line.startswith("NumNodes=1-2 ") for line in lines)
+    assert "MailUser=daemon@example.org MailType=END,FAIL" in lines
