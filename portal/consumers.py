@@ -4,9 +4,9 @@ Each consumer checks the user on connect and joins the Channels groups that
 scheduler/events.py broadcasts to after commit ("queue", "user.<name>", "nodes";
 a job's page listens to its owner's group and keeps its own job). Membership of
 a group is not trusted on its own: every message is checked again against the
-user as the database says they are now
-(re-read at most every ``USER_TTL_S``), so a demoted operator or a deactivated
-user stops receiving what they may no longer see.
+user as the database says they are now (re-read at most every ``USER_TTL_S``), so
+a demoted operator or a deactivated user stops receiving what they may no longer
+see.
 
 Messages to the browser (typed payloads)::
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from django.db import connection
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
+from drover.slurmconf import SCHEDULER_NUMBERS
 from scheduler import config as conf
 from scheduler import limits_load, priority_load, reservations_load
 from scheduler.core import types as core
@@ -75,9 +76,10 @@ def _pending_rows() -> list[dict[str, Any]]:
     previous = _read
     stale = {pk for pk, v in versions if previous.get(pk, ("",))[0] != v}
     fresh: dict[int, tuple[str, dict[str, Any]]] = {}
-    for row in pending.filter(id__in=stale).annotate(version=version).values(
-            "version", *PENDING_FIELDS) if stale else ():
-        fresh[row["id"]] = (row.pop("version"), row)
+    if stale:
+        for row in pending.filter(id__in=stale).annotate(version=version).values(
+                "version", *PENDING_FIELDS):
+            fresh[row["id"]] = (row.pop("version"), row)
     read: dict[int, tuple[str, dict[str, Any]]] = {}
     for pk, _ in versions:
         entry = fresh.get(pk) if pk in stale else previous[pk]
@@ -117,6 +119,11 @@ class Loaded:
     never_deps: list[int] = field(default_factory=list)
 
 
+#: The numeric SchedulerParameters that are SchedConfig fields of the same name (the
+#: backfill's caps; bf_window and bf_resolution are converted below).
+_SAME_NAME = tuple(f.name for f in fields(core.SchedConfig) if f.name in SCHEDULER_NUMBERS)
+
+
 def sched_config() -> core.SchedConfig:
     params = conf.scheduler_parameters()
     settings = conf.settings_map()
@@ -138,7 +145,7 @@ def sched_config() -> core.SchedConfig:
         backfill=settings.get("SchedulerType", "sched/backfill") != "sched/builtin",
         bf_window_s=num("bf_window", 1440) * 60,
         bf_resolution_s=num("bf_resolution", 60),
-        **{name: num(name, 0) for name in core.BACKFILL_CAPS},
+        **{name: num(name, 0) for name in _SAME_NAME},
         priority_type=settings.get("PriorityType", "priority/basic"),
         weight_age=setting("PriorityWeightAge"),
         weight_partition=setting("PriorityWeightPartition"),

@@ -268,8 +268,7 @@ def run(args: argparse.Namespace) -> int:
     except (KeyboardInterrupt, _Stop):
         pass
     finally:
-        stop_watch.set()
-        pool.stop()
+        on_stopping()  # again if the server stopped without a shutdown: both are idempotent
         loop.stop_loop()
     if not server.started:
         print("drover: error: the server did not start", file=sys.stderr)

@@ -260,8 +260,7 @@ class _Plan:
         before its first answer (a duration added later recomputes the family)."""
         for q in queue:
             for option in q.options:
-                if id(option) not in self.shapes:
-                    self._shape(option)
+                self._shape(option)
 
     def now(self, option: Option) -> list[tuple[int, int]] | None:
         """Nodes to start ``option`` on now, in the main pass (before any reservation:
@@ -417,7 +416,7 @@ class Fit:
     gmask: Mask
     gcount: I64
     family: tuple[object, ...]  # equal for shapes that may share answers (_Family)
-    cols_key: bytes = b""  # ``cols`` as bytes (the plan groups shapes by it)
+    cols_key: bytes  # ``cols`` as bytes (the plan groups shapes by it)
     #: Least and most of ``need_c`` and of ``need_m``: a quick "no" in _no_room_for.
     bounds: tuple[int, int, int, int] = (0, 0, 0, 0)
 

@@ -217,11 +217,6 @@ class SchedConfig:
     usage_reset_period: str = "NONE"  # PriorityUsageResetPeriod
 
 
-#: The backfill's SchedulerParameters that are SchedConfig fields of the same name.
-BACKFILL_CAPS = ("bf_max_job_user", "bf_max_job_assoc", "bf_max_job_part", "bf_max_job_test",
-                 "bf_max_job_start", "bf_min_age_reserve", "bf_min_prio_reserve")
-
-
 @dataclass(frozen=True, slots=True)
 class Start:
     """Start this job now on these nodes (the first grant's node is the batch host)."""
