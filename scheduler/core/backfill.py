@@ -80,6 +80,7 @@ from scheduler.core.select import (
     to_grants,
     uniform_tasks,
 )
+from scheduler.core.single_node import SingleNodeFamilies
 from scheduler.core.timeline import Timeline
 from scheduler.core.types import PendingJob, Planned, SchedConfig, Start
 
@@ -119,24 +120,41 @@ def schedule(queue: Sequence[Queued], table: NodeTable, timeline: Timeline,
             break
     blocked: set[str] = set()
     caps = _Caps(config)
-    for q in queue[rest:]:
-        if _held(q, ledger, out):
+    # Without caps the backfill examines every job as it comes: runs of one-node jobs
+    # go to the compiled loop (same answers, see _Batch).
+    batch = (_Batch(plan, queue, config, ledger, out, blocked)
+             if config.backfill and not caps.limited else None)
+    i = rest
+    while i < len(queue):
+        if batch is not None and (after := batch.run(i)) > i:
+            i = after
             continue
-        parts = {o.partition for o in q.options}
-        reason = types.PRIORITY if parts & blocked else types.RESOURCES
-        if not config.backfill or caps.done():
-            out.reasons[q.job.key] = reason
-            blocked |= parts
-            continue
-        if not caps.examine(q.job, parts):
-            out.reasons[q.job.key] = types.PRIORITY
-            continue
-        if _backfill(q, plan, out, ledger, reserve=_may_reserve(q, config, timeline.now)):
-            caps.started += 1
-            continue
+        _examine(queue[i], plan, out, ledger, config, caps, blocked)
+        i += 1
+    return out
+
+
+def _examine(q: Queued, plan: _Plan, out: Outcome, ledger: Ledger | None,
+             config: SchedConfig, caps: _Caps, blocked: set[str]) -> None:
+    """The backfill's turn for ``q``: start it now if that delays no reservation, or
+    reserve its earliest start; else its reason. ``blocked``: the partitions of jobs
+    waiting for resources so far (a later job in one waits with reason Priority)."""
+    if _held(q, ledger, out):
+        return
+    parts = {o.partition for o in q.options}
+    reason = types.PRIORITY if parts & blocked else types.RESOURCES
+    if not config.backfill or caps.done():
         out.reasons[q.job.key] = reason
         blocked |= parts
-    return out
+        return
+    if not caps.examine(q.job, parts):
+        out.reasons[q.job.key] = types.PRIORITY
+        return
+    if _backfill(q, plan, out, ledger, reserve=_may_reserve(q, config, plan.timeline.now)):
+        caps.started += 1
+        return
+    out.reasons[q.job.key] = reason
+    blocked |= parts
 
 
 class _Caps:
@@ -149,6 +167,8 @@ class _Caps:
         self.seen: dict[tuple[str, ...], int] = {}
         self.per_entity = bool(config.bf_max_job_user or config.bf_max_job_assoc
                                or config.bf_max_job_part)
+        self.limited = bool(self.per_entity or config.bf_max_job_test
+                            or config.bf_max_job_start)
 
     def done(self) -> bool:
         """Whether the cycle's backfill is over: Slurm stops at either total."""
@@ -177,6 +197,116 @@ class _Caps:
         for _, key in keys:
             self.seen[key] = self.seen.get(key, 0) + 1
         return True
+
+
+class _Batch:
+    """Runs of one-node jobs handed to the compiled backfill loop
+    (:func:`scheduler.core.kernels.family_batch`) at once, with the answers
+    :func:`_examine` would give job by job: a job that starts now comes back to
+    Python to be started (and counted by the ledger, after which the rest of the run
+    is checked against the limits again); the kernel reserves the others' earliest
+    starts. A job goes in a run when it has one option planned on one node, its shape
+    is in the plan's store and, for a flexible request, its shape already found no
+    spread start now (that stays so in the cycle)."""
+
+    RUN = 128  # jobs per kernel call, at most
+
+    def __init__(self, plan: _Plan, queue: Sequence[Queued], config: SchedConfig,
+                 ledger: Ledger | None, out: Outcome, blocked: set[str]) -> None:
+        self.plan, self.queue, self.config = plan, queue, config
+        self.ledger, self.out, self.blocked = ledger, out, blocked
+        n = self.RUN
+        self.ints = np.zeros((7, n), dtype=np.int64)  # fam, which, span, cpus, mem, slot, c
+        self.flags = np.zeros((3, n), dtype=np.bool_)  # whole, reserve, active
+        self.table = plan.table
+
+    def _entry(self, q: Queued) -> tuple[int, int, int, int, int, bool] | None:
+        """The kernel's row for ``q`` (family, duration's position, slots, CPUs and memory
+        held, whole node), or None if it cannot go in a run."""
+        if len(q.options) != 1:
+            return None
+        shape = self.plan._shape(q.options[0])
+        if shape.entry is not None:
+            entry = shape.entry
+        elif shape.fit.plannable and shape.fit.single and shape.singles is self.plan.singles:
+            req = q.options[0].request
+            cpus = shape.fit.tasks[0] * req.cpus_per_task
+            mem = (-1 if req.mem_node == 0 else req.mem_node if req.mem_node is not None
+                   else cpus * req.mem_cpu if req.mem_cpu else 0)
+            entry = shape.entry = (shape.f, shape.which, shape.length, cpus, mem,
+                                   req.exclusive)
+        else:
+            return None
+        return entry if q.options[0].request.uniform or shape.no_start_now else None
+
+    def run(self, i: int) -> int:
+        """Examine the run of one-node jobs starting at ``queue[i]``; returns the
+        position after it (``i``: that job is not one)."""
+        now, queue, ledger = self.plan.timeline.now, self.queue, self.ledger
+        jobs: list[Queued] = []
+        rows: list[tuple[int, int, int, int, int, bool]] = []
+        k = i
+        while k < len(queue) and len(jobs) < self.RUN:
+            entry = self._entry(queue[k])
+            if entry is None:
+                break
+            rows.append(entry)
+            jobs.append(queue[k])
+            k += 1
+        if jobs:
+            n = len(jobs)
+            table = np.array(rows, dtype=np.int64).T
+            self.ints[:5, :n] = table[:5]
+            self.flags[0, :n] = table[5]
+            self.flags[1, :n] = [_may_reserve(q, self.config, now) for q in jobs]
+            self.flags[2, :n] = ([True] * n if ledger is None
+                                 else [not _held(q, ledger, self.out) for q in jobs])
+            shapes = [self.plan._shape(q.options[0]) for q in jobs]
+            self._record(jobs, shapes, self._search(jobs, shapes))
+        return k
+
+    def _search(self, jobs: list[Queued], shapes: list[_Shape]) -> set[int]:
+        """Run the kernel over ``jobs``, starting those that start now; their positions."""
+        plan, table, tl = self.plan, self.table, self.plan.timeline
+        started: set[int] = set()
+        pos, n = 0, len(jobs)
+        while pos < n:
+            got = kernels.family_batch(pos, n, self.ints, self.flags, table.cpus, table.mem,
+                                       table.gres, *plan.singles.store(), *tl.plan_arrays())
+            if got == n:
+                break
+            if got < 0:  # a node's row needs room
+                tl.grow()
+                pos = -got - 1
+                continue
+            q, fit = jobs[got], shapes[got].fit
+            choice = [(int(fit.cols[self.ints[6, got]]), fit.tasks[0])]
+            self.out.starts.append(plan.start(q.job, q.options[0], choice))
+            started.add(got)
+            if self.ledger is not None:
+                self.ledger.started(q.job)
+                for r in range(got + 1, n):  # a start may bring a limit to bear
+                    if self.flags[2, r] and _held(jobs[r], self.ledger, self.out):
+                        self.flags[2, r] = False
+            pos = got + 1
+        return started
+
+    def _record(self, jobs: list[Queued], shapes: list[_Shape], started: set[int]) -> None:
+        """Reservations and reasons of the jobs that did not start, in queue order."""
+        n = len(jobs)
+        slot, cand = self.ints[5, :n].tolist(), self.ints[6, :n].tolist()
+        reserve, active = self.flags[1, :n].tolist(), self.flags[2, :n].tolist()
+        tl, names, out = self.plan.timeline, self.table.names, self.out
+        for r, q in enumerate(jobs):
+            if not active[r] or r in started:
+                continue
+            part = q.options[0].partition
+            if cand[r] >= 0 and reserve[r]:
+                node = names[shapes[r].fit.cols[cand[r]]]
+                out.planned[q.job.id] = Planned(tl.time_of(slot[r]), (node,))
+            out.reasons[q.job.key] = types.PRIORITY if part in self.blocked \
+                else types.RESOURCES
+            self.blocked.add(part)
 
 
 def _may_reserve(q: Queued, config: SchedConfig, now: int) -> bool:
@@ -254,6 +384,7 @@ class _Plan:
         #: Shapes that found no room, by candidate nodes (see _no_room_for).
         self.no_room: dict[bytes, list[_Shape]] = {}
         self.families: dict[tuple[object, ...], _Family] = {}
+        self.singles = SingleNodeFamilies(timeline)
 
     def prepare(self, queue: Sequence[Queued]) -> None:
         """Make every shape of ``queue`` now, so each family knows all its durations
@@ -385,7 +516,8 @@ class _Plan:
             fit = self.fits.get(option.key)
             if fit is None:
                 fit = self.fits[option.key] = fit_of(self.table, option)
-            shape = _Shape(self.table, self.timeline, option, self.families, fit)
+            shape = _Shape(self.table, self.timeline, option, self.families, self.singles,
+                           fit)
             shape.peers_without_room = self.no_room.setdefault(fit.cols_key, [])
             self.shapes[id(option)] = shape
         return shape
@@ -488,26 +620,32 @@ class _Shape:
 
     def __init__(self, table: NodeTable, timeline: Timeline, option: Option,
                  families: dict[tuple[object, ...], _Family] | None = None,
-                 fit: Fit | None = None) -> None:
-        """``families``: the plan's, to share answers with shapes that differ only in
-        duration or node count (None: answers of its own); ``fit``: the option's fit
-        test if already known (:func:`fit_of`)."""
+                 singles: SingleNodeFamilies | None = None, fit: Fit | None = None) -> None:
+        """``families`` (multi-node) and ``singles`` (one-node): the plan's, to share
+        answers with shapes that differ only in duration or node count (None: answers
+        of its own); ``fit``: the option's fit test if already known (:func:`fit_of`)."""
         self.tl = timeline
         self.fit = fit = fit_of(table, option) if fit is None else fit
         self.length = timeline.span(option.duration_s)
         self.exhausted = not fit.plannable
         self.no_start_now = False  # a flexible request found no room now (stays so)
+        #: Its row in a run of the compiled loop (_Batch), once made.
+        self.entry: tuple[int, int, int, int, int, bool] | None = None
         self.no_room = False  # searched the whole window and found no start
         #: Shapes on the same candidates that found no room (the plan's list for them).
         self.peers_without_room: list[_Shape] = []
         self.checked = 0  # shapes without room on the same candidates compared so far
-        if fit.plannable:
+        if fit.plannable and fit.single:
+            self.singles = SingleNodeFamilies(timeline) if singles is None else singles
+            self.f = self.singles.family(fit)
+            self.which = self.singles.index(self.f, self.length)  # position in the family
+        elif fit.plannable:
             families = {} if families is None else families
             family = families.get(fit.family)
             if family is None:
                 family = families[fit.family] = _Family(fit, timeline)
             self.family = family
-            self.which = family.index(self.length)  # position in the family
+            self.which = family.index(self.length)
             self.chosen: I64 = np.zeros(fit.need, dtype=np.int64)
 
     # ---- answers -----------------------------------------------------------------------
@@ -524,11 +662,9 @@ class _Shape:
 
     def _single(self) -> tuple[int, list[tuple[int, int]]] | None:
         """Earliest start on one node: the leftmost minimum of the candidates' earliest
-        starts (see :class:`_Family`)."""
+        starts (see :mod:`scheduler.core.single_node`)."""
         fit = self.fit
-        if not fit.cols.size:
-            return None
-        slot, c = self.family.first(self.which)
+        slot, c = self.singles.first(self.f, self.which)
         if c < 0:
             return None
         return slot, [(int(fit.cols[c]), fit.tasks[0])]
@@ -544,19 +680,18 @@ class _Shape:
 
 
 class _Family:
-    """The answers of shapes that differ only in duration (and, for multi-node shapes,
-    in node count): one scan of a node's change points serves every duration, and a
-    node recomputed for one shape is fresh for all (see :mod:`scheduler.core.kernels`).
+    """The answers of multi-node shapes that differ only in duration and node count:
+    one scan of a node's change points serves every duration, and a node recomputed
+    for one shape is fresh for all (see :mod:`scheduler.core.kernels`; one-node
+    families live in :mod:`scheduler.core.single_node`).
 
-    Single-node families keep a segment tree of earliest starts per duration;
-    multi-node ones the good start ranges per duration, candidate and range, and a
-    count of good nodes per slot (as differences). ``ver`` is each candidate's node
-    version when last computed (-1: never).
+    It keeps the good start ranges per duration, candidate and range, and a count of
+    good nodes per slot (as differences). ``ver`` is each candidate's node version
+    when last computed (-1: never).
     """
 
     def __init__(self, fit: Fit, timeline: Timeline) -> None:
         self.tl = timeline
-        self.single = fit.single
         self.cols = fit.cols
         self.fit_args: tuple[I64, I64, I64, Mask, bool, Mask, I64] = (
             fit.cols, fit.need_c, fit.need_m, fit.ok, fit.max_jobs == 0, fit.gmask,
@@ -566,8 +701,6 @@ class _Family:
         self.lengths: I64 = np.zeros(0, dtype=np.int64)
         self.ver: I64 = np.full(self.cols.size, -1, dtype=np.int64)
         self.waits: I64 = np.zeros(self.cols.size, dtype=np.int64)  # see multi_query
-        self.size = 1 << max(0, self.cols.size - 1).bit_length()
-        self.trees: I64 = np.zeros((0, 2 * self.size), dtype=np.int64)
         c, slots = self.cols.size, self.tl.slots
         self.lo: I64 = np.zeros((0, c, 4), dtype=np.int64)
         self.hi: I64 = np.zeros((0, c, 4), dtype=np.int64)
@@ -591,33 +724,16 @@ class _Family:
         self.filled = True
         n = len(self.positions)
         self.lengths = np.fromiter(self.positions, dtype=np.int64, count=n)
-        if self.single:
-            self.trees = np.zeros((n, 2 * self.size), dtype=np.int64)
-            tl = self.tl
-            kernels.single_fill(self.trees, self.size, self.ver, n, self.lengths,
-                                *self.fit_args, tl.pts, tl.npts, tl.cpus, tl.mem, tl.jobs,
-                                tl.gres, tl.version, tl.slots)
-        else:
-            _, c, width = self.lo.shape
-            self.lo = np.zeros((n, c, width), dtype=np.int64)
-            self.hi = np.zeros((n, c, width), dtype=np.int64)
-            self.nr = np.zeros((n, c), dtype=np.int64)
-            self.diff = np.zeros((n, self.tl.slots + 1), dtype=np.int64)
-            self.ver[:] = -1
+        _, c, width = self.lo.shape
+        self.lo = np.zeros((n, c, width), dtype=np.int64)
+        self.hi = np.zeros((n, c, width), dtype=np.int64)
+        self.nr = np.zeros((n, c), dtype=np.int64)
+        self.diff = np.zeros((n, self.tl.slots + 1), dtype=np.int64)
+        self.ver[:] = -1
 
     def _plan_args(self) -> tuple[int, I64, I64, I64, I64, Mask, bool, Mask, I64, I64, I64,
                                   I64, I64, I64, I64, I64, int]:
-        tl = self.tl
-        return (self.lengths.size, self.lengths, *self.fit_args, tl.pts, tl.npts, tl.cpus,
-                tl.mem, tl.jobs, tl.gres, tl.version, tl.slots)
-
-    def first(self, which: int) -> tuple[int, int]:
-        """The earliest start of one node for ``lengths[which]`` and its candidate
-        position (-1: none in the plan)."""
-        if not self.filled:
-            self._fill()
-        return kernels.single_query(self.trees, self.size, self.ver, which,
-                                    *self._plan_args())
+        return (self.lengths.size, self.lengths, *self.fit_args, *self.tl.plan_arrays())
 
     def first_many(self, which: int, need: int, chosen: I64) -> int:
         """The earliest start of ``need`` nodes for ``lengths[which]``, the candidates

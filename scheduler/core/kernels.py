@@ -361,3 +361,108 @@ def _insert_point(i: int, slot: int, frm: int, k: int, pts: I64, cpus: I64, mem:
     jobs[i, pos] = jobs[i, pos - 1]
     gres[i, pos, :] = gres[i, pos - 1, :]
     return pos
+
+
+@_compiled
+def family_first(f: int, which: int, cptr: I64, cols: I64, need_c: I64, need_m: I64, ok: Mask,
+                 ver: I64, excl: Mask, gptr: I64, gmask: Mask, gcount: I64, lptr: I64,
+                 lengths: I64, size: I64, tptr: I64, trees: I64, filled: Mask, pts: I64,
+                 npts: I64, cpus: I64, mem: I64, jobs: I64, gres: I64, version: I64,
+                 slots: int) -> tuple[int, int]:
+    """:func:`single_query` for one-node family ``f`` of a plan's flat store (see
+    :class:`scheduler.core.single_node.SingleNodeFamilies`), filling its trees first
+    if they are not yet."""
+    a, b = cptr[f], cptr[f + 1]
+    if a == b:
+        return slots, -1
+    la, lb = lptr[f], lptr[f + 1]
+    n_len, sz = lb - la, size[f]
+    tree = trees[tptr[f]:tptr[f + 1]].reshape((n_len, 2 * sz))
+    fg, fc = gmask[gptr[f]:gptr[f + 1]], gcount[gptr[f]:gptr[f + 1]]
+    if not filled[f]:
+        single_fill(tree, sz, ver[a:b], n_len, lengths[la:lb], cols[a:b], need_c[a:b],
+                    need_m[a:b], ok[a:b], excl[f], fg, fc, pts, npts, cpus, mem, jobs, gres,
+                    version, slots)
+        filled[f] = True
+    return single_query(tree, sz, ver[a:b], which, n_len, lengths[la:lb], cols[a:b],
+                        need_c[a:b], need_m[a:b], ok[a:b], excl[f], fg, fc, pts, npts, cpus,
+                        mem, jobs, gres, version, slots)
+
+
+@_compiled
+def family_batch(pos: int, end: int, ints: I64, flags: Mask, node_cpus: I64, node_mem: I64,
+                 node_gres: I64, cptr: I64, cols: I64, need_c: I64, need_m: I64, ok: Mask, ver: I64,
+                 excl: Mask, gptr: I64, gmask: Mask, gcount: I64, lptr: I64, lengths: I64,
+                 size: I64, tptr: I64, trees: I64, filled: Mask, pts: I64, npts: I64,
+                 cpus: I64, mem: I64, jobs: I64, gres: I64, version: I64, slots: int) -> int:
+    """The backfill of one-node jobs ``pos..end-1`` in queue order (``active`` ones).
+    A job is a column of ``ints`` (its family, duration's position in it, slots,
+    CPUs and memory held; out: its earliest start and candidate position, -1: none
+    in the plan) and of ``flags`` (whole node, may reserve, active). Its reservation
+    is taken where ``reserve`` allows
+    (``hold_c``/``hold_m`` CPUs and memory, -1 memory: the whole node's, and the
+    family's gres as :func:`scheduler.core.select.amounts` picks them; ``whole``:
+    the whole node, gres included).
+
+    Returns ``end``; or, where Python must act first, the position ``j`` of a job
+    that starts now (nothing taken: the caller starts it) or ``-j - 1`` when the
+    node's row needs room for a take (the caller grows the plan and calls again
+    from ``j``: the answer is the same)."""
+    fam, which, span, hold_c, hold_m, out_slot, out_c = ints
+    whole, reserve, active = flags
+    held = np.zeros(gres.shape[2], dtype=np.int64)
+    for j in range(pos, end):
+        if not active[j]:
+            continue
+        f = fam[j]
+        slot, c = family_first(f, which[j], cptr, cols, need_c, need_m, ok, ver, excl, gptr,
+                               gmask, gcount, lptr, lengths, size, tptr, trees, filled, pts,
+                               npts, cpus, mem, jobs, gres, version, slots)
+        out_slot[j] = slot
+        out_c[j] = c
+        if c < 0:
+            continue
+        if slot == 0:
+            return j
+        if not reserve[j]:
+            continue
+        i = cols[cptr[f] + c]
+        if npts[i] + 2 > pts.shape[1]:
+            return -j - 1
+        stop = min(slots, slot + span[j])
+        if whole[j]:
+            take(i, slot, stop, node_cpus[i], node_mem[i], node_gres[i], pts, npts, cpus, mem,
+                 jobs, gres, version, slots)
+        else:
+            m = hold_m[j] if hold_m[j] >= 0 else node_mem[i]
+            _gres_held(i, slot, stop, gptr[f], gptr[f + 1], gmask, gcount, held, pts, npts,
+                       gres, slots)
+            take(i, slot, stop, hold_c[j], m, held, pts, npts, cpus, mem, jobs, gres, version,
+                 slots)
+    return end
+
+
+@_compiled
+def _gres_held(i: int, start: int, stop: int, g0: int, g1: int, gmask: Mask, gcount: I64,
+               held: I64, pts: I64, npts: I64, gres: I64, slots: int) -> None:
+    """``held``: the gres that requests ``g0..g1-1`` take on node ``i`` over slots
+    ``[start, stop)``, each from its columns in order, as far as the least free over
+    that time allows."""
+    held[:] = 0
+    k = npts[i]
+    for g in range(g0, g1):
+        left = gcount[g]
+        for col in range(gmask.shape[1]):
+            if left == 0:
+                break
+            if not gmask[g, col]:
+                continue
+            free = 1 << 62
+            for j in range(k):
+                end = pts[i, j + 1] if j + 1 < k else slots
+                if pts[i, j] < stop and end > start:
+                    free = min(free, gres[i, j, col])
+            got = min(left, free - held[col])
+            if got > 0:
+                held[col] += got
+                left -= got

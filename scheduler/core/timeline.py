@@ -127,6 +127,11 @@ class Timeline:
 
     # ---- reading -------------------------------------------------------------------------
 
+    def plan_arrays(self) -> tuple[I64, I64, I64, I64, I64, I64, I64, int]:
+        """The change points and free amounts, as the compiled loops take them."""
+        return (self.pts, self.npts, self.cpus, self.mem, self.jobs, self.gres, self.version,
+                self.slots)
+
     def width(self, cols: npt.NDArray[np.intp]) -> int:
         """Change points worth looking at for nodes ``cols`` (the rest is padding)."""
         return int(self.npts[cols].max(initial=1))
@@ -170,12 +175,13 @@ class Timeline:
                  gres: I64) -> None:
         """Hold ``cpus``, ``mem`` and ``gres`` (one per gres column) on node ``i``."""
         if int(self.npts[i]) + 2 > self.pts.shape[1]:
-            self._grow()
+            self.grow()
         kernels.take(i, start, min(self.slots, start + length), cpus, mem, gres, self.pts,
                      self.npts, self.cpus, self.mem, self.jobs, self.gres, self.version,
                      self.slots)
 
-    def _grow(self) -> None:
+    def grow(self) -> None:
+        """Room for more change points in every row."""
         extra = max(8, self.pts.shape[1])
 
         def widen(a: I64, fill: int | None = None) -> I64:

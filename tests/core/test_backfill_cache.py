@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +21,8 @@ from scheduler.core.cycle import run_cycle
 from scheduler.core.filters import Option
 from scheduler.core.types import (
     Decision,
+    LimitSet,
+    LimitTables,
     NodeGrant,
     NodeInfo,
     PartitionInfo,
@@ -101,6 +104,24 @@ def test_cached_plan_gives_the_fresh_plans_decision(seed: int, nodes: int, pendi
     cached, fresh = both(cluster(seed, nodes, pending), SchedConfig(bf_window_s=8 * 3600))
     assert cached.planned  # the queue outgrows the cluster: reservations exist
     assert cached == fresh
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_runs_of_one_node_jobs_decide_as_job_by_job(seed: int) -> None:
+    """The compiled loop over runs of one-node jobs (backfill._Batch) against the
+    job-by-job path, which a cap no queue reaches selects; with a per-user CPU limit
+    too, so that jobs started inside a run hold back later jobs of the same run."""
+    snap = cluster(seed, 20, 300)
+    users = tuple(replace(j, user=f"u{j.id % 3}", qos="normal") for j in snap.pending)
+    limited = replace(snap, pending=users, limits=LimitTables(
+        qos={"normal": LimitSet(max_tres_per_user={"cpu": 6})}))
+    config = SchedConfig(bf_window_s=8 * 3600)
+    for s in (snap, limited):
+        batched = run_cycle(s, config, NOW)
+        alone = run_cycle(s, replace(config, bf_max_job_test=1 << 30), NOW)
+        assert len(batched.starts) > 1 and batched.planned
+        assert batched == alone
+    assert "QOSMaxCpuPerUserLimit" in batched.reasons.values()
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
