@@ -475,18 +475,20 @@ class _Plan:
               ) -> tuple[types.NodeGrant, ...]:
         tl, req, table = self.timeline, option.request, self.table
         length = tl.span(option.duration_s)
-        if len(choice) == 1 and not req.gres and not req.exclusive:
+        if not req.gres and not req.exclusive:
             # The common case, without the arrays (same amounts as select.amounts).
-            i, tasks = choice[0]
-            cpus = tasks * req.cpus_per_task
-            if req.mem_node == 0:
-                mem = int(table.mem[i])
-            elif req.mem_node is not None:
-                mem = req.mem_node
-            else:
-                mem = cpus * req.mem_cpu if req.mem_cpu else 0
-            tl.take_one(i, slot, length, cpus, mem, tl.no_gres)
-            return (types.NodeGrant(table.names[i], cpus, mem, {}, tasks),)
+            grants = []
+            for i, tasks in sorted(choice):  # the batch host first, as to_grants
+                cpus = tasks * req.cpus_per_task
+                if req.mem_node == 0:
+                    mem = int(table.mem[i])
+                elif req.mem_node is not None:
+                    mem = req.mem_node
+                else:
+                    mem = cpus * req.mem_cpu if req.mem_cpu else 0
+                tl.take_one(i, slot, length, cpus, mem, tl.no_gres)
+                grants.append(types.NodeGrant(table.names[i], cpus, mem, {}, tasks))
+            return tuple(grants)
         if option.request.gres:
             idx = np.fromiter((i for i, _ in choice), dtype=np.intp, count=len(choice))
             free_gres = tl.window_min(slot, length, idx).gres

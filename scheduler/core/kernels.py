@@ -177,7 +177,11 @@ def _rows(c: int, lo: I64, hi: I64, nr: I64, diff: I64, ver: I64, n_len: int, le
         if not good[j]:
             bad = pts[i, j]
         nxt_bad[j] = bad
-    for writing in (False, True):  # count first, so an overflow changes nothing
+    # Count first, so an overflow changes nothing; a row has at most one range per
+    # point, so that is needed only when it has more points than ``lo`` has room.
+    for writing in (False, True):
+        if not writing and k <= lo.shape[2]:
+            continue
         for m in range(n_len):
             if writing:
                 for r in range(nr[m, c]):
