@@ -261,11 +261,10 @@ class _Batch:
             self.flags[1, :n] = [_may_reserve(q, self.config, now) for q in jobs]
             self.flags[2, :n] = ([True] * n if ledger is None
                                  else [not _held(q, ledger, self.out) for q in jobs])
-            shapes = [self.plan._shape(q.options[0]) for q in jobs]
-            self._record(jobs, shapes, self._search(jobs, shapes))
+            self._record(jobs, self._search(jobs))
         return k
 
-    def _search(self, jobs: list[Queued], shapes: list[_Shape]) -> set[int]:
+    def _search(self, jobs: list[Queued]) -> set[int]:
         """Run the kernel over ``jobs``, starting those that start now; their positions."""
         plan, table, tl = self.plan, self.table, self.plan.timeline
         started: set[int] = set()
@@ -279,7 +278,8 @@ class _Batch:
                 tl.grow()
                 pos = -got - 1
                 continue
-            q, fit = jobs[got], shapes[got].fit
+            q = jobs[got]
+            fit = plan._shape(q.options[0]).fit
             choice = [(int(fit.cols[self.ints[6, got]]), fit.tasks[0])]
             self.out.starts.append(plan.start(q.job, q.options[0], choice))
             started.add(got)
@@ -291,19 +291,22 @@ class _Batch:
             pos = got + 1
         return started
 
-    def _record(self, jobs: list[Queued], shapes: list[_Shape], started: set[int]) -> None:
+    def _record(self, jobs: list[Queued], started: set[int]) -> None:
         """Reservations and reasons of the jobs that did not start, in queue order."""
-        n = len(jobs)
-        slot, cand = self.ints[5, :n].tolist(), self.ints[6, :n].tolist()
-        reserve, active = self.flags[1, :n].tolist(), self.flags[2, :n].tolist()
-        tl, names, out = self.plan.timeline, self.table.names, self.out
+        n, tl, store = len(jobs), self.plan.timeline, self.plan.singles.store()
+        fam, slot, cand = self.ints[0, :n], self.ints[5, :n], self.ints[6, :n]
+        found = (cand >= 0) & self.flags[2, :n]  # an inactive job's columns are stale
+        node = (store.cols[np.where(found, store.cptr[fam] + cand, 0)] if store.cols.size
+                else cand).tolist()  # no candidates anywhere: nothing found
+        when = np.where(slot == 0, tl.now, tl.base + slot * tl.res).tolist()
+        planned = (found & self.flags[1, :n]).tolist()
+        active, names, out = self.flags[2, :n].tolist(), self.table.names, self.out
         for r, q in enumerate(jobs):
             if not active[r] or r in started:
                 continue
             part = q.options[0].partition
-            if cand[r] >= 0 and reserve[r]:
-                node = names[shapes[r].fit.cols[cand[r]]]
-                out.planned[q.job.id] = Planned(tl.time_of(slot[r]), (node,))
+            if planned[r]:
+                out.planned[q.job.id] = Planned(when[r], (names[node[r]],))
             out.reasons[q.job.key] = types.PRIORITY if part in self.blocked \
                 else types.RESOURCES
             self.blocked.add(part)

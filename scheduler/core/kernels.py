@@ -93,12 +93,18 @@ def _firsts(c: int, after: int, out: I64, n_len: int, lengths: I64, cols: I64,
 
 
 @_compiled
-def _set_leaf(tree: I64, size: int, pos: int, value: int) -> None:
+def _set_leaf(trees: I64, m: int, size: int, pos: int, value: int) -> None:
+    """Set leaf ``pos`` of tree ``m`` (the column ``trees[:, m]``) and the minima above."""
     k = size + pos
-    tree[k] = value
+    if trees[k, m] == value:
+        return
+    trees[k, m] = value
     k //= 2
     while k >= 1:
-        tree[k] = min(tree[2 * k], tree[2 * k + 1])
+        low = min(trees[2 * k, m], trees[2 * k + 1, m])
+        if trees[k, m] == low:  # and so are the nodes above
+            return
+        trees[k, m] = low
         k //= 2
 
 
@@ -107,19 +113,20 @@ def single_fill(trees: I64, size: int, ver: I64, n_len: int, lengths: I64, cols:
                 need_c: I64, need_m: I64, ok: Mask, exclusive: bool, gmask: Mask,
                 gcount: I64, pts: I64, npts: I64, cpus: I64, mem: I64, jobs: I64, gres: I64,
                 version: I64, slots: int) -> None:
-    """Fill a family's trees (one per length, ``[length, 2 * size]``) with every
-    candidate's exact earliest starts."""
+    """Fill a family's trees with every candidate's exact earliest starts. The trees
+    are the columns of ``trees`` (``[2 * size, length]``: a candidate's answers for
+    every length lie together, as a recompute writes them)."""
     out = np.empty(n_len, dtype=np.int64)
-    trees[:n_len] = slots
+    trees[:] = slots
     for c in range(cols.shape[0]):
         ver[c] = version[cols[c]]
         _firsts(c, 0, out, n_len, lengths, cols, need_c, need_m, ok, exclusive, gmask, gcount,
                 pts, npts, cpus, mem, jobs, gres, slots)
         for m in range(n_len):
-            trees[m, size + c] = out[m]
-    for m in range(n_len):
-        for k in range(size - 1, 0, -1):
-            trees[m, k] = min(trees[m, 2 * k], trees[m, 2 * k + 1])
+            trees[size + c, m] = out[m]
+    for k in range(size - 1, 0, -1):
+        for m in range(n_len):
+            trees[k, m] = min(trees[2 * k, m], trees[2 * k + 1, m])
 
 
 @_compiled
@@ -132,24 +139,23 @@ def single_query(trees: I64, size: int, ver: I64, which: int, n_len: int, length
 
     A leaf is exact while its node's version is ``ver``'s, a lower bound after;
     a stale minimum is recomputed, for every length at once, and the search goes on."""
-    tree = trees[which]
     out = np.empty(n_len, dtype=np.int64)
-    while tree[1] < slots:
+    while trees[1, which] < slots:
         k = 1
         while k < size:  # down to the leftmost minimum
-            k = 2 * k if tree[2 * k] <= tree[2 * k + 1] else 2 * k + 1
+            k = 2 * k if trees[2 * k, which] <= trees[2 * k + 1, which] else 2 * k + 1
         c = k - size
         i = cols[c]
         if ver[c] == version[i]:
-            return tree[k], c
+            return trees[k, which], c
         ver[c] = version[i]
-        after = tree[k]
+        after = trees[k, which]
         for m in range(n_len):
-            after = min(after, trees[m, k])
+            after = min(after, trees[k, m])
         _firsts(c, after, out, n_len, lengths, cols, need_c, need_m, ok, exclusive, gmask, gcount,
                 pts, npts, cpus, mem, jobs, gres, slots)
         for m in range(n_len):
-            _set_leaf(trees[m], size, c, out[m])
+            _set_leaf(trees, m, size, c, out[m])
     return slots, -1
 
 
@@ -381,7 +387,7 @@ def family_first(f: int, which: int, cptr: I64, cols: I64, need_c: I64, need_m: 
         return slots, -1
     la, lb = lptr[f], lptr[f + 1]
     n_len, sz = lb - la, size[f]
-    tree = trees[tptr[f]:tptr[f + 1]].reshape((n_len, 2 * sz))
+    tree = trees[tptr[f]:tptr[f + 1]].reshape((2 * sz, n_len))
     fg, fc = gmask[gptr[f]:gptr[f + 1]], gcount[gptr[f]:gptr[f + 1]]
     if not filled[f]:
         single_fill(tree, sz, ver[a:b], n_len, lengths[la:lb], cols[a:b], need_c[a:b],
