@@ -59,8 +59,10 @@ def run_cycle(snapshot: Snapshot, config: SchedConfig, now: int,
     jobs = snapshot.pending
     factors = priority.compute(jobs, partitions, config, now, snapshot.nodes)
     order = priority.queue_order(jobs, factors.priority, partitions)
-    ordered = [jobs[int(i)] for i in order]
-    prio = {jobs[int(i)].id: int(factors.priority[int(i)]) for i in order[::-1]}
+    positions, values = order.tolist(), factors.priority.tolist()
+    ordered = [jobs[i] for i in positions]
+    # Array tasks share an id: the first in queue order gives it (written last).
+    prio = {jobs[i].id: values[i] for i in reversed(positions)}
 
     reasons: dict[tuple[int, int | None], str] = {}
     table = NodeTable.build(snapshot.nodes)

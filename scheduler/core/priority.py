@@ -101,7 +101,8 @@ def compute(jobs: Sequence[PendingJob], partitions: Mapping[str, PartitionInfo],
     raw_part = "NO_NORMAL_PART" in config.priority_flags
     top = 1 if raw_part else (max((p.priority_job_factor for p in partitions.values()),
                                   default=1) or 1)
-    part = _col((_part_factor(j, partitions) / top for j in jobs), n)
+    part = np.asarray(_per_partitions(jobs, partitions, "priority_job_factor"),
+                      dtype=np.float64) / top
     nice = np.fromiter((j.nice for j in jobs), dtype=np.int64, count=n)
     fixed = np.fromiter((j.priority for j in jobs), dtype=np.int64, count=n)
     zeros = np.zeros(n, dtype=np.float64)
@@ -207,14 +208,20 @@ def _mem(job: PendingJob) -> float:
     return 0.0
 
 
-def _part_factor(job: PendingJob, partitions: Mapping[str, PartitionInfo]) -> int:
-    return max((partitions[p].priority_job_factor for p in job.partitions if p in partitions),
-               default=0)
-
-
-def tier(job: PendingJob, partitions: Mapping[str, PartitionInfo]) -> int:
-    return max((partitions[p].priority_tier for p in job.partitions if p in partitions),
-               default=0)
+def _per_partitions(jobs: Sequence[PendingJob], partitions: Mapping[str, PartitionInfo],
+                    attr: str) -> list[int]:
+    """Per job, the largest ``attr`` of its partitions (0: none known); computed once per
+    list of partitions, which most jobs share."""
+    seen: dict[tuple[str, ...], int] = {}
+    out = []
+    for job in jobs:
+        value = seen.get(job.partitions)
+        if value is None:
+            value = seen[job.partitions] = max(
+                (getattr(partitions[p], attr) for p in job.partitions if p in partitions),
+                default=0)
+        out.append(value)
+    return out
 
 
 def weights(config: SchedConfig) -> dict[str, int]:
@@ -260,7 +267,7 @@ def queue_order(jobs: Sequence[PendingJob], priority: npt.NDArray[np.int64],
                 partitions: Mapping[str, PartitionInfo]) -> npt.NDArray[np.intp]:
     """Indices of ``jobs`` in scheduling order: (-tier, -priority, submit, id, task)."""
     n = len(jobs)
-    tiers = np.fromiter((tier(j, partitions) for j in jobs), dtype=np.int64, count=n)
+    tiers = np.asarray(_per_partitions(jobs, partitions, "priority_tier"), dtype=np.int64)
     submit = np.fromiter((j.submit_time for j in jobs), dtype=np.int64, count=n)
     ids = np.fromiter((j.id for j in jobs), dtype=np.int64, count=n)
     task = np.fromiter((-1 if j.array_task_id is None else j.array_task_id for j in jobs),
