@@ -105,6 +105,7 @@ class LiveCluster:
     database: str = ""
     redis_db: int | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    commands: dict[str, list[str]] = field(default_factory=dict)
 
     # -- layout ------------------------------------------------------------
     @property
@@ -211,7 +212,20 @@ class LiveCluster:
                                     stdin=subprocess.DEVNULL, env=self.env,
                                     cwd=str(self.root), start_new_session=True)
         self.procs[name] = proc
+        self.commands[name] = list(cmd)
         return proc
+
+    def stop_one(self, name: str, timeout: float = 60) -> float:
+        """SIGTERM process ``name`` alone; the seconds it took to exit."""
+        proc = self.procs[name]
+        start = time.monotonic()
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout)
+        return time.monotonic() - start
+
+    def restart(self, name: str) -> subprocess.Popen[bytes]:
+        """Start process ``name`` again, with the command it was first started with."""
+        return self.spawn(name, self.commands[name])
 
     def check_alive(self) -> None:
         for name, proc in self.procs.items():

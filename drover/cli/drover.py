@@ -86,9 +86,14 @@ def _exec(argv: list[str]) -> int:
 
 
 def _cmd_web(args: argparse.Namespace) -> int:
+    from drover.cli.up import SHUTDOWN_GRACE_S
+
+    # The agents' long polls (up to 25 s) would hold a stop or restart of the web tier
+    # that long; past the grace they are cut, and the agents poll the next server.
     return _exec(["-m", "uvicorn", "portal.asgi:application", "--host", args.host,
                   "--port", str(args.port), "--workers", str(args.workers),
-                  "--lifespan", "off", "--proxy-headers", *args.extra])
+                  "--lifespan", "off", "--proxy-headers",
+                  "--timeout-graceful-shutdown", str(SHUTDOWN_GRACE_S), *args.extra])
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:

@@ -34,7 +34,7 @@ from drover.cli.embedded import (
 PASSWORD_FILE = "portal-password"  # noqa: S105 (a file name)
 CLIENT_TOKEN_LIFESPAN_S = 10 * 365 * 24 * 3600
 WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
-SHUTDOWN_GRACE_S = 5  # requests still running at Ctrl-C get this long to end
+SHUTDOWN_GRACE_S = 5  # requests still running at a stop get this long to end (drover web too)
 
 
 class _Stop(Exception):
