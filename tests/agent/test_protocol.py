@@ -57,7 +57,8 @@ def test_it_rejects_a_credential_outside_the_ttl(delta: float) -> None:
 
 def test_it_accepts_a_credential_at_the_edge_of_the_ttl() -> None:
     header = protocol.sign(KEY, b"{}", host="n1", uid=0, gid=0, now=NOW)
-    protocol.verify(KEY, header, b"{}", now=NOW + 300, seen_nonce=fresh())
+    cred = protocol.verify(KEY, header, b"{}", now=NOW + 300, seen_nonce=fresh())
+    assert cred.host == "n1"
 
 
 def test_it_rejects_a_replayed_nonce() -> None:
