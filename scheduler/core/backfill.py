@@ -56,6 +56,11 @@ it last looked (the timeline bumps it on every take); the loops run compiled
 * The main pass asks the same caches (before any reservation, "fits now" is
   "earliest start is slot 0"); the start-now test of a spread request looks only
   at a prefix of the candidates in preference order.
+* One-node families live in one flat store (:mod:`scheduler.core.single_node`),
+  so the backfill hands runs of consecutive one-node jobs to one compiled loop
+  (:class:`_Batch`) that searches and reserves for each in turn; only a job that
+  starts now comes back to Python. Most of a queue is one-node jobs, and Python's
+  cost per job was most of a cycle's.
 
 The caches change speed, never answers: tests/core/test_backfill_cache.py checks
 the decisions against a plan asked afresh every time.
