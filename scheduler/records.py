@@ -203,6 +203,7 @@ JOB_FIELDS: dict[str, Callable[[Any, datetime], Any]] = {
     "nodes_max": lambda j, now: j.nodes_max,
     "mail_type": lambda j, now: j.mail_type,
     "mail_user": lambda j, now: j.mail_user,
+    "wckey": lambda j, now: j.wckey,
 }
 
 
@@ -261,7 +262,7 @@ PLAIN_KEYS = frozenset({
     "time_limit_min", "nodes", "cpus_per_task", "ntasks_per_node", "mem_per_node_mb",
     "mem_per_cpu_mb", "gres", "constraint", "exclusive", "requeue", "restarts",
     "batch_host", "work_dir", "command", "comment", "submit_host", "reservation",
-    "req_nodes", "exc_nodes", "cancelled_by", "nodes_max", "mail_type", "mail_user",
+    "req_nodes", "exc_nodes", "cancelled_by", "nodes_max", "mail_type", "mail_user", "wckey",
 })
 
 

@@ -227,3 +227,15 @@ def test_scontrol_show_job_gets_the_node_range_and_mail_from_the_record(
     lines = job_lines(api("daemon").get(f"/api/jobs/{job.id}/").json())
     assert any(line.startswith("NumNodes=1-2 ") for line in lines)
     assert "MailUser=daemon@example.org MailType=END,FAIL" in lines
+
+
+def test_the_wckey_reaches_squeue_and_sacct(cluster: Any, api: Any) -> None:
+    from drover.cli.formats.acct import FIELDS
+    from drover.cli.formats.jobs import LETTERS
+
+    record = api("daemon").get(f"/api/jobs/{make_job('daemon', wckey='climate').id}/").json()
+    assert record["wckey"] == "climate"
+    assert LETTERS["w"].get(record) == "climate"  # squeue -o %w
+    assert FIELDS["WCKey"].get({"job": record}) == "climate"  # sacct -o WCKey
+    plain = api("daemon").get(f"/api/jobs/{make_job('daemon').id}/").json()
+    assert LETTERS["w"].get(plain) == "(null)"  # Slurm's squeue without one
