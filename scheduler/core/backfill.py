@@ -628,6 +628,10 @@ class _Shape:
     start-now test still place it flexibly.
     """
 
+    # A cycle makes one per request shape of its queue (a simulated trace: one per job).
+    __slots__ = ("tl", "fit", "length", "exhausted", "no_start_now", "entry", "no_room",
+                 "peers_without_room", "checked", "singles", "f", "which", "family", "chosen")
+
     def __init__(self, table: NodeTable, timeline: Timeline, option: Option,
                  families: dict[tuple[object, ...], _Family] | None = None,
                  singles: SingleNodeFamilies | None = None, fit: Fit | None = None) -> None:
