@@ -10,7 +10,7 @@ from portal.web import backend
 from portal.web.access import queue_jobs
 from portal.web.cluster import node_rows
 from portal.web.csp import csp
-from portal.web.present import cluster_usage, job_row
+from portal.web.present import cluster_usage, job_row, mine_first
 
 RECENT = 8
 
@@ -26,6 +26,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             counts[row["state"]] += 1
     nodes = node_rows()
     return render(request, "portal/dashboard.html", {
-        "nav": "dashboard", "rows": mine[-RECENT:][::-1], "all_rows": mine, "counts": counts,
+        "nav": "dashboard", "rows": mine_first(mine, RECENT), "all_rows": mine, "counts": counts,
         "usage": cluster_usage(nodes), "nodes": nodes,
     })

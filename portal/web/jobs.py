@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from portal.web import backend
 from portal.web.access import get_job_for, is_operator, min_job_age_s, queue_jobs
 from portal.web.csp import csp
-from portal.web.present import is_active, job_detail, job_row
+from portal.web.present import by_job_id, is_active, job_detail, job_row
 from portal.web.tail import read_tail
 
 
@@ -22,7 +22,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     operator = is_operator(request.user)
     everyone = operator and request.GET.get("scope") == "all"
     jobs = queue_jobs(request.user, everyone=everyone).prefetch_related("steps")
-    rows = [job_row(r) for r in backend.job_records(jobs)]
+    rows = by_job_id([job_row(r) for r in backend.job_records(jobs)])
     return render(request, "portal/queue.html", {
         "nav": "queue", "rows": rows, "operator": operator, "everyone": everyone,
         "ws_path": "/ws/queue/?scope=all" if everyone else "/ws/queue/",

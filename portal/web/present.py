@@ -80,8 +80,12 @@ def exit_code(pair: Iterable[int] | None) -> str:
 
 
 def job_row(job: Mapping[str, Any]) -> dict[str, Any]:
-    """One queue-table row: squeue's default columns plus what the page needs."""
+    """One queue-table row: squeue's default columns plus what the page needs.
+
+    ``order``: the job id as people read it, ``[id, -1]`` or ``[array id, task]`` (a
+    task's database key says when its row was made, not where it belongs)."""
     state = job.get("state", "")
+    task = job.get("array_task_id")
     nodelist = job.get("nodes") or ""
     if state == "PENDING" or not nodelist:
         nodelist = f"({job.get('reason') or 'None'})"
@@ -89,6 +93,7 @@ def job_row(job: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "key": str(job["job_id"]),
         "job_id": display_id(job),
+        "order": [job.get("array_job_id") or job["job_id"], -1 if task is None else task],
         "partition": job.get("partition") or "",
         "name": job.get("name") or "",
         "user": job.get("user") or "",
@@ -105,6 +110,17 @@ def job_row(job: Mapping[str, Any]) -> dict[str, Any]:
         "url": reverse("job-detail", args=[url_id]),
         "cancel_url": reverse("job-cancel", args=[url_id]),
     }
+
+
+def by_job_id(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The queue page's order (live.js keeps it): by job id, an array's tasks in order."""
+    return sorted(rows, key=lambda r: r["order"])
+
+
+def mine_first(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """The dashboard's ``limit`` rows (live.js keeps the order): running and pending
+    jobs first, then finished ones, newest first within each."""
+    return sorted(rows, key=lambda r: (not r["active"], -r["order"][0], -r["order"][1]))[:limit]
 
 
 def job_detail(job: Mapping[str, Any]) -> dict[str, Any]:

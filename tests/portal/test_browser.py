@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from portal.web.present import ACTIVE
+
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -40,6 +42,13 @@ WATCH_ROWS = """() => {
   new MutationObserver(() => tbody.querySelectorAll('tr[data-key]').forEach(note))
     .observe(tbody, {childList: true, subtree: true, attributes: true});
 }"""
+
+
+# The ids of a live queue table's rows as (job or array id, task or -1), in page order.
+ROW_ORDER = """(table) => [...table.querySelectorAll('tbody tr:not([hidden])')].map((tr) => {
+  const m = tr.cells[0].textContent.match(/^(\\d+)(?:_(\\d+))?/);
+  return [Number(m[1]), m[2] === undefined ? -1 : Number(m[2]), tr.dataset.state];
+})"""
 
 
 @pytest.fixture
@@ -84,6 +93,10 @@ def test_a_job_submitted_in_the_browser_goes_live_from_queued_to_completed(
     expect(page).to_have_url(f"{url}/")
     expect(page.locator("[data-live-status]")).to_have_text("live")
 
+    # An array's tasks get rows as they start, so the row keys are not in task order.
+    array = live_cluster.sbatch("-a", "0-3%2", "-J", "browser-array", "--wrap", "true")
+    live_cluster.wait_state(f"{array}_3", "COMPLETED")
+
     # The queue page in a tab of its own: it must follow the job without reloading.
     queue = context.new_page()
     watch_errors(queue, errors)
@@ -114,6 +127,9 @@ def test_a_job_submitted_in_the_browser_goes_live_from_queued_to_completed(
     assert queue.evaluate("performance.getEntriesByType('navigation').length") == navigations
     expect(row.locator("td").nth(2)).to_have_text(NAME)  # shown as text, not markup
     assert row.locator("td b, td img").count() == 0
+    ids = [(base, task) for base, task, _ in queue.locator("#queue-table").evaluate(ROW_ORDER)]
+    assert [(array, t) for t in range(4)] == [i for i in ids if i[0] == array]
+    assert ids == sorted(ids), ids  # by job id, an array's tasks in order, live rows too
     shoot(queue, "queue")
 
     # The job page (not reloaded either) has gone to COMPLETED and shows the output.
@@ -128,6 +144,10 @@ def test_a_job_submitted_in_the_browser_goes_live_from_queued_to_completed(
         page.goto(f"{url}{path}")
         expect(page.locator("[data-live-status]")).to_have_text("live")
         shoot(page, name)
+        if name == "dashboard":  # my running and pending jobs first, newest first
+            rows = page.locator("table[data-live-queue]").evaluate(ROW_ORDER)
+            keys = [(state not in ACTIVE, -base, -task) for base, task, state in rows]
+            assert rows and keys == sorted(keys), rows
     expect(page.locator("table[data-live-nodes] tbody tr")).to_have_count(
         len(live_cluster.node_names))
     assert not errors, errors

@@ -175,6 +175,38 @@ def test_the_dashboard_counts_my_jobs_and_the_clusters_cpus(alice: Any, cluster:
     assert {s["state"]: s["count"] for s in usage["by_state"]} == {"MIXED": 1, "IDLE": 1}
 
 
+def _row_ids(html: str) -> list[str]:
+    return re.findall(r'<tr data-key="\d+" data-state="\w+">\s*<td class="mono"><a [^>]*>([^<]+)<',
+                      html)
+
+
+def test_the_queue_lists_jobs_by_job_id_with_an_arrays_tasks_in_order(alice: Any,
+                                                                      cluster: Any) -> None:
+    first = make_job("alice", state="RUNNING")
+    # An array's tasks get rows as they start, so their keys are not in task order.
+    base = make_job("alice", array_job_id=0, array_task_id=5, state="RUNNING")
+    base.array_job_id = base.id
+    base.save()
+    later = make_job("alice")
+    for task in (0, 1):
+        make_job("alice", array_job_id=base.id, array_task_id=task, state="COMPLETED")
+    html = logged_in(alice).get("/jobs/").content.decode()
+    assert _row_ids(html) == [str(first.id), f"{base.id}_0", f"{base.id}_1", f"{base.id}_5",
+                              str(later.id)]
+
+
+def test_the_dashboard_shows_my_running_and_pending_jobs_before_finished_ones(
+        alice: Any, cluster: Any) -> None:
+    from portal.web.dashboard import RECENT
+
+    running = make_job("alice", state="RUNNING")
+    pending = make_job("alice")
+    done = [make_job("alice", state="COMPLETED") for _ in range(RECENT)]
+    html = logged_in(alice).get("/").content.decode()
+    assert _row_ids(html) == [str(pending.id), str(running.id),
+                              *[str(j.id) for j in done[::-1][:RECENT - 2]]]
+
+
 def test_the_cluster_page_lists_partitions_and_nodes(alice: Any, cluster: Any) -> None:
     html = logged_in(alice).get("/cluster/").content.decode()
     for text in ("debug", "n1", "n2", "2/8", "gpu:a100:2", "1:00:00", "MIXED", "IDLE"):

@@ -118,7 +118,10 @@ function queueTable(table) {
   const next = table.dataset.next || window.location.pathname;
   const empty = table.closest("section")?.querySelector("[data-empty]");
   const entries = new Map(); // key -> {row, tr, tick, timer}
-  const order = (a, b) => (limit ? b - a : a - b); // dashboard: newest first
+  // Queue page: by job id, an array's tasks in order (present.by_job_id). Dashboard:
+  // running and pending jobs first, then finished ones, newest first (present.mine_first).
+  const byId = (a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1];
+  const order = limit ? (a, b) => Number(b.active) - Number(a.active) || byId(b, a) : byId;
 
   function buildRow(row) {
     const timeCell = el("td", { class: "mono num", text: row.time });
@@ -161,14 +164,14 @@ function queueTable(table) {
     const old = entries.get(row.key);
     const { tr, timeCell } = buildRow(row);
     if (old) {
-      old.tr.replaceWith(tr);
+      // Out first: a job that ends moves on the dashboard.
+      old.tr.remove();
+      entries.delete(row.key);
       if (old.tick) ticking.delete(old.tick);
       window.clearTimeout(old.timer);
-    } else {
-      const key = Number(row.key);
-      const before = [...tbody.rows].find((r) => order(key, Number(r.dataset.key)) < 0);
-      tbody.insertBefore(tr, before || null);
     }
+    const before = [...tbody.rows].find((r) => order(row, entries.get(r.dataset.key).row) < 0);
+    tbody.insertBefore(tr, before || null);
     const entry = { row, tr, tick: null, timer: 0 };
     if (row.state === "RUNNING") {
       entry.tick = { row, received: performance.now(), cells: [timeCell] };
