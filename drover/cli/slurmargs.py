@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 TYPE_CHECKING = False  # importing typing costs a command ~15 ms of start-up
 if TYPE_CHECKING:
@@ -55,6 +55,36 @@ class SlurmArgumentParser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", _HelpFormatter)
         super().__init__(prog=prog, **kwargs)  # type: ignore[arg-type]
         self.exit_status = exit_status
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None,
+                         ) -> tuple[argparse.Namespace, list[str]]:
+        words = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(self._getopt_values(words), namespace)
+
+    def _getopt_values(self, words: list[str]) -> list[str]:
+        """getopt's rule, which argparse lacks: an option that needs a value takes the
+        next word even when it starts with ``-`` (``squeue -S -t,i``: sort by state
+        descending). Such a pair is passed on joined (``-S-t,i``, ``--sort=-t,i``)."""
+        takes = {name for action in self._actions
+                 if action.nargs is None
+                 and isinstance(action, (argparse._StoreAction, argparse._AppendAction))
+                 for name in action.option_strings}
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            word = words[i]
+            if word == "--":
+                out.extend(words[i:])
+                break
+            if word in takes and i + 1 < len(words) and words[i + 1].startswith("-"):
+                value = words[i + 1]
+                out.append(f"{word}={value}" if word.startswith("--") else word + value)
+                i += 2
+                continue
+            out.append(word)
+            i += 1
+        return out
 
     def error(self, message: str) -> NoReturn:
         prefix = "unrecognized arguments: "

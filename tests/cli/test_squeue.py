@@ -215,3 +215,15 @@ def test_json_and_explicit_sorts_ask_for_whole_records(
         capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     *_, params = run_compact(capsys, argv, scenario.active_jobs())
     assert "fields" not in params
+
+
+@pytest.mark.parametrize("split", [["-S", "-i"], ["--sort", "-i"]])
+def test_a_sort_key_starting_with_a_dash_is_taken_as_getopt_takes_it(
+        capsys: pytest.CaptureFixture[str], split: list[str]) -> None:
+    """``squeue -S -i`` (descending job id): the option takes the next word although it
+    starts with ``-``, as Slurm's getopt does; the same as ``--sort=-i``."""
+    joined = run(capsys, ["-h", "-o", "%i", "--sort=-i"], scenario.active_jobs())
+    out, err, rc, _ = run(capsys, ["-h", "-o", "%i", *split], scenario.active_jobs())
+    assert (out, err, rc) == joined[:3]
+    ids = [int(i.split("_")[0]) for i in out.split()]
+    assert ids == sorted(ids, reverse=True) and len(ids) > 1
