@@ -281,6 +281,11 @@ def update_job(ctl: Ctl, ids: str, pairs: Sequence[tuple[str, str]]) -> int:
             except (TimeFormatError, ValueError):
                 _err("scontrol: error: Invalid TimeLimit value")
                 return 1
+        elif k == "arraytaskthrottle":
+            if not val.isdigit():
+                _err(f"scontrol: error: Invalid ArrayTaskThrottle value: {val}")
+                return 1
+            body["array_max_tasks"] = int(val)
         elif k in ("nice", "priority"):
             if k == "nice" and val == "":
                 val = "100"  # "Nice" alone: Slurm's default adjustment

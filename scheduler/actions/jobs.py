@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounting.usage import record_job_usage
@@ -303,7 +304,7 @@ def _requeue_locked(job: Job) -> None:
 # ---- update -----------------------------------------------------------------------------------
 
 UPDATABLE = ("time_limit_min", "partition", "nice", "name", "qos", "priority", "comment",
-             "reservation")
+             "reservation", "array_max_tasks")
 
 
 def do_update_job(actor: Any, job: Job, changes: dict[str, Any]) -> Job:
@@ -319,6 +320,9 @@ def do_update_job(actor: Any, job: Job, changes: dict[str, Any]) -> Job:
             raise SlurmError("ALREADY_DONE")
         pending = job.state == JobState.PENDING
         dirty: list[str] = []
+        changed = [job.id]
+        if "array_max_tasks" in changes:
+            changed = _update_throttle(job, changes["array_max_tasks"])
         if "time_limit_min" in changes:
             _update_time_limit(job, changes["time_limit_min"], operator)
             dirty.append("time_limit_min")
@@ -346,9 +350,22 @@ def do_update_job(actor: Any, job: Job, changes: dict[str, Any]) -> Job:
             # The node enforces the limit: tell it (0 / None: no limit).
             limit = job.time_limit_min * 60 if job.time_limit_min else None
             _order(job, "limit", {"time_limit_s": limit})
-        events.broadcast_jobs([job.id])
+        events.broadcast_jobs(changed)
         events.request_cycle()
     return job
+
+
+def _update_throttle(job: Job, value: Any) -> list[int]:
+    """ArrayTaskThrottle: the most tasks of ``job``'s array running at once (0: no
+    limit), for the whole array whichever of its ids was named; the ids of its rows."""
+    limit = _int(value, "array_max_tasks")
+    if job.array_job_id is None or limit < 0:
+        raise SlurmError("INVALID_ARRAY")
+    rows = Job.objects.filter(Q(id=job.array_job_id) | Q(array_job_id=job.array_job_id))
+    ids = list(rows.values_list("id", flat=True))
+    rows.update(array_max_tasks=limit or None)
+    job.array_max_tasks = limit or None
+    return ids
 
 
 def _text(value: Any, key: str) -> str:

@@ -123,6 +123,14 @@ def test_update_job(capsys: pytest.CaptureFixture[str]) -> None:
                                                      "name": "x", "nice": 5})]
 
 
+def test_update_an_arrays_task_throttle(capsys: pytest.CaptureFixture[str]) -> None:
+    ctl = FakeCtl()
+    assert run(capsys, ["update", "JobId=16", "ArrayTaskThrottle=0"], ctl) == ("", "", 0)
+    assert ctl.calls == [("PATCH", "/api/jobs/16/", {"array_max_tasks": 0})]
+    out, err, rc = run(capsys, ["update", "JobId=16", "ArrayTaskThrottle=-2"], FakeCtl())
+    assert (out, rc) == ("", 1) and "Invalid ArrayTaskThrottle value: -2" in err
+
+
 def test_update_with_a_bad_time_limit(capsys: pytest.CaptureFixture[str]) -> None:
     g = golden.load("044")
     assert run(capsys, ["update", "jobid=7", "TimeLimit=banana"], FakeCtl()) == \

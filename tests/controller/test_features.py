@@ -236,3 +236,31 @@ def test_the_cycle_and_scancel_split_array_tasks_the_same_way(people: dict[str, 
     tasks = dict(Job.objects.filter(array_job_id=job.id).values_list("array_task_id", "state"))
     assert tasks == {1: "RUNNING", 2: "CANCELLED", 3: "RUNNING"}
     assert Job.objects.get(pk=job.id).array_task_id == 3  # the last task keeps the meta id
+
+
+def test_array_task_throttle_is_changed_for_the_whole_array(people: dict[str, Any]) -> None:
+    """``scontrol update JobId=<array or task> ArrayTaskThrottle=N`` (0: no limit)."""
+    from scheduler.actions.errors import SlurmError
+    from scheduler.records import job_record
+
+    job = do_submit_job(people["daemon"], desc(array="0-7%1")).job
+    assert job is not None
+    run_cycle_once()
+    running = Job.objects.filter(array_job_id=job.id, state="RUNNING")
+    assert running.count() == 1
+    task = running.get()
+    actions.do_update_job(people["daemon"], task, {"array_max_tasks": 3})  # named by a task
+    job.refresh_from_db()
+    assert job.array_max_tasks == 3 and job_record(job)["array_task_str"].endswith("%3]")
+    run_cycle_once()
+    assert running.count() == 3
+    actions.do_update_job(people["daemon"], job, {"array_max_tasks": 0})
+    job.refresh_from_db()
+    assert job.array_max_tasks is None  # no limit: the 2-node cluster's 4 CPUs are the limit
+    run_cycle_once()
+    assert running.count() == 4
+    single = make_job()
+    with pytest.raises(SlurmError, match="Invalid job array specification"):
+        actions.do_update_job(people["daemon"], single, {"array_max_tasks": 2})
+    with pytest.raises(SlurmError, match="Invalid job array specification"):
+        actions.do_update_job(people["daemon"], job, {"array_max_tasks": -1})
