@@ -119,6 +119,9 @@ def targets(specs: Sequence[JobSpec], filters: Mapping[str, list[str]],
         ident = str(v.num(r, "job_id"))
         if r.get("array_task_id") is not None:
             ident = f"{v.array_job_id(r)}_{r['array_task_id']}"
+        elif r.get("array_task_str"):  # an array's pending rest, not its running tasks
+            rest = str(r["array_task_str"]).strip("[]").split("%", 1)[0]
+            ident = f"{v.array_job_id(r)}_[{rest}]"
         if ident not in out:
             out.append(ident)
     return out

@@ -41,6 +41,7 @@ from scheduler.validation import compress_ids, expand_ids
 RUNNING_STATES = (JobState.RUNNING, JobState.SUSPENDED, JobState.COMPLETING)
 HOLDING_STATES = RUNNING_STATES  # states in which a job holds node resources
 _JOB_SPEC = re.compile(r"^(\d+)(?:_(\d+))?$")
+_TASKS_SPEC = re.compile(r"^(\d+)_\[([0-9,\-:]+)\]$")  # 12_[1-3,7]: some of an array's tasks
 
 
 # ---- finding jobs -----------------------------------------------------------------------------
@@ -185,6 +186,14 @@ def do_cancel_jobs(actor: Any, spec: str, signal: str | int | None = None) -> li
 
     Returns the ids acted on. Raises the first error only when no row could be acted on.
     """
+    tasks = _TASKS_SPEC.match(str(spec).strip())
+    if tasks is not None:
+        try:
+            named = set(expand_ids(tasks.group(2)))
+        except ValueError:
+            raise SlurmError("INVALID_JOB_ID", f"Invalid job id {spec}") from None
+        rows = _array_tasks(actor, int(tasks.group(1)), named)
+        return _apply_each(rows, lambda job: do_cancel_job(actor, job, signal))
     base, task = parse_job_spec(spec)
     rows = jobs_for_spec(spec)
     if task is not None and rows[0].array_task_id is None:  # still inside the meta row
@@ -195,6 +204,28 @@ def do_cancel_jobs(actor: Any, spec: str, signal: str | int | None = None) -> li
         with transaction.atomic():
             rows = [split_array_task(_locked(meta), task)]
     return _apply_each(rows, lambda job: do_cancel_job(actor, job, signal))
+
+
+def _array_tasks(actor: Any, base: int, named: set[int]) -> list[Job]:
+    """The rows of array ``base``'s tasks ``named``: their own rows, and its pending
+    rest (the meta row) whole when they name all of it, else the named pending tasks
+    split out of it (``scancel -t PENDING`` cancels an array's pending rest as Slurm
+    does, as one record, and leaves its running tasks alone)."""
+    rows = list(Job.objects.filter(array_job_id=base, array_task_id__in=named).order_by("id"))
+    with transaction.atomic():
+        meta = (Job.objects.select_for_update()
+                .filter(id=base, array_job_id=base, array_task_id__isnull=True).first())
+        pending = set(expand_ids(meta.array_pending)) if meta is not None else set()
+        if meta is not None and pending & named:
+            check_job_access(actor, meta)
+            if pending <= named:
+                rows.append(meta)
+            else:
+                rows += [split_array_task(meta, t) for t in sorted(pending & named)]
+    if not rows:
+        raise SlurmError("INVALID_JOB_ID",
+                         f"Unable to find JobId={base}_[{compress_ids(sorted(named))}]")
+    return rows
 
 
 def _apply_each(rows: list[Job], act: Callable[[Job], None]) -> list[int]:

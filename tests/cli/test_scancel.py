@@ -90,6 +90,14 @@ def test_filters_pick_jobs_from_the_queue(capsys: pytest.CaptureFixture[str]) ->
     assert sent.calls == [("18", None)]
 
 
+def test_a_state_filter_names_an_arrays_pending_rest_not_the_whole_array(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    queue = scenario.active_jobs()  # array 10: tasks 0 and 1 running, [2-9%2] pending
+    sent = Sent()
+    assert run(capsys, ["-n", "arr", "-t", "PD"], sent, queue)[2] == 0
+    assert sent.calls == [("10_[2-9]", None)]
+
+
 def test_nothing_to_cancel(capsys: pytest.CaptureFixture[str]) -> None:
     out, err, rc = run(capsys, [], Sent())
     assert rc == 1 and "No job identification provided" in err

@@ -238,6 +238,36 @@ def test_the_cycle_and_scancel_split_array_tasks_the_same_way(people: dict[str, 
     assert Job.objects.get(pk=job.id).array_task_id == 3  # the last task keeps the meta id
 
 
+def test_cancelling_an_arrays_pending_rest_leaves_its_running_tasks(
+        people: dict[str, Any]) -> None:
+    """``scancel -t PENDING`` sends ``<array>_[<pending>]``: the pending rest is cancelled
+    as one record when all of it is named, task by task when part of it is."""
+    from scheduler.actions.errors import SlurmError
+
+    job = do_submit_job(people["daemon"], desc(array="0-9%2")).job
+    assert job is not None
+    run_cycle_once()
+
+    def state() -> dict[int | None, str]:
+        rows = Job.objects.filter(array_job_id=job.id).values_list("array_task_id", "state")
+        return dict(rows)
+
+    assert state() == {0: "RUNNING", 1: "RUNNING", None: "PENDING"}
+    actions.do_cancel_jobs(people["daemon"], f"{job.id}_[8-9,30]")  # part of it, and a stranger
+    assert state() == {0: "RUNNING", 1: "RUNNING", 8: "CANCELLED", 9: "CANCELLED",
+                       None: "PENDING"}
+    actions.do_cancel_jobs(people["daemon"], f"{job.id}_[2-7]")  # the rest, whole
+    assert state() == {0: "RUNNING", 1: "RUNNING", 8: "CANCELLED", 9: "CANCELLED",
+                       None: "CANCELLED"}
+    assert Job.objects.get(pk=job.id).array_pending == "2-7"  # one record: 10_[2-7]
+    with pytest.raises(SlurmError, match="Invalid job id specified"):
+        actions.do_cancel_jobs(people["daemon"], f"{job.id}_[40-41]")
+    with pytest.raises(SlurmError, match="Access/permission denied"):
+        other = do_submit_job(people["root"], desc(array="0-3", hold=True)).job
+        assert other is not None
+        actions.do_cancel_jobs(people["daemon"], f"{other.id}_[0-3]")
+
+
 def test_array_task_throttle_is_changed_for_the_whole_array(people: dict[str, Any]) -> None:
     """``scontrol update JobId=<array or task> ArrayTaskThrottle=N`` (0: no limit)."""
     from scheduler.actions.errors import SlurmError
