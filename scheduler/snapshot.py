@@ -6,10 +6,12 @@ holds (JobHeldUser / JobHeldAdmin), begin times (BeginTime), dependencies
 
 Dependencies follow Slurm: items joined by ``,`` must all hold, by ``?`` any one;
 ``after`` needs the target started, ``afterany`` ended, ``afterok`` completed,
-``afternotok`` ended otherwise; ``aftercorr`` is read as ``afterok``; a target
-id that does not exist (never did, or purged) counts as satisfied, as Slurm
-22.05 clears such dependencies; ``singleton`` waits for every earlier active job
-of the same user and name. An array's base id stands for all its tasks.
+``afternotok`` ended otherwise; ``aftercorr`` is read as ``afterok``; ``after:id+M``
+waits M minutes more from the start (or, for a job cancelled before it started, the
+end); a target id that does not exist (never did, or purged) counts as satisfied,
+as Slurm 22.05 clears such dependencies; ``singleton`` waits for every earlier
+active job of the same user and name. An array's base id stands for all its
+tasks, ``id_task`` for that task alone.
 """
 
 from __future__ import annotations
@@ -324,7 +326,7 @@ def _ineligible(row: dict[str, Any], now: datetime, deps: _Dependencies,
     if row["begin_time"] is not None and row["begin_time"] > now:
         return "BeginTime"
     if row["dependency"]:
-        state = deps.state(row)
+        state = deps.state(row, now)
         if state == NEVER:
             return "DependencyNeverSatisfied"
         if state == WAITING:
@@ -351,27 +353,44 @@ _ITEM = re.compile(r"^(\w+):(.+)$")
 OK_STATES = (JobState.COMPLETED,)
 
 
+#: A dependency's target: (job or array id, array task or None for the job / whole array).
+Target = tuple[int, int | None]
+
+
 class _Dependencies:
     """Dependency targets of every pending job, loaded in two queries."""
 
     def __init__(self, pending: list[dict[str, Any]]) -> None:
-        wanted: set[int] = set()
+        wanted: set[Target] = set()
         singles: set[tuple[str, str]] = set()
         for r in pending:
             for _kind, ids in _items(r["dependency"]):
-                wanted.update(i for i, _ in ids)
+                wanted.update(target for target, _ in ids)
             if "singleton" in r["dependency"]:
                 singles.add((r["user"], r["name"]))
-        self.states: dict[int, list[str]] = defaultdict(list)
-        self.started: dict[int, list[bool]] = defaultdict(list)
-        if wanted:
-            rows = Job.objects.filter(Q(id__in=wanted) | Q(array_job_id__in=wanted))
-            for jid, array_id, state, start in rows.values_list(
-                    "id", "array_job_id", "state", "start_time"):
-                keys = {jid} | ({array_id} if array_id in wanted else set())
+        #: Per target: (state, start time, end time) of each row it stands for.
+        self.rows: dict[Target, list[tuple[str, datetime | None, datetime | None]]] = \
+            defaultdict(list)
+        bases = {base for base, _ in wanted}
+        tasks_of: dict[int, set[int]] = defaultdict(set)
+        for base, task in wanted:
+            if task is not None:
+                tasks_of[base].add(task)
+        if bases:
+            rows = Job.objects.filter(Q(id__in=bases) | Q(array_job_id__in=bases))
+            for jid, array_id, task, rest, state, start, end in rows.values_list(
+                    "id", "array_job_id", "array_task_id", "array_pending", "state",
+                    "start_time", "end_time"):
+                keys: set[Target] = {(jid, None)}
+                if array_id in bases:
+                    keys.add((array_id, None))
+                    if task is not None:
+                        keys.add((array_id, task))
+                    elif rest and tasks_of[array_id]:  # tasks still in the pending rest
+                        keys.update((array_id, t)
+                                    for t in tasks_of[array_id] & set(expand_ids(rest)))
                 for k in keys & wanted:
-                    self.states[k].append(state)
-                    self.started[k].append(start is not None)
+                    self.rows[k].append((state, start, end))
         self.peers: dict[tuple[str, str], list[int]] = defaultdict(list)
         if singles:
             users = {u for u, _ in singles}
@@ -380,7 +399,7 @@ class _Dependencies:
                 if (user, name) in singles:
                     self.peers[(user, name)].append(jid)
 
-    def state(self, row: dict[str, Any]) -> str:
+    def state(self, row: dict[str, Any], now: datetime) -> str:
         spec = row["dependency"].strip()
         any_of = "?" in spec
         results = []
@@ -390,16 +409,23 @@ class _Dependencies:
                 results.append(WAITING if earlier else SATISFIED)
                 continue
             for kind, ids in _items(item):
-                results.append(_combine([self._one(kind, i) for i, _ in ids], any_of=False))
+                results.append(_combine([self._one(kind, target, minutes, now)
+                                         for target, minutes in ids], any_of=False))
         return _combine(results, any_of)
 
-    def _one(self, kind: str, target: int) -> str:
-        states = self.states.get(target)
-        if not states:
+    def _one(self, kind: str, target: Target, minutes: int, now: datetime) -> str:
+        rows = self.rows.get(target)
+        if not rows:
             return SATISFIED  # unknown or purged: Slurm clears the dependency
+        states = [state for state, _, _ in rows]
         if kind == "after":
-            started = all(self.started[target]) or all(s != JobState.PENDING for s in states)
-            return SATISFIED if started else WAITING
+            # Begun (started, or ended without: cancelled), and ``+minutes`` after that.
+            if any(start is None and state == JobState.PENDING for state, start, _ in rows):
+                return WAITING
+            since = [start or end for _, start, end in rows]
+            late = any(t is not None and (now - t).total_seconds() < minutes * 60
+                       for t in since)
+            return WAITING if late else SATISFIED
         if any(s in ACTIVE for s in states):
             return WAITING
         if kind == "afterany":
@@ -410,18 +436,19 @@ class _Dependencies:
         return SATISFIED if ok else NEVER  # afterok, aftercorr
 
 
-def _items(spec: str) -> list[tuple[str, list[tuple[int, int]]]]:
+def _items(spec: str) -> list[tuple[str, list[tuple[Target, int]]]]:
+    """Each ``type:id[_task][+minutes]:...`` item: its type and (target, minutes) pairs."""
     out = []
     for item in re.split(r"[,?]", spec or ""):
         m = _ITEM.match(item.strip())
         if not m:
             continue
-        ids = []
+        ids: list[tuple[Target, int]] = []
         for part in m.group(2).split(":"):
             num, _, minutes = part.partition("+")
-            base = num.split("_", 1)[0]
-            if base.isdigit():
-                ids.append((int(base), int(minutes or 0)))
+            base, _, task = num.partition("_")
+            if base.isdigit() and (not task or task.isdigit()):
+                ids.append(((int(base), int(task) if task else None), int(minutes or 0)))
         out.append((m.group(1), ids))
     return out
 

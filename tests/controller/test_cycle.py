@@ -106,6 +106,45 @@ def test_dependencies_wait_then_start_or_never() -> None:
     assert reason(notok) == "DependencyNeverSatisfied"
 
 
+def test_a_dependency_on_one_array_task_follows_that_task_alone() -> None:
+    """``afterok:12_0`` is task 0 of array 12, not the whole array (failed tasks 1, 2 do
+    not matter); a task still in the array's pending rest is waited for."""
+    make_cluster()
+    base = make_job(state="COMPLETED", array_task_id=0, start_time=timezone.now(),
+                    end_time=timezone.now())
+    Job.objects.filter(pk=base.pk).update(array_job_id=base.pk)
+    for task in (1, 2):
+        make_job(state="FAILED", array_job_id=base.pk, array_task_id=task,
+                 start_time=timezone.now(), end_time=timezone.now(), exit_code=1)
+    rest = make_job(array_job_id=base.pk, array_pending="3-5", hold="user")  # tasks 3-5
+    ok = make_job(dependency=f"afterok:{base.pk}_0")
+    notok = make_job(dependency=f"afternotok:{base.pk}_0")
+    whole = make_job(dependency=f"afterok:{base.pk}")
+    later = make_job(dependency=f"afterany:{base.pk}_4")
+    run_cycle_once()
+    ok.refresh_from_db()
+    assert ok.state == "RUNNING"
+    assert reason(notok) == "DependencyNeverSatisfied"
+    assert reason(whole) == "Dependency"  # the array's pending rest
+    assert reason(later) == "Dependency"
+    Job.objects.filter(pk=rest.pk).update(state="CANCELLED", end_time=timezone.now())
+    run_cycle_once()
+    assert reason(whole) == "DependencyNeverSatisfied"
+    later.refresh_from_db()
+    assert later.state == "RUNNING"
+
+
+def test_after_with_minutes_waits_that_long_from_the_targets_start() -> None:
+    make_cluster()
+    first = make_job(state="RUNNING", start_time=timezone.now() - timedelta(minutes=4))
+    soon = make_job(dependency=f"after:{first.id}+3")
+    late = make_job(dependency=f"after:{first.id}+10")
+    run_cycle_once()
+    soon.refresh_from_db()
+    assert soon.state == "RUNNING"
+    assert reason(late) == "Dependency"
+
+
 def test_singleton_waits_for_the_earlier_job_of_the_same_name() -> None:
     make_cluster()
     make_job(name="one", state="RUNNING", start_time=timezone.now())
