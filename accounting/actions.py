@@ -9,6 +9,7 @@ coordinates. Reads (the ``*_records`` functions) are plain data for the API.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,7 +63,8 @@ OTHER_NAMES = {
                 "parent": "parent", "fairshare": "shares", "share": "shares",
                 "shares": "shares"},
     "user": {"defaultaccount": "default_account", "defaultqos": "default_qos",
-             "qos": "qos", "fairshare": "shares", "share": "shares", "shares": "shares",
+             "qos": "qos", "qos+": "qos_add", "qos-": "qos_remove", "fairshare": "shares",
+             "share": "shares", "shares": "shares",
              "partition": "partition", "account": "account"},
     "qos": {"priority": "priority", "description": "description", "flags": "flags",
             "usagefactor": "usage_factor", "preemptmode": "preempt_mode",
@@ -186,7 +188,10 @@ def do_add_users(actor: Actor, names: list[str], settings: dict[str, str]) -> li
         if a not in known:
             raise _error("INVALID_ACCOUNT", f"account {a} does not exist")
     default = values.pop("default_account", "") or accounts[0]
-    qos_names = [q for q in str(values.pop("qos", "") or "").split(",") if q]
+    qos_names = [q for q in str(values.pop("qos", "") or values.pop("qos_add", "")
+                                or "").split(",") if q]
+    if values.pop("qos_remove", None) is not None:
+        raise _bad("QOS-= needs an existing user")
     partition = values.pop("partition", "") or ""
     added = []
     for user in names:
@@ -303,6 +308,13 @@ def _modify_row(kind: str, row: Any, values: dict[str, Any]) -> None:
             row.refresh_from_db()
         if "qos" in values:
             _set_qos(row, [q for q in values.pop("qos").split(",") if q])
+        for change in ("qos_add", "qos_remove"):  # QOS+=a,b / QOS-=a
+            if change in values:
+                names = [q for q in values.pop(change).split(",") if q]
+                found = list(Qos.objects.filter(name__in=names))
+                if len(found) != len(set(names)):
+                    raise _error("INVALID_QOS")
+                (row.qos.add if change == "qos_add" else row.qos.remove)(*found)
         values.pop("account", None)
         values.pop("partition", None)
     if kind == "account" and "parent" in values:
@@ -323,12 +335,20 @@ def _modified(kind: str, row: Any) -> dict[str, str]:
     return {"name": row.name}
 
 
+#: The active jobs of (account, user) associations ("" user: any), as sacctmgr lists
+#: them; the caller's (accounting knows no jobs).
+Busy = Callable[[list[tuple[str, str]]], list[str]]
+
+
 @transaction.atomic
-def do_delete(actor: Actor, kind: str, where: dict[str, str]) -> list[dict[str, str]]:
-    """``delete user|account|qos where ...`` (or ``delete account NAME``)."""
+def do_delete(actor: Actor, kind: str, where: dict[str, str], busy: Busy | None = None
+              ) -> list[dict[str, str]]:
+    """``delete user|account|qos where ...`` (or ``delete account NAME``); refused, as
+    Slurm does, while jobs of the associations removed are active (``busy``)."""
     if kind == "user":
         rows = list(_where_users(where))
         _check_admin(actor, sorted({r.account.name for r in rows}))
+        _refuse_if_busy(busy, [(r.account.name, r.user) for r in rows])
         out = [_modified("user", r) for r in rows]
         for r in rows:
             r.delete()
@@ -339,6 +359,7 @@ def do_delete(actor: Actor, kind: str, where: dict[str, str]) -> list[dict[str, 
         names = {a.name for a in accounts}
         if Account.objects.filter(parent__in=accounts).exclude(name__in=names).exists():
             raise _error("INVALID_ACCOUNT", "the account has child accounts")
+        _refuse_if_busy(busy, [(name, "") for name in sorted(names)])
         for a in sorted(accounts, key=lambda a: -_depth(a)):
             a.delete()
         return [{"name": n} for n in sorted(names)]
@@ -348,6 +369,12 @@ def do_delete(actor: Actor, kind: str, where: dict[str, str]) -> list[dict[str, 
             q.delete()
         return [{"name": q.name} for q in rows]
     raise _bad(f"cannot delete {kind}")
+
+
+def _refuse_if_busy(busy: Busy | None, pairs: list[tuple[str, str]]) -> None:
+    lines = busy(pairs) if busy is not None and pairs else []
+    if lines:
+        raise _error("JOBS_RUNNING_ON_ASSOC", *lines)
 
 
 def _depth(account: Account) -> int:

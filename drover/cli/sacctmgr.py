@@ -30,6 +30,7 @@ ENTITIES = {"cluster": "cluster", "clusters": "cluster", "account": "account",
             "accounts": "account", "user": "user", "users": "user", "association": "assoc",
             "associations": "assoc", "assoc": "assoc", "qos": "qos"}
 NO_PRIVILEGE = " Your user doesn't have privilege to perform this action"
+JOBS_ACTIVE = "Job(s) active, cancel job(s) before remove"  # ESLURM_JOBS_RUNNING_ON_ASSOC
 
 
 class Ctl(Protocol):
@@ -477,6 +478,10 @@ def main(argv: Sequence[str] | None = None, ctl: Ctl | None = None) -> int:
     except api_errors() as exc:
         if getattr(exc, "status", None) == 403:
             print(NO_PRIVILEGE, file=sys.stderr)
+        elif describe_error(exc) == JOBS_ACTIVE:  # Slurm lists the jobs in its own way
+            print(f" Error with request: {JOBS_ACTIVE}", file=sys.stderr)
+            for line in getattr(exc, "detail", []) or []:
+                print(f"  {line}", file=sys.stderr)
         else:
             for line in getattr(exc, "detail", []) or []:
                 print(f" {line}", file=sys.stderr)

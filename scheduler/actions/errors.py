@@ -59,6 +59,7 @@ ERRORS: dict[str, tuple[int, str, int]] = {
     "INVALID_NICE": (2123, "Invalid --nice value", 400),
     "INVALID_TIME_MIN_LIMIT": (
         2124, "Invalid time-min specification (exceeds job's time or other limits)", 400),
+    "JOBS_RUNNING_ON_ASSOC": (7001, "Job(s) active, cancel job(s) before remove", 409),
     "REST_INVALID_QUERY": (9000, "Query empty or not RFC7320 compliant", 400),
     "REST_FAIL_PARSING": (9001, "Failure during parsing", 400),
     "REST_INVALID_JOBS_DESC": (9002, "Jobs description entry not found, empty or not dictionary "

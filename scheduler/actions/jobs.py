@@ -28,6 +28,7 @@ from scheduler import config, events, priority_load
 from scheduler.actions.access import actor_uid, check_job_access, is_operator
 from scheduler.actions.errors import SlurmError
 from scheduler.models import (
+    ACTIVE_STATES,
     FINISHED_STATES,
     AgentOrder,
     Job,
@@ -226,6 +227,18 @@ def _array_tasks(actor: Any, base: int, named: set[int]) -> list[Job]:
         raise SlurmError("INVALID_JOB_ID",
                          f"Unable to find JobId={base}_[{compress_ids(sorted(named))}]")
     return rows
+
+
+def active_on(pairs: list[tuple[str, str]]) -> list[str]:
+    """The active jobs of (account, user) associations ("" user: any user), one line each
+    as sacctmgr lists them when it refuses to remove such an association."""
+    match = Q(pk__in=[])
+    for account, user in pairs:
+        match |= Q(account=account, user=user) if user else Q(account=account)
+    cluster = config.get("ClusterName")
+    return [f"JobID = {job.display_id:<10} C = {cluster:<10} A = {job.account:<10} "
+            f"U = {job.user:<9}"
+            for job in Job.objects.filter(match, state__in=ACTIVE_STATES).order_by("id")]
 
 
 def _apply_each(rows: list[Job], act: Callable[[Job], None]) -> list[int]:

@@ -91,3 +91,38 @@ def test_a_plain_user_reads_but_may_not_write(anchor: Any, capsys: Any) -> None:
                                                                    "physics"]
     out, err, code = run(capsys, "sacctmgr -i add account chem", "daemon")
     assert (out, code) == ("", 1) and "privilege" in err
+
+
+def test_qos_plus_and_minus_change_a_users_qos_list(anchor: Any, capsys: Any) -> None:
+    assert run(capsys, "sacctmgr -i add qos short")[2] == 0
+    user = "sacctmgr -i modify user root where account=physics set"
+    assert run(capsys, f"{user} QOS+=short")[2] == 0
+
+    def qos() -> list[str]:
+        assoc = Association.objects.get(user="root", account__name="physics")
+        return sorted(assoc.qos.values_list("name", flat=True))
+
+    assert qos() == ["normal", "short"]
+    assert run(capsys, f"{user} QOS-=normal")[2] == 0
+    assert qos() == ["short"]
+    out, err, code = run(capsys, f"{user} QOS+=nosuch")
+    assert code == 1 and "Invalid qos specification" in err and qos() == ["short"]
+
+
+def test_an_association_with_active_jobs_is_not_removed(anchor: Any, capsys: Any) -> None:
+    """Slurm's refusal (ESLURM_JOBS_RUNNING_ON_ASSOC), its jobs listed; nothing removed."""
+    from tests.api.builders import make_job
+
+    job = make_job(user="root", account="physics", state="RUNNING")
+    make_job(user="root", account="physics", state="COMPLETED")  # finished: no matter
+    for command in ("sacctmgr -i delete account physics",
+                    "sacctmgr -i delete user root where account=physics"):
+        out, err, code = run(capsys, command)
+        assert (out, code) == ("", 1)
+        assert err == (" Error with request: Job(s) active, cancel job(s) before remove\n"
+                       f"  JobID = {job.id:<10} C = anchor     A = physics    U = root     \n")
+    assert Association.objects.filter(user="root", account__name="physics").exists()
+    job.state = "COMPLETED"
+    job.save()
+    assert run(capsys, "sacctmgr -i delete user root where account=physics")[2] == 0
+    assert not Association.objects.filter(user="root", account__name="physics").exists()

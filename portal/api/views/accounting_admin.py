@@ -20,6 +20,7 @@ from accounting import actions, records
 from portal.api.permissions import is_operator
 from scheduler import config
 from scheduler.actions.errors import SlurmError
+from scheduler.actions.jobs import active_on
 
 T = TypeVar("T")
 
@@ -127,5 +128,5 @@ class DeleteView(APIView):  # type: ignore[misc]
     def post(self, request: Request) -> Response:
         body = _body(request)
         deleted = _do(request, actions.do_delete, str(body.get("kind", "")),
-                                    _strings(body.get("where"), "where"))
+                      _strings(body.get("where"), "where"), active_on)
         return Response({"deleted": deleted})
