@@ -195,7 +195,15 @@ def do_cancel_jobs(actor: Any, spec: str, signal: str | int | None = None) -> li
             raise SlurmError("INVALID_JOB_ID", f"Invalid job id {spec}") from None
         rows = _array_tasks(actor, int(tasks.group(1)), named)
         return _apply_each(rows, lambda job: do_cancel_job(actor, job, signal))
-    base, task = parse_job_spec(spec)
+    return _apply_each(rows_to_act_on(actor, spec),
+                       lambda job: do_cancel_job(actor, job, signal))
+
+
+def rows_to_act_on(actor: Any, spec: str) -> list[Job]:
+    """The rows ``spec`` names, for an action on them (cancel, hold, release, requeue,
+    update): a task still in its array's pending rest is split out first, so that the
+    action touches that task alone, as in Slurm (the rest stays as it was)."""
+    _, task = parse_job_spec(spec)
     rows = jobs_for_spec(spec)
     if task is not None and rows[0].array_task_id is None:  # still inside the meta row
         meta = rows[0]
@@ -204,7 +212,7 @@ def do_cancel_jobs(actor: Any, spec: str, signal: str | int | None = None) -> li
             raise SlurmError("ALREADY_DONE")
         with transaction.atomic():
             rows = [split_array_task(_locked(meta), task)]
-    return _apply_each(rows, lambda job: do_cancel_job(actor, job, signal))
+    return rows
 
 
 def _array_tasks(actor: Any, base: int, named: set[int]) -> list[Job]:
@@ -298,8 +306,9 @@ def do_release_job(actor: Any, job: Job) -> None:
 
 
 def do_for_spec(fn: Any, actor: Any, spec: str) -> list[int]:
-    """Apply hold/release/requeue to every row a job id names (arrays: all pending rows)."""
-    rows = jobs_for_spec(spec)
+    """Apply hold/release/requeue to every row a job id names (arrays: all pending rows;
+    one task: that task alone)."""
+    rows = rows_to_act_on(actor, spec)
     if len(rows) == 1:
         fn(actor, rows[0])
         return [rows[0].id]

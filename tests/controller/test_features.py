@@ -268,6 +268,20 @@ def test_cancelling_an_arrays_pending_rest_leaves_its_running_tasks(
         actions.do_cancel_jobs(people["daemon"], f"{other.id}_[0-3]")
 
 
+def test_holding_one_task_of_the_pending_rest_holds_that_task_alone(
+        people: dict[str, Any]) -> None:
+    job = do_submit_job(people["daemon"], desc(array="0-5%1")).job
+    assert job is not None
+    run_cycle_once()
+    actions.do_for_spec(actions.do_hold_job, people["daemon"], f"{job.id}_3")
+    rows = Job.objects.filter(array_job_id=job.id)
+    held = dict(rows.filter(state="PENDING").values_list("array_task_id", "hold"))
+    assert held == {3: "user", None: ""}  # task 3 split out and held; 1-2, 4-5 untouched
+    assert Job.objects.get(pk=job.id).array_pending == "1-2,4-5"
+    actions.do_for_spec(actions.do_release_job, people["daemon"], f"{job.id}_3")
+    assert rows.get(array_task_id=3).hold == ""
+
+
 def test_array_task_throttle_is_changed_for_the_whole_array(people: dict[str, Any]) -> None:
     """``scontrol update JobId=<array or task> ArrayTaskThrottle=N`` (0: no limit)."""
     from scheduler.actions.errors import SlurmError

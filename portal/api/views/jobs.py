@@ -68,7 +68,7 @@ class JobDetailView(APIView):  # type: ignore[misc]
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT,
                    summary="Update a job (scontrol update job)")
     def patch(self, request: Request, job_id: str) -> Response:
-        job = job_actions.jobs_for_spec(job_id)[0]
+        job = job_actions.rows_to_act_on(request.user, job_id)[0]
         job = job_actions.do_update_job(request.user, job, _body(request))
         return Response(job_record(job))
 
