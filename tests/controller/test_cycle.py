@@ -21,6 +21,11 @@ def reason(job: Job) -> str:
     return job.reason
 
 
+def state(job: Job) -> str:
+    job.refresh_from_db()
+    return job.state
+
+
 def test_it_starts_a_pending_job_and_writes_a_launch_order() -> None:
     make_cluster()
     job = make_job(name="envdump", account="root", submit_host="vm",
@@ -122,16 +127,11 @@ def test_a_dependency_on_one_array_task_follows_that_task_alone() -> None:
     whole = make_job(dependency=f"afterok:{base.pk}")
     later = make_job(dependency=f"afterany:{base.pk}_4")
     run_cycle_once()
-    ok.refresh_from_db()
-    assert ok.state == "RUNNING"
-    assert reason(notok) == "DependencyNeverSatisfied"
-    assert reason(whole) == "Dependency"  # the array's pending rest
-    assert reason(later) == "Dependency"
+    assert (state(ok), reason(notok)) == ("RUNNING", "DependencyNeverSatisfied")
+    assert reason(whole) == reason(later) == "Dependency"  # waiting for the pending rest
     Job.objects.filter(pk=rest.pk).update(state="CANCELLED", end_time=timezone.now())
     run_cycle_once()
-    assert reason(whole) == "DependencyNeverSatisfied"
-    later.refresh_from_db()
-    assert later.state == "RUNNING"
+    assert (reason(whole), state(later)) == ("DependencyNeverSatisfied", "RUNNING")
 
 
 def test_after_with_minutes_waits_that_long_from_the_targets_start() -> None:
@@ -140,9 +140,7 @@ def test_after_with_minutes_waits_that_long_from_the_targets_start() -> None:
     soon = make_job(dependency=f"after:{first.id}+3")
     late = make_job(dependency=f"after:{first.id}+10")
     run_cycle_once()
-    soon.refresh_from_db()
-    assert soon.state == "RUNNING"
-    assert reason(late) == "Dependency"
+    assert (state(soon), reason(late)) == ("RUNNING", "Dependency")
 
 
 def test_singleton_waits_for_the_earlier_job_of_the_same_name() -> None:
