@@ -215,10 +215,15 @@ def do_add_users(actor: Actor, names: list[str], settings: dict[str, str]) -> li
 def _set_qos(assoc: Association, names: list[str]) -> None:
     if not names:
         names = ["normal"] if Qos.objects.filter(name="normal").exists() else []
+    assoc.qos.set(_qos_named(names))
+
+
+def _qos_named(names: list[str]) -> list[Qos]:
+    """The QOS of these names; INVALID_QOS when one does not exist."""
     found = list(Qos.objects.filter(name__in=names))
     if len(found) != len(set(names)):
         raise _error("INVALID_QOS")
-    assoc.qos.set(found)
+    return found
 
 
 @transaction.atomic
@@ -310,10 +315,7 @@ def _modify_row(kind: str, row: Any, values: dict[str, Any]) -> None:
             _set_qos(row, [q for q in values.pop("qos").split(",") if q])
         for change in ("qos_add", "qos_remove"):  # QOS+=a,b / QOS-=a
             if change in values:
-                names = [q for q in values.pop(change).split(",") if q]
-                found = list(Qos.objects.filter(name__in=names))
-                if len(found) != len(set(names)):
-                    raise _error("INVALID_QOS")
+                found = _qos_named([q for q in values.pop(change).split(",") if q])
                 (row.qos.add if change == "qos_add" else row.qos.remove)(*found)
         values.pop("account", None)
         values.pop("partition", None)

@@ -73,9 +73,14 @@ class JobSpec:
         return bool(pending & self.tasks)
 
 
+def task_range(text: str) -> str:
+    """An array's task list without brackets or throttle: ``[2-9%2]`` → ``2-9``."""
+    return text.strip().strip("[]").split("%", 1)[0]
+
+
 def expand_task_range(text: str) -> list[int]:
     """``[2-9%2]`` → 2..9; ``1,3,5``; ``0-10:2`` → 0,2,...,10. Raises ValueError."""
-    body = text.strip().strip("[]").split("%", 1)[0]
+    body = task_range(text)
     out: list[int] = []
     for part in filter(None, body.split(",")):
         rng, _, step_s = part.partition(":")

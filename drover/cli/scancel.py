@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 
 from drover.cli.formats import values as v
-from drover.cli.jobids import JobSpec, parse_job_spec
+from drover.cli.jobids import JobSpec, parse_job_spec, task_range
 from drover.cli.slurmargs import SlurmArgumentParser, add_version, split_job_ids, split_list
 
 TYPE_CHECKING = False  # importing typing costs a command ~15 ms of start-up
@@ -120,8 +120,7 @@ def targets(specs: Sequence[JobSpec], filters: Mapping[str, list[str]],
         if r.get("array_task_id") is not None:
             ident = f"{v.array_job_id(r)}_{r['array_task_id']}"
         elif r.get("array_task_str"):  # an array's pending rest, not its running tasks
-            rest = str(r["array_task_str"]).strip("[]").split("%", 1)[0]
-            ident = f"{v.array_job_id(r)}_[{rest}]"
+            ident = f"{v.array_job_id(r)}_[{task_range(str(r['array_task_str']))}]"
         if ident not in out:
             out.append(ident)
     return out

@@ -183,58 +183,55 @@ def do_cancel_job(actor: Any, job: Job, signal: str | int | None = None) -> None
 
 
 def do_cancel_jobs(actor: Any, spec: str, signal: str | int | None = None) -> list[int]:
-    """scancel by id ("12", "12_3"; an array's base id cancels every task and the rest).
+    """scancel by id ("12", "12_3", "12_[2-9]"; an array's base id cancels every task and
+    the rest).
 
     Returns the ids acted on. Raises the first error only when no row could be acted on.
     """
-    tasks = _TASKS_SPEC.match(str(spec).strip())
-    if tasks is not None:
-        try:
-            named = set(expand_ids(tasks.group(2)))
-        except ValueError:
-            raise SlurmError("INVALID_JOB_ID", f"Invalid job id {spec}") from None
-        rows = _array_tasks(actor, int(tasks.group(1)), named)
-        return _apply_each(rows, lambda job: do_cancel_job(actor, job, signal))
     return _apply_each(rows_to_act_on(actor, spec),
                        lambda job: do_cancel_job(actor, job, signal))
 
 
 def rows_to_act_on(actor: Any, spec: str) -> list[Job]:
     """The rows ``spec`` names, for an action on them (cancel, hold, release, requeue,
-    update): a task still in its array's pending rest is split out first, so that the
-    action touches that task alone, as in Slurm (the rest stays as it was)."""
-    _, task = parse_job_spec(spec)
-    rows = jobs_for_spec(spec)
-    if task is not None and rows[0].array_task_id is None:  # still inside the meta row
-        meta = rows[0]
-        check_job_access(actor, meta)
-        if meta.state != JobState.PENDING:
-            raise SlurmError("ALREADY_DONE")
-        with transaction.atomic():
-            rows = [split_array_task(_locked(meta), task)]
-    return rows
-
-
-def _array_tasks(actor: Any, base: int, named: set[int]) -> list[Job]:
-    """The rows of array ``base``'s tasks ``named``: their own rows, and its pending
-    rest (the meta row) whole when they name all of it, else the named pending tasks
-    split out of it (``scancel -t PENDING`` cancels an array's pending rest as Slurm
-    does, as one record, and leaves its running tasks alone)."""
+    update). Tasks of an array (``12_3``, ``12_[2-9]``) are their own rows, and those
+    still in the array's pending rest are split out of it first, so that the action
+    touches them alone, as in Slurm; when they name all of a rest of several tasks, the
+    rest is acted on whole, as one record (``scancel -t PENDING`` leaves an array's
+    running tasks alone and cancels its rest as Slurm does)."""
+    base, named = _named_tasks(spec)
+    if named is None:
+        return jobs_for_spec(spec)
     rows = list(Job.objects.filter(array_job_id=base, array_task_id__in=named).order_by("id"))
     with transaction.atomic():
         meta = (Job.objects.select_for_update()
                 .filter(id=base, array_job_id=base, array_task_id__isnull=True).first())
         pending = set(expand_ids(meta.array_pending)) if meta is not None else set()
-        if meta is not None and pending & named:
+        inside = pending & named
+        if meta is not None and inside:
             check_job_access(actor, meta)
-            if pending <= named:
+            if meta.state != JobState.PENDING:
+                if not rows:
+                    raise SlurmError("ALREADY_DONE")
+            elif inside == pending and len(pending) > 1:
                 rows.append(meta)
             else:
-                rows += [split_array_task(meta, t) for t in sorted(pending & named)]
+                rows += [split_array_task(meta, t) for t in sorted(inside)]
     if not rows:
-        raise SlurmError("INVALID_JOB_ID",
-                         f"Unable to find JobId={base}_[{compress_ids(sorted(named))}]")
+        raise SlurmError("INVALID_JOB_ID", f"Unable to find JobId={spec}")
     return rows
+
+
+def _named_tasks(spec: str) -> tuple[int, set[int] | None]:
+    """``12`` -> (12, None); ``12_3`` -> (12, {3}); ``12_[1-3,7]`` -> (12, {1, 2, 3, 7})."""
+    tasks = _TASKS_SPEC.match(str(spec).strip())
+    if tasks is None:
+        base, task = parse_job_spec(spec)
+        return base, None if task is None else {task}
+    try:
+        return int(tasks.group(1)), set(expand_ids(tasks.group(2)))
+    except ValueError:
+        raise SlurmError("INVALID_JOB_ID", f"Invalid job id {spec}") from None
 
 
 def active_on(pairs: list[tuple[str, str]]) -> list[str]:

@@ -236,10 +236,8 @@ class _Batch:
         elif shape.fit.plannable and shape.fit.single and shape.singles is self.plan.singles:
             req = q.options[0].request
             cpus = shape.fit.tasks[0] * req.cpus_per_task
-            mem = (-1 if req.mem_node == 0 else req.mem_node if req.mem_node is not None
-                   else cpus * req.mem_cpu if req.mem_cpu else 0)
-            entry = shape.entry = (shape.f, shape.which, shape.length, cpus, mem,
-                                   req.exclusive)
+            entry = shape.entry = (shape.f, shape.which, shape.length, cpus,
+                                   _mem_held(req, cpus), req.exclusive)
         else:
             return None
         return entry if q.options[0].request.uniform or shape.no_start_now else None
@@ -315,6 +313,16 @@ class _Batch:
             out.reasons[q.job.key] = types.PRIORITY if part in self.blocked \
                 else types.RESOURCES
             self.blocked.add(part)
+
+
+def _mem_held(req: Request, cpus: int) -> int:
+    """The memory a node holds for ``cpus`` of a non-exclusive request, as
+    :func:`scheduler.core.select.amounts` counts it; -1: the whole node's."""
+    if req.mem_node == 0:
+        return -1
+    if req.mem_node is not None:
+        return req.mem_node
+    return cpus * req.mem_cpu if req.mem_cpu else 0
 
 
 def _may_reserve(q: Queued, config: SchedConfig, now: int) -> bool:
@@ -488,12 +496,9 @@ class _Plan:
             grants = []
             for i, tasks in sorted(choice):  # the batch host first, as to_grants
                 cpus = tasks * req.cpus_per_task
-                if req.mem_node == 0:
+                mem = _mem_held(req, cpus)
+                if mem < 0:
                     mem = int(table.mem[i])
-                elif req.mem_node is not None:
-                    mem = req.mem_node
-                else:
-                    mem = cpus * req.mem_cpu if req.mem_cpu else 0
                 tl.take_one(i, slot, length, cpus, mem, tl.no_gres)
                 grants.append(types.NodeGrant(table.names[i], cpus, mem, {}, tasks))
             return tuple(grants)
