@@ -8,8 +8,9 @@ from django.db import connections, router
 
 
 def update_rows(model: Any, objs: list[Any], fields: list[str]) -> None:
-    """Write ``fields`` of ``objs`` (saved rows) with one prepared ``UPDATE ... WHERE pk``
-    run for every row (``executemany``: psycopg pipelines it, sqlite3 loops in C).
+    """Write ``fields`` of ``objs`` (saved rows, or any objects with ``pk`` and those
+    attributes) with one prepared ``UPDATE ... WHERE pk`` run for every row
+    (``executemany``: psycopg pipelines it, sqlite3 loops in C).
 
     Django's ``bulk_update`` builds a CASE of one WHEN per row and field, and building
     and compiling those expressions costs about 1 ms a row: a cycle rewriting the planned

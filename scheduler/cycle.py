@@ -352,14 +352,26 @@ def _write_pending(loaded: snapshot.Loaded, decision: core.Decision, now: dateti
                 old.reason, old.priority, old.sched_start_time, old.sched_nodes,
                 old.eligible_time):
             continue
-        changed.append(Job(id=jid, reason=reason, priority=prio, sched_start_time=sched_time,
-                           sched_nodes=sched_nodes, eligible_time=eligible))
+        changed.append(_PendingWrite(jid, reason, prio, sched_time, sched_nodes, eligible))
         if (reason, prio, eligible) != (old.reason, old.priority, old.eligible_time):
             shown.add(jid)
     if changed:  # only rows still pending: one may have started, or been cancelled meanwhile
-        still = set(Job.objects.filter(pk__in=[j.id for j in changed], state=JobState.PENDING)
+        still = set(Job.objects.filter(pk__in=[j.pk for j in changed], state=JobState.PENDING)
                     .values_list("pk", flat=True))
-        changed = [j for j in changed if j.id in still]
+        changed = [j for j in changed if j.pk in still]
     update_rows(Job, changed, ["reason", "priority", "sched_start_time", "sched_nodes",
                                "eligible_time"])
-    return [j.id for j in changed], [j.id for j in changed if j.id in shown]
+    return [j.pk for j in changed], [j.pk for j in changed if j.pk in shown]
+
+
+@dataclass(slots=True)
+class _PendingWrite:
+    """The columns of a pending row that a cycle writes (for ``update_rows``: a Job
+    instance would cost more to build than the write itself)."""
+
+    pk: int
+    reason: str
+    priority: int
+    sched_start_time: datetime | None
+    sched_nodes: str
+    eligible_time: datetime | None

@@ -180,6 +180,10 @@ class Job(models.Model):
     # The backfill plan's expected start and nodes for a pending job (squeue --start).
     sched_start_time = models.DateTimeField(null=True, blank=True)
     sched_nodes = models.CharField(max_length=1024, blank=True)
+    # SQLite only: a random number that triggers draw anew whenever the row is written
+    # (scheduler/row_versions.py), so that a cycle re-reads only the pending rows that
+    # changed. PostgreSQL has that for free (``xmin``) and leaves this 0.
+    row_version = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         indexes = [models.Index(fields=["state", "submit_time"]),

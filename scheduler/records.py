@@ -287,7 +287,7 @@ def job_rows(jobs: Iterable[Any], fields: list[str],
 
 # The columns a job record needs: everything but the script and its environment,
 # which can be large and which no record shows.
-LIST_DEFER = ("script", "environment", "argv")
+LIST_DEFER = ("script", "environment", "argv", "row_version")
 _STEP_FIELDS = ("job_id", "step", "state", "exit_code", "exit_signal", "start_time",
                 "end_time", "nodes", "cpu_time_s", "max_rss_kb")
 

@@ -23,13 +23,11 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
 from django.db.models import Q
-from django.db.models.expressions import RawSQL
 
 from drover.slurmconf import SCHEDULER_NUMBERS
 from scheduler import config as conf
-from scheduler import limits_load, priority_load, reservations_load
+from scheduler import limits_load, priority_load, reservations_load, row_versions
 from scheduler.core import types as core
 from scheduler.models import Job, JobState, Node, Partition
 from scheduler.records import expand_hosts
@@ -53,42 +51,42 @@ PENDING_FIELDS = (
 )
 
 
-#: The core's PendingJob for each pending row as last read, keyed by the row's values and
-#: the memory defaults: from one cycle to the next most rows are the same, and converting
-#: them again was a third of a cycle over 1,000 pending jobs. Each load keeps only the
-#: rows it read, so this holds no more than the queue.
-_converted: dict[tuple[Any, ...], core.PendingJob] = {}
+#: The core's PendingJob for each pending row as last read, by the memory defaults, the
+#: row's id and its version: from one cycle to the next most rows are the same, and
+#: converting them again was a third of a cycle over 1,000 pending jobs. Each load
+#: keeps only the rows it read, so this holds no more than the queue.
+_converted: dict[tuple[int, int, int, Any], core.PendingJob] = {}
 
 
-#: PostgreSQL: each pending row's values as last read, with the row version (``xmin``, the
-#: transaction that wrote it) they were read at. A cycle reads every pending row's
-#: version and re-reads only the rows written since: most of a queue is unchanged from
-#: one cycle to the next, and reading 1,000 rows of 37 columns was most of the load.
-_read: dict[int, tuple[str, dict[str, Any]]] = {}
+#: Each pending row's values as last read, with the row version (scheduler/row_versions.py)
+#: they were read at. A cycle reads every pending row's version and re-reads only the
+#: rows written since: most of a queue is unchanged from one cycle to the next, and
+#: reading 1,000 rows of 37 columns was most of the load.
+_read: dict[int, tuple[Any, dict[str, Any]]] = {}
 
 
-def _pending_rows() -> list[dict[str, Any]]:
-    """The pending rows' ``PENDING_FIELDS``, by id."""
-    global _read
+def _pending_rows() -> list[tuple[Any, dict[str, Any]]]:
+    """The pending rows' versions and ``PENDING_FIELDS``, by id."""
+    global _read, _converted
+    if not row_versions.ensure():
+        _read, _converted = {}, {}
     pending = Job.objects.filter(state=JobState.PENDING).order_by("id")
-    if connection.vendor != "postgresql":
-        return list(pending.values(*PENDING_FIELDS))
-    version = RawSQL("xmin::text", ())
+    version = row_versions.version_expression()
     versions = list(pending.annotate(version=version).values_list("id", "version"))
     previous = _read
-    stale = {pk for pk, v in versions if previous.get(pk, ("",))[0] != v}
-    fresh: dict[int, tuple[str, dict[str, Any]]] = {}
+    stale = {pk for pk, v in versions if pk not in previous or previous[pk][0] != v}
+    fresh: dict[int, tuple[Any, dict[str, Any]]] = {}
     if stale:
         for row in pending.filter(id__in=stale).annotate(version=version).values(
                 "version", *PENDING_FIELDS):
             fresh[row["id"]] = (row.pop("version"), row)
-    read: dict[int, tuple[str, dict[str, Any]]] = {}
+    read: dict[int, tuple[Any, dict[str, Any]]] = {}
     for pk, _ in versions:
         entry = fresh.get(pk) if pk in stale else previous[pk]
         if entry is not None:  # else no longer pending when the changed rows were read
             read[pk] = entry
     _read = read
-    return [row for _, row in read.values()]
+    return list(read.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +180,8 @@ def load(now: datetime) -> Loaded:
         "id", "alloc", "start_time", "time_limit_min", "exclusive"))
     running, jobs_per_node = _running(holders)
     node_infos = tuple(_node(n, membership[n.pk], jobs_per_node.get(n.name, 0)) for n in nodes)
-    pending = _pending_rows()
+    versioned = _pending_rows()
+    pending = [row for _, row in versioned]
     deps = _Dependencies(pending)
     throttled = _array_running(pending)
     epoch_now = int(now.timestamp())
@@ -192,14 +191,14 @@ def load(now: datetime) -> Loaded:
     defaults = (_int(settings.get("DefMemPerCPU")), _int(settings.get("DefMemPerNode")))
     global _converted
     previous, converted = _converted, {}
-    for row in pending:
+    for version, row in versioned:
         loaded.rows[row["id"]] = PendingRow(row["id"], row["reason"], row["priority"],
                                             row["sched_start_time"], row["sched_nodes"],
                                             row["array_pending"], row["eligible_time"])
         if row["array_max_tasks"] and row["array_pending"]:
             loaded.array_limits[row["id"]] = row["array_max_tasks"]
         reason = _ineligible(row, now, deps, throttled)
-        key = (*defaults, *row.values())
+        key = (*defaults, row["id"], version)
         base = previous.get(key) or _pending(row, epoch_now, defaults)
         converted[key] = base
         if reason is not None:

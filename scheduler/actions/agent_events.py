@@ -190,6 +190,8 @@ def _announce(rows: _Batch, nodes: list[Node]) -> None:
     from scheduler.records import job_record, node_record, step_record
     from scheduler.reservations_load import node_flags
 
+    if not events.heard_by(events.JOB_GROUPS + events.NODE_GROUPS):
+        return
     now = timezone.now()
     job_recs = [job_record(j, now, [step_record(s) for s in rows.steps.get(j.id, [])])
                 for j in (rows.jobs[i] for i in sorted(rows.changed))]
