@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from drover.cli.formats.engine import Column, Field, parse_names
+from drover.cli.slurmargs import VERSION_LINE
 from drover.timefmt import format_hms
 
 Record = Mapping[str, Any]
@@ -156,16 +157,17 @@ class Usage(Exception):
 class Options:
     def __init__(self) -> None:
         self.noheader = self.parsable = self.parsable2 = False
-        self.assocs = self.immediate = self.quiet = False
+        self.assocs = self.immediate = self.quiet = self.version = False
         self.words: list[str] = []
 
 
 def parse_argv(argv: Sequence[str]) -> Options:
     opts = Options()
     longs = {"--noheader": "noheader", "--parsable": "parsable", "--parsable2": "parsable2",
-             "--associations": "assocs", "--immediate": "immediate", "--quiet": "quiet"}
+             "--associations": "assocs", "--immediate": "immediate", "--quiet": "quiet",
+             "--version": "version"}
     shorts = {"n": "noheader", "p": "parsable", "P": "parsable2", "s": "assocs",
-              "i": "immediate", "Q": "quiet", "v": "", "r": ""}
+              "i": "immediate", "Q": "quiet", "V": "version", "v": "", "r": ""}
     for arg in argv:
         if arg in longs:
             setattr(opts, longs[arg], True)
@@ -448,6 +450,9 @@ def _confirm(opts: Options) -> bool:
 def main(argv: Sequence[str] | None = None, ctl: Ctl | None = None) -> int:
     try:
         opts = parse_argv(sys.argv[1:] if argv is None else argv)
+        if opts.version or [w.lower() for w in opts.words] == ["version"]:
+            print(VERSION_LINE)
+            return 0
         if len(opts.words) < 2 or opts.words[0].lower() not in VERBS:
             raise Usage(f"Unknown command: {' '.join(opts.words) or '(none)'}")
         verb = VERBS[opts.words[0].lower()]

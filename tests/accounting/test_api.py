@@ -30,7 +30,7 @@ def golden(db: Any) -> Any:
     physics = Account.objects.create(name="physics", parent=science)
     for acct in (root, science, physics):
         Association.objects.create(account=acct, user="root", is_default=acct is root)
-    Qos.objects.create(name="normal")
+    Qos.objects.get_or_create(name="normal")
     make_user("root", operator=True)
     return nodes
 

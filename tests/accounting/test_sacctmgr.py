@@ -131,3 +131,8 @@ def test_a_user_without_privilege_gets_slurms_message(capsys: Any) -> None:
 def test_bad_command_lines_fail(capsys: Any, command: str) -> None:
     _, err, code = run(capsys, command, fake())
     assert code == 1 and err
+
+
+@pytest.mark.parametrize("command", ["sacctmgr --version", "sacctmgr -V", "sacctmgr version"])
+def test_the_version_as_the_other_commands_print_it(capsys: Any, command: str) -> None:
+    assert run(capsys, command, FakeCtl({})) == ("slurm 22.05.8\n", "", 0)

@@ -49,8 +49,8 @@ def anchor(db: Any, capsys: Any) -> None:
     set_param("ClusterName", "anchor")
     set_param("SlurmctldHost", "127.0.0.1")
     set_param("SlurmctldPort", "18801")
-    for command in ["sacctmgr -i add qos normal",
-                    "sacctmgr -i add account science Description='science dept' "
+    assert run(capsys, "sacctmgr -i add qos normal")[:2] == (" Nothing new added.\n", "")
+    for command in ["sacctmgr -i add account science Description='science dept' "
                     "Organization=anchor",
                     "sacctmgr -i add account physics Parent=science Organization=anchor",
                     "sacctmgr -i add user root Account=root,science,physics "
@@ -126,3 +126,13 @@ def test_an_association_with_active_jobs_is_not_removed(anchor: Any, capsys: Any
     job.save()
     assert run(capsys, "sacctmgr -i delete user root where account=physics")[2] == 0
     assert not Association.objects.filter(user="root", account__name="physics").exists()
+
+
+def test_the_normal_qos_is_there_from_the_start(db: Any, capsys: Any) -> None:
+    """slurmdbd makes it on first start; jobs get it unless they name another."""
+    make_user("root", operator=True)
+    out, err, code = run(capsys, "sacctmgr -n -P show qos format=Name,Description")
+    assert (out, err, code) == ("normal|Normal QOS default\n", "", 0)
+    assert run(capsys, "sacctmgr -i add account chem")[2] == 0
+    assert run(capsys, "sacctmgr -i add user alice Account=chem QOS=normal")[2] == 0
+    assert [q.name for q in Association.objects.get(user="alice").qos.all()] == ["normal"]

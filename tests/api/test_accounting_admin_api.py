@@ -19,7 +19,7 @@ def post(client: Any, path: str, body: dict[str, Any]) -> Any:
 def tree(users: Any, api: Any) -> Any:
     """The golden cluster's tree: root > science > physics, root in all three."""
     root = api("root")
-    Qos.objects.create(name="normal")
+    Qos.objects.get_or_create(name="normal")
     assert post(root, "accounts", {"names": ["science"],
                                    "settings": {"Description": "science dept",
                                                 "Organization": "anchor"}}).status_code == 201

@@ -26,7 +26,7 @@ def daemon(db: Any) -> Any:
     root = Account.objects.create(name="root")
     science = Account.objects.create(name="science", parent=root)
     assoc = Association.objects.create(account=science, user="daemon", is_default=True)
-    normal = Qos.objects.create(name="normal")
+    normal, _ = Qos.objects.get_or_create(name="normal")
     assoc.qos.add(normal)
     return make_user("daemon")
 
