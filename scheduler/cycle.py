@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from scheduler import config as conf
 from scheduler import cycle_features as features
-from scheduler import events, kick, reservations_load, snapshot
+from scheduler import events, kick, reservations_load, snapshot, stats
 from scheduler.actions.jobs import split_array_task
 from scheduler.bulk import update_rows
 from scheduler.core import reservations
@@ -132,7 +132,21 @@ def run_cycle_once(now: datetime | None = None, wait_s: float = 0.0,
     _seen_requests = -1 if seen is None else seen  # committed
     result.seconds = time.perf_counter() - began
     result.decide_seconds = decided
+    _record_stats(loaded, decision, result)
     return result
+
+
+def _record_stats(loaded: snapshot.Loaded, decision: core.Decision, result: CycleResult) -> None:
+    pending = loaded.snapshot.pending
+    started = {(s.job_id, s.array_task_id) for s in decision.starts}
+    queue = [((-decision.priorities.get(j.id, j.priority), j.submit_time, j.id,
+               -1 if j.array_task_id is None else j.array_task_id),
+              decision.reasons.get(j.id) == "Resources", (j.id, j.array_task_id) in started)
+             for j in pending] if started else []
+    stats.record(stats.Cycle(
+        seconds=result.seconds, depth=len(pending), depth_try=sum(j.eligible for j in pending),
+        queue=len(loaded.rows), planned=len(decision.planned),
+        backfilled=stats.backfilled(queue), backfill=loaded.config.backfill))
 
 
 def plan_start(job: Job) -> tuple[datetime, list[str]] | None:

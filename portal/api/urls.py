@@ -30,6 +30,7 @@ urlpatterns = [
             name="api-reservation"),
     re_path(r"^config/?$", cluster.ConfigView.as_view(), name="api-config"),
     re_path(r"^ping/?$", cluster.PingView.as_view(), name="api-ping"),
+    re_path(r"^diag/?$", cluster.DiagView.as_view(), name="api-diag"),
     re_path(r"^token/?$", cluster.TokenView.as_view(), name="api-token"),
     re_path(r"^accounting/jobs/?$", jobs.AccountingJobsView.as_view(),
             name="api-accounting-jobs"),

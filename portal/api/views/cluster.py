@@ -1,4 +1,4 @@
-"""/api/nodes/, /api/partitions/, /api/config/, /api/ping/, /api/token/."""
+"""/api/nodes/, /api/partitions/, /api/config/, /api/ping/, /api/token/, /api/diag/."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api.auth import mint_token
-from scheduler import config
+from scheduler import config, stats
 from scheduler.actions.access import is_operator
 from scheduler.actions.errors import SlurmError
 from scheduler.actions.nodes import do_update_node, get_node
@@ -75,3 +75,16 @@ class TokenView(APIView):  # type: ignore[misc]
         if username != me and not is_operator(request.user):
             raise SlurmError("ACCESS_DENIED", "only operators may mint tokens for other users")
         return Response({"token": mint_token(username, lifespan)})
+
+
+class DiagView(APIView):  # type: ignore[misc]
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="sdiag")
+    def get(self, request: Request) -> Response:
+        return Response({"statistics": stats.figures()})
+
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT, summary="sdiag --reset")
+    def post(self, request: Request) -> Response:
+        if not is_operator(request.user):
+            raise SlurmError("ACCESS_DENIED", "only operators may reset the statistics")
+        stats.reset()
+        return Response({"statistics": stats.figures()})

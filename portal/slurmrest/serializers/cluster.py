@@ -145,27 +145,19 @@ def _partition_v39(version: Version, rec: dict[str, Any], memory_mb: int,
     }
 
 
-def diag(version: Version, counts: dict[str, int], now: int, started: int) -> dict[str, Any]:
-    """sdiag's statistics: job counters are ours, RPC and backfill counters zero."""
+#: The statistics that are times (the rest are counts).
+_DIAG_TIMES = ("req_time", "req_time_start", "job_states_ts", "bf_when_last_cycle")
+
+
+def diag(version: Version, figures: dict[str, Any]) -> dict[str, Any]:
+    """sdiag's statistics from ``scheduler.stats.figures``; no RPC counters (Drover keeps
+    none)."""
     stats: dict[str, Any] = {
         "rpcs_by_message_type": [], "rpcs_by_user": [], "parts_packed": 1,
-        "req_time": time_value(version, now), "req_time_start": time_value(version, started),
-        "server_thread_count": 1, "agent_queue_size": 0, "agent_count": 0,
-        "agent_thread_count": 0, "dbd_agent_queue_size": 0, "gettimeofday_latency": 0,
-        "schedule_cycle_max": 0, "schedule_cycle_last": 0, "schedule_cycle_total": 0,
-        "schedule_cycle_mean": 0, "schedule_cycle_mean_depth": 0,
-        "schedule_cycle_per_minute": 0, "schedule_queue_length": counts.get("PENDING", 0),
-        "jobs_submitted": counts.get("total", 0), "jobs_started": counts.get("started", 0),
-        "jobs_completed": counts.get("COMPLETED", 0),
-        "jobs_canceled": counts.get("CANCELLED", 0), "jobs_failed": counts.get("FAILED", 0),
-        "jobs_pending": counts.get("PENDING", 0), "jobs_running": counts.get("RUNNING", 0),
-        "job_states_ts": time_value(version, now),
-        "bf_backfilled_jobs": 0, "bf_last_backfilled_jobs": 0, "bf_backfilled_het_jobs": 0,
-        "bf_cycle_counter": 0, "bf_cycle_mean": 0, "bf_depth_mean": 0,
-        "bf_depth_mean_try": 0, "bf_cycle_last": 0, "bf_cycle_max": 0, "bf_queue_len": 0,
-        "bf_queue_len_mean": 0, "bf_table_size": 0, "bf_table_size_mean": 0,
-        "bf_when_last_cycle": time_value(version, None), "bf_active": False,
+        "agent_count": 0, "agent_thread_count": 0, "dbd_agent_queue_size": 0,
     }
+    stats.update({k: v for k, v in figures.items() if not k.startswith("bf_last_depth")})
+    stats.update({k: time_value(version, figures[k]) for k in _DIAG_TIMES})
     if version.no_val:
         stats.update({"pending_rpcs": [], "pending_rpcs_by_hostlist": [],
                       "bf_exit": {}, "schedule_exit": {}})

@@ -5,20 +5,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.db.models import Count
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal.slurmrest.serializers import cluster as shapes
 from portal.slurmrest.serializers.values import no_val
 from portal.slurmrest.views.base import SlurmRestView
-from scheduler import config
+from scheduler import config, stats
 from scheduler.actions.errors import SlurmError
 from scheduler.actions.nodes import get_node
-from scheduler.models import Job, Node, Partition
+from scheduler.models import Node, Partition
 from scheduler.records import node_record, partition_record
-
-_STARTED = int(time.time())
 
 
 def _stamped(view: SlurmRestView, key: str, items: list[Any]) -> dict[str, Any]:
@@ -83,10 +80,4 @@ class DiagView(SlurmRestView):
     source = "slurm_get_statistics"
 
     def get(self, request: Request, plugin: str) -> Response:
-        counts: dict[str, int] = {row["state"]: row["n"] for row in
-                                  Job.objects.order_by().values("state")
-                                  .annotate(n=Count("id"))}
-        counts["total"] = sum(counts.values())
-        counts["started"] = Job.objects.filter(start_time__isnull=False).count()
-        stats = shapes.diag(self.plugin, counts, int(time.time()), _STARTED)
-        return self.reply(statistics=stats)
+        return self.reply(statistics=shapes.diag(self.plugin, stats.figures()))

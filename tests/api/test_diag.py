@@ -1,0 +1,73 @@
+"""/api/diag/ (sdiag): every scheduling cycle counts itself; the job counters come from
+the job rows; any user reads, operators reset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from scheduler import cycle, stats
+from scheduler.actions.submit import do_submit_job
+from scheduler.models import Job
+from tests.api.builders import desc
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def fresh() -> None:
+    stats.reset()
+
+
+def figures(api: Any, user: str = "daemon") -> dict[str, Any]:
+    r = api(user).get("/api/diag/")
+    assert r.status_code == 200
+    return dict(r.json()["statistics"])
+
+
+def test_cycles_and_jobs_are_counted(cluster: Any, users: dict[str, Any], api: Any) -> None:
+    for _ in range(10):  # 4 nodes of 2 CPUs: 8 start, 2 wait
+        do_submit_job(users["daemon"], desc(cpus_per_task=1))
+    cycle.run_cycle_once()
+    cycle.run_cycle_once()
+    f = figures(api)
+    assert f["schedule_cycle_total"] == f["bf_cycle_counter"] == 2
+    assert f["schedule_cycle_last"] > 0 and f["schedule_cycle_max"] >= f["schedule_cycle_last"]
+    assert (f["jobs_submitted"], f["jobs_started"], f["jobs_pending"], f["jobs_running"]) == (
+        10, 8, 2, 8)
+    assert f["schedule_queue_length"] == f["bf_queue_len"] == 2
+    assert (f["bf_last_depth"], f["bf_last_depth_try"], f["bf_table_size"]) == (2, 2, 2)
+    assert f["agent_queue_size"] == 8  # launch orders no agent has taken yet
+    assert f["bf_when_last_cycle"] >= f["req_time_start"]
+
+
+def test_a_job_started_behind_one_waiting_for_resources_counts_as_backfilled(
+        cluster: Any, users: dict[str, Any], api: Any) -> None:
+    do_submit_job(users["daemon"], desc(cpus_per_task=2, nodes_min=3, ntasks=3,
+                                        time_limit_min=60))
+    cycle.run_cycle_once()  # three of the four nodes
+    do_submit_job(users["daemon"], desc(cpus_per_task=2, nodes_min=4, ntasks=4))  # waits
+    do_submit_job(users["daemon"], desc(cpus_per_task=1, nodes_min=5, ntasks=5))  # never fits
+    do_submit_job(users["daemon"], desc(cpus_per_task=1, time_limit_min=1))  # fits before
+    cycle.run_cycle_once()
+    assert list(Job.objects.order_by("id").values_list("state", "reason")) == [
+        ("RUNNING", "None"), ("PENDING", "Resources"), ("PENDING", "PartitionConfig"),
+        ("RUNNING", "None")]
+    f = figures(api)
+    assert f["bf_backfilled_jobs"] == f["bf_last_backfilled_jobs"] == 1
+
+
+def test_only_an_operator_resets(cluster: Any, users: dict[str, Any], api: Any) -> None:
+    cycle.run_cycle_once()
+    assert api("daemon").post("/api/diag/").status_code == 403
+    assert figures(api)["schedule_cycle_total"] == 1
+    r = api("root").post("/api/diag/")
+    assert r.status_code == 200 and r.json()["statistics"]["schedule_cycle_total"] == 0
+
+
+def test_backfilled_counts_starts_behind_the_first_blocked_job() -> None:
+    queue = [((1,), False, True), ((2,), False, False), ((3,), True, False),
+             ((4,), False, True), ((5,), False, True)]
+    assert stats.backfilled(queue) == 2
+    assert stats.backfilled([((1,), False, True), ((2,), False, False)]) == 0

@@ -1,0 +1,73 @@
+"""sdiag against the golden output of real Slurm 22.05 (136), fed with fake API data."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from drover.cli import sdiag
+from tests.cli import golden
+from tests.cli.fakectl import FakeCtl, api_error
+
+#: The figures of 136_sdiag.txt, under the API's names.
+GOLDEN_FIGURES = {
+    "req_time": 1795520917, "req_time_start": 1795520819, "server_thread_count": 3,
+    "agent_queue_size": 0, "jobs_submitted": 29, "jobs_started": 12, "jobs_completed": 6,
+    "jobs_canceled": 4, "jobs_failed": 0, "job_states_ts": 1795520909, "jobs_pending": 14,
+    "jobs_running": 4, "schedule_cycle_last": 463, "schedule_cycle_max": 1898,
+    "schedule_cycle_total": 10, "schedule_cycle_mean": 417, "schedule_cycle_mean_depth": 3,
+    "schedule_cycle_per_minute": 10, "schedule_queue_length": 4, "bf_backfilled_jobs": 0,
+    "bf_last_backfilled_jobs": 0, "bf_backfilled_het_jobs": 0, "bf_cycle_counter": 3,
+    "bf_when_last_cycle": 1795520908, "bf_cycle_last": 176, "bf_cycle_max": 228,
+    "bf_cycle_mean": 191, "bf_last_depth": 4, "bf_last_depth_try": 4, "bf_depth_mean": 4,
+    "bf_depth_mean_try": 4, "bf_queue_len": 4, "bf_queue_len_mean": 4, "bf_table_size": 6,
+    "bf_table_size_mean": 6, "gettimeofday_latency": 22,
+}
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def run(capsys: Any, argv: list[str], ctl: FakeCtl) -> tuple[str, str, int]:
+    code = sdiag.main(argv, ctl=ctl)
+    out, err = capsys.readouterr()
+    return out, err, code
+
+
+def without_rpc_lines(text: str) -> str:
+    """The golden output less its RPC counters (Drover keeps none): headings stay."""
+    return "".join(line for line in text.splitlines(keepends=True)
+                   if not (line.startswith("\t") and ("count:" in line)))
+
+
+def test_the_layout_is_slurms(capsys: Any, utc: None) -> None:
+    g = golden.load("136")
+    ctl = FakeCtl({("GET", "/api/diag/"): {"statistics": GOLDEN_FIGURES}})
+    assert run(capsys, [], ctl) == (without_rpc_lines(g.stdout), g.stderr, g.exit)
+
+
+def test_no_backfill_cycle_yet_reads_na(capsys: Any) -> None:
+    ctl = FakeCtl({("GET", "/api/diag/"): {"statistics": {"bf_when_last_cycle": None}}})
+    out, _, code = run(capsys, [], ctl)
+    assert code == 0 and "\tLast cycle when: N/A\n" in out
+
+
+def test_reset_posts_and_says_so(capsys: Any) -> None:
+    ctl = FakeCtl({("POST", "/api/diag/"): {"statistics": {}}})
+    assert run(capsys, ["--reset"], ctl) == ("Reset scheduling statistics\n", "", 0)
+    assert ctl.calls == [("POST", "/api/diag/", {})]
+
+
+def test_a_refused_reset_fails_with_slurms_words(capsys: Any) -> None:
+    ctl = FakeCtl({("POST", "/api/diag/"): api_error("Access/permission denied", 403)})
+    assert run(capsys, ["-r"], ctl) == (
+        "", "slurm_reset_statistics: Access/permission denied\n", 1)
