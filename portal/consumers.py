@@ -35,7 +35,7 @@ from portal.web import backend
 from portal.web.access import get_job_for, is_operator, queue_jobs
 from portal.web.cluster import node_rows
 from portal.web.present import is_active, job_detail, job_row, node_row
-from portal.web.tail import Tail, Unreadable
+from portal.web.tail import Tail, Unreadable, missing_problem
 
 USER_TTL_S = 2.0
 TAIL_INTERVAL_S = 0.75
@@ -200,6 +200,10 @@ class JobConsumer(_Guarded):
                         await self.send_json({"type": "output", "stream": stream,
                                               "text": chunk.text, "reset": chunk.reset,
                                               "truncated": chunk.truncated})
+                    elif finished and tail.missing and stream not in problems:
+                        problems.add(stream)
+                        await self.send_json({"type": "output.problem", "stream": stream,
+                                              "problem": missing_problem(path)})
             if finished:
                 # The job had ended before this read began, so the read saw the final file.
                 await self.send_json({"type": "output.done"})

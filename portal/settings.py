@@ -140,6 +140,9 @@ LOGIN_REDIRECT_URL = "/"
 
 # JWTs for the commands and REST clients (`scontrol token lifespan=S`).
 JWT_DEFAULT_LIFESPAN_S = int(os.environ.get("DROVER_JWT_LIFESPAN", str(24 * 3600)))
+# The longest token a user may mint for themselves (operators: any); 0: no limit. Without
+# one, any token (a stolen one too) could be traded for one that never expires.
+JWT_MAX_LIFESPAN_S = int(os.environ.get("DROVER_JWT_MAX_LIFESPAN", str(7 * 24 * 3600)))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

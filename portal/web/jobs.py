@@ -42,7 +42,8 @@ def detail(request: HttpRequest, job_id: str) -> HttpResponse:
             path = record.get(stream) or ""
             if stream == "stderr" and path == record.get("stdout"):
                 continue
-            text, problem = read_tail(path, int(record.get("uid", -1)))
+            text, problem = read_tail(path, int(record.get("uid", -1)),
+                                      finished=not is_active(record.get("state", "")))
             outputs.append({"stream": stream, "path": path, "text": text, "problem": problem})
     return render(request, "portal/job.html", {
         "nav": "queue", "job": info, "outputs": outputs,

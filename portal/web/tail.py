@@ -16,6 +16,7 @@ import stat
 from dataclasses import dataclass, field
 
 MAX_BYTES = 64 * 1024
+TRUNCATED_NOTE = "… (earlier output not shown)\n"  # as live.js marks it
 
 
 class Unreadable(Exception):
@@ -34,6 +35,7 @@ class Tail:
     path: str
     uid: int
     offset: int | None = None
+    missing: bool = False  # the last poll found no file
     _decoder: codecs.IncrementalDecoder = field(
         default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace"))
 
@@ -42,9 +44,11 @@ class Tail:
         try:
             fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except (FileNotFoundError, NotADirectoryError):
+            self.missing = True
             return None
         except OSError as exc:
             raise Unreadable(f"cannot open {self.path}: {exc.strerror}") from None
+        self.missing = False
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
@@ -69,12 +73,24 @@ class Tail:
         return Chunk(text=text, reset=reset, truncated=reset and start > 0)
 
 
-def read_tail(path: str, uid: int) -> tuple[str, str]:
-    """(text, problem) for a one-off render: the file's tail, or why it is not shown."""
+def missing_problem(path: str) -> str:
+    """What a finished job's page says when its output file is not there (deleted, or
+    never written)."""
+    return f"{path} does not exist (deleted, or never written)"
+
+
+def read_tail(path: str, uid: int, *, finished: bool = False) -> tuple[str, str]:
+    """(text, problem) for a one-off render: the file's tail, or why it is not shown.
+
+    A file missing is a problem only once the job has ended (before, it may be yet to come).
+    The text starts with TRUNCATED_NOTE when it is not the whole file, as live.js shows it."""
     if not path:
         return "", ""
+    tail = Tail(path, uid)
     try:
-        chunk = Tail(path, uid).poll()
+        chunk = tail.poll()
     except Unreadable as exc:
         return "", str(exc)
-    return (chunk.text if chunk else ""), ""
+    if chunk is None:
+        return "", missing_problem(path) if finished and tail.missing else ""
+    return (TRUNCATED_NOTE if chunk.truncated else "") + chunk.text, ""

@@ -57,6 +57,17 @@ def test_sprio_factors_match_the_golden_cluster(golden: Any) -> None:
     assert client_for("root").get("/api/priority/?user=bin").json()["jobs"] == []
 
 
+def test_sprio_shows_a_user_only_their_own_pending_jobs(golden: Any) -> None:
+    make_user("daemon")
+    make_job("root", id=15, account="root")
+    make_job("daemon", id=16, account="root")
+    mine = client_for("daemon").get("/api/priority/").json()["jobs"]
+    assert [j["job_id"] for j in mine] == [16]
+    assert client_for("daemon").get("/api/priority/?jobs=15&user=root").json()["jobs"] == []
+    everyone = client_for("root").get("/api/priority/").json()["jobs"]
+    assert [j["job_id"] for j in everyone] == [15, 16]
+
+
 def test_the_cycle_writes_multifactor_priorities(golden: Any) -> None:
     from scheduler.cycle import run_cycle_once
     from scheduler.models import Job

@@ -54,3 +54,25 @@ def test_session_auth_enforces_csrf(users: Any, cluster: Any) -> None:
     assert client.get("/api/jobs/").status_code == 200
     r = client.post("/api/jobs/", {"script": "#!/bin/sh\n", "cwd": "/tmp"}, format="json")
     assert r.status_code == 403
+
+
+def test_a_user_cannot_mint_a_token_longer_than_the_maximum(users: Any,
+                                                            settings: Any) -> None:
+    settings.JWT_MAX_LIFESPAN_S = 3600
+    r = client_for("daemon").post("/api/token/", {"lifespan": 3601}, format="json")
+    assert r.status_code == 403 and "DROVER_JWT_MAX_LIFESPAN" in r.json()["errors"][0]["detail"][0]
+    r = client_for("daemon").post("/api/token/", {"lifespan": 3600}, format="json")
+    assert r.status_code == 200
+    r = client_for("root").post("/api/token/", {"lifespan": 10**6}, format="json")
+    claims = decode_token(r.json()["token"])
+    assert claims["exp"] - claims["iat"] == 10**6
+
+
+def test_an_unexpected_failure_is_a_json_500(users: Any, monkeypatch: Any) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("portal.api.views.cluster.config.get", broken)
+    r = client_for("daemon").get("/api/ping/")
+    assert r.status_code == 500
+    assert r.json()["errors"][0]["error"] == "Unspecified error"

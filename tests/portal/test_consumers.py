@@ -248,6 +248,22 @@ def test_the_job_socket_refuses_files_the_job_user_does_not_own(cluster: Any,
     run(go())
 
 
+def test_the_job_socket_says_when_a_finished_jobs_output_is_gone(cluster: Any,
+                                                                 tmp_path: Path) -> None:
+    alice = make_user("alice")
+    job = make_job("alice", state="COMPLETED", stdout=str(tmp_path / "deleted.out"))
+
+    async def go() -> None:
+        comm = await connect(alice, f"/ws/jobs/{job.id}/")
+        await comm.receive_json_from()
+        problem = await comm.receive_json_from()
+        assert problem["type"] == "output.problem" and "does not exist" in problem["problem"]
+        assert (await comm.receive_json_from())["type"] == "output.done"
+        await comm.disconnect()
+
+    run(go())
+
+
 def test_the_real_asgi_stack_authenticates_with_the_session_cookie(cluster: Any) -> None:
     from portal.asgi import application
 
@@ -269,6 +285,45 @@ def test_the_real_asgi_stack_authenticates_with_the_session_cookie(cluster: Any)
         assert (await anonymous.connect())[0] is False
 
     run(go())
+
+
+@pytest.mark.parametrize("origin", [b"http://evil.example", b"http://testserver.evil.example",
+                                    b"null", None])
+def test_a_handshake_from_another_site_is_refused_though_the_cookie_is_good(
+        cluster: Any, origin: bytes | None) -> None:
+    from portal.asgi import application
+
+    alice = make_user("alice")
+    make_job("alice", name="secret")
+    client = Client()
+    client.force_login(alice)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    headers = [(b"cookie", cookie), (b"host", b"testserver")]
+    if origin is not None:
+        headers.append((b"origin", origin))
+
+    async def go() -> None:
+        comm = WebsocketCommunicator(application, "/ws/queue/", headers=headers)
+        assert (await comm.connect())[0] is False
+
+    run(go())
+
+
+@pytest.mark.parametrize(("origin", "host", "trusted", "allowed"), [
+    ("http://portal:8000", "portal:8000", [], True),
+    ("https://portal.example.org", "portal.example.org", [], True),
+    ("http://portal:8001", "portal:8000", [], False),
+    ("http://other.example", "portal:8000", [], False),
+    ("https://front.example.org", "portal:8000", ["https://front.example.org"], True),
+    ("http://front.example.org", "portal:8000", ["https://front.example.org"], False),
+    ("", "portal:8000", [], False),
+])
+def test_only_our_own_origin_or_a_trusted_one_may_open_a_socket(
+        settings: Any, origin: str, host: str, trusted: list[str], allowed: bool) -> None:
+    from portal.wsorigin import origin_allowed
+
+    settings.CSRF_TRUSTED_ORIGINS = trusted
+    assert origin_allowed(origin, host) is allowed
 
 
 def test_events_broadcast_reaches_the_owners_queue_socket(cluster: Any) -> None:

@@ -150,6 +150,29 @@ def test_output_of_a_file_the_job_user_does_not_own_is_not_shown(alice: Any, clu
     assert "not owned by the job&#x27;s user" in html
 
 
+def test_a_finished_job_whose_output_was_deleted_says_so(alice: Any, cluster: Any,
+                                                          tmp_path: Path) -> None:
+    gone = tmp_path / "gone.out"
+    done = make_job("alice", state="COMPLETED", stdout=str(gone))
+    running = make_job("alice", state="RUNNING", stdout=str(gone))
+    client = logged_in(alice)
+    assert f"{gone} does not exist" in client.get(f"/jobs/{done.id}/").content.decode()
+    assert "does not exist" not in client.get(f"/jobs/{running.id}/").content.decode()
+
+
+def test_a_long_output_shows_its_last_part_marked_as_such(alice: Any, cluster: Any,
+                                                          tmp_path: Path) -> None:
+    from portal.web.tail import MAX_BYTES
+
+    out = tmp_path / "long.out"
+    out.write_text("first line\n" + ("x" * 99 + "\n") * (3 * MAX_BYTES // 100) + "last line\n")
+    job = make_job("alice", state="RUNNING", stdout=str(out))
+    html = logged_in(alice).get(f"/jobs/{job.id}/").content.decode()
+    assert "last line" in html and "first line" not in html
+    assert "(earlier output not shown)" in html
+    assert len(html) < MAX_BYTES + 20_000
+
+
 def test_finished_jobs_stay_in_the_queue_for_min_job_age_only(alice: Any, cluster: Any) -> None:
     import datetime as dt
 

@@ -72,8 +72,13 @@ class TokenView(APIView):  # type: ignore[misc]
             raise SlurmError("REST_FAIL_PARSING", "username must be a string")
         if isinstance(lifespan, bool) or not isinstance(lifespan, int) or lifespan <= 0:
             raise SlurmError("REST_FAIL_PARSING", "lifespan must be a positive number of seconds")
-        if username != me and not is_operator(request.user):
+        operator = is_operator(request.user)
+        if username != me and not operator:
             raise SlurmError("ACCESS_DENIED", "only operators may mint tokens for other users")
+        longest = settings.JWT_MAX_LIFESPAN_S
+        if longest and lifespan > longest and not operator:
+            raise SlurmError("ACCESS_DENIED", f"lifespan over {longest} seconds "
+                             "(DROVER_JWT_MAX_LIFESPAN) is for operators")
         return Response({"token": mint_token(username, lifespan)})
 
 

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from accounting.core.fairshare import Share
 from scheduler import priority_load, snapshot
+from scheduler.actions.access import is_operator
 from scheduler.actions.errors import SlurmError
 from scheduler.core import priority
 from scheduler.core.types import SchedConfig
@@ -49,6 +50,8 @@ class PriorityView(APIView):  # type: ignore[misc]
                 raise SlurmError("INVALID_JOB_ID", f"Invalid job id {item}")
             ids.add(int(base))
         users = set(_csv(request, "user"))
+        # PrivateData=jobs, as everywhere else: other users' jobs are an operator's to see.
+        me = None if is_operator(request.user) else request.user.get_username()
         now = timezone.now()
         loaded = snapshot.load(now)
         config = loaded.config
@@ -61,6 +64,8 @@ class PriorityView(APIView):  # type: ignore[misc]
         for row in priority.rows(pending, factors, config):
             jid = int(row["job_id"])
             if jid in seen or (ids and jid not in ids) or (users and row["user"] not in users):
+                continue
+            if me is not None and row["user"] != me:
                 continue
             seen.add(jid)
             rows.append(row)
