@@ -370,6 +370,29 @@ def _flag(value: str, now: datetime | None) -> bool:
     return True
 
 
+def _exclusive(value: str, now: datetime | None) -> bool:
+    """``--exclusive[=user|mcs]`` share no node with other jobs (the user and mcs forms
+    are kept as the stricter whole-node form); ``=oversubscribe`` shares."""
+    mode = value.strip().lower()
+    if mode in ("", "exclusive", "user", "mcs"):
+        return True
+    if mode == "oversubscribe":
+        return False
+    raise _error("Invalid --exclusive specification")
+
+
+_MAIL_TYPES = frozenset({"NONE", "BEGIN", "END", "FAIL", "REQUEUE", "ALL", "INVALID_DEPEND",
+                         "STAGE_OUT", "TIME_LIMIT", "TIME_LIMIT_90", "TIME_LIMIT_80",
+                         "TIME_LIMIT_50", "ARRAY_TASKS"})
+
+
+def _mail_type(value: str, now: datetime | None) -> str:
+    words = [w.strip().upper() for w in value.split(",")]
+    if not value.strip() or any(w not in _MAIL_TYPES for w in words):
+        raise _error(f"--mail-type={value} invalid")
+    return ",".join(words)
+
+
 def _verbose(value: str, now: datetime | None) -> int:
     return 1
 
@@ -379,7 +402,8 @@ _CONVERTERS: dict[str, Any] = {
     "mem_per_cpu": _mem("mem-per-cpu"), "mem_per_gpu": _mem("mem-per-gpu"),
     "nodes": _nodes, "ntasks": _count("ntasks"), "cpus_per_task": _count("cpus-per-task"),
     "ntasks_per_node": _count("ntasks-per-node"), "begin": _begin, "open_mode": _open_mode,
-    "signal": _signal, "nice": _nice, "array": _array, "hold": _flag, "exclusive": _flag,
+    "signal": _signal, "nice": _nice, "array": _array, "hold": _flag, "exclusive": _exclusive,
+    "mail_type": _mail_type,
     "requeue": _flag, "no_requeue": _flag, "parsable": _flag, "test_only": _flag,
     "quiet": _flag, "wait": _flag, "verbose": _verbose,
 }

@@ -135,6 +135,30 @@ def step_record(step: Any) -> dict[str, Any]:
     }
 
 
+_DEPEND_ITEM = re.compile(r"^([a-z]+)((?::[^:]+)*)$")
+
+
+def dependency_text(job: Any) -> str:
+    """The dependency as Slurm shows it: each unmet target with ``(unfulfilled)``
+    (``(failed)`` once it can never be met), and nothing once it has been met
+    (the cycle sets ``eligible_time`` then; Slurm drops satisfied items)."""
+    spec = job.dependency or ""
+    if not spec or job.state != JobState.PENDING or job.eligible_time is not None:
+        return ""
+    mark = "(failed)" if job.reason == "DependencyNeverSatisfied" else "(unfulfilled)"
+    sep = "?" if "?" in spec else ","
+    out = []
+    for item in spec.split(sep):
+        m = _DEPEND_ITEM.match(item.strip())
+        if m is None or "(" in item:
+            out.append(item)  # already annotated, or not ours to rewrite
+        elif not m.group(2):
+            out.append(f"{m.group(1)}{mark}")  # singleton
+        else:
+            out.extend(f"{m.group(1)}:{t}{mark}" for t in m.group(2)[1:].split(":"))
+    return sep.join(out)
+
+
 def _stdout(job: Job) -> str:
     return expand_path(job.stdout, job, default_stdout(job))
 
@@ -163,7 +187,7 @@ JOB_FIELDS: dict[str, Callable[[Any, datetime], Any]] = {
     "reason": lambda j, now: j.reason,
     "priority": lambda j, now: j.priority,
     "nice": lambda j, now: j.nice,
-    "dependency": lambda j, now: j.dependency,
+    "dependency": lambda j, now: dependency_text(j),
     "hold": lambda j, now: bool(j.hold),
     "submit_time": lambda j, now: epoch(j.submit_time),
     "eligible_time": lambda j, now: epoch(j.eligible_time),
@@ -222,6 +246,7 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "stderr": ("stderr", "stdout", *_PATH_COLUMNS),
     "stdin": ("stdin", *_PATH_COLUMNS),
     "exit_code": ("exit_code", "exit_signal"),
+    "dependency": ("dependency", "state", "eligible_time", "reason"),
 }
 # Values the database computes for a compact list, read as if they were columns.
 ANNOTATIONS: dict[str, Callable[[], Any]] = {"alloc_nodes": lambda: JsonKeyCount("alloc")}
@@ -258,7 +283,7 @@ def job_record(job: Job, now: datetime | None = None,
 # them from a ``JobRow`` without calling their getter (tests check the two agree).
 PLAIN_KEYS = frozenset({
     "array_job_id", "array_task_id", "name", "user", "uid", "group", "gid", "account",
-    "partition", "qos", "state", "reason", "priority", "nice", "dependency",
+    "partition", "qos", "state", "reason", "priority", "nice",
     "time_limit_min", "nodes", "cpus_per_task", "ntasks_per_node", "mem_per_node_mb",
     "mem_per_cpu_mb", "gres", "constraint", "exclusive", "requeue", "restarts",
     "batch_host", "work_dir", "command", "comment", "submit_host", "reservation",

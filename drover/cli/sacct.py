@@ -9,6 +9,7 @@ Pure part: :func:`build_rows` (job records → job and step rows) and :func:`ren
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
@@ -25,6 +26,26 @@ if TYPE_CHECKING:
     Record = Mapping[str, Any]
 if TYPE_CHECKING:
     Row = dict[str, Any]
+
+
+def rests_last(jobs: Sequence[Record]) -> list[Record]:
+    """Each array's pending rest (``10_[2-8%2]``: the array's first record, so first by
+    id) moved after the array's last task, where Slurm lists it (golden 120)."""
+    def array(job: Record) -> object:
+        return job.get("array_job_id")
+
+    def rest(job: Record) -> bool:
+        return bool(job.get("array_task_str")) and array(job) is not None
+
+    last = {array(j): i for i, j in enumerate(jobs) if array(j) is not None and not rest(j)}
+    held = {array(j): j for j in jobs if rest(j) and array(j) in last}
+    out: list[Record] = []
+    for i, job in enumerate(jobs):
+        if not (rest(job) and array(job) in held):
+            out.append(job)
+        if array(job) in held and last[array(job)] == i:
+            out.append(held[array(job)])
+    return out
 
 
 def build_rows(jobs: Sequence[Record], *, allocations: bool = False,
@@ -210,6 +231,9 @@ def api_params(args: Any, specs: Sequence[JobSpec], states: set[str]) -> dict[st
         params["partition"] = ",".join(parts)
     if args.starttime:
         params["start"] = str(_epoch(args.starttime))
+    elif states and not specs:
+        # -s without -S: the jobs in those states now (sacct's man page; golden 122)
+        params["start"] = str(int(time.time()))
     elif not specs:
         midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0,
                                                        microsecond=0)
@@ -284,7 +308,7 @@ def main(argv: Sequence[str] | None = None, fetch: Fetch | None = None) -> int:
     if args.json or args.yaml:
         sys.stdout.write(render_json(jobs))
         return 0
-    rows = build_rows(jobs, allocations=args.allocations, specs=specs, states=states,
+    rows = build_rows(rests_last(jobs), allocations=args.allocations, specs=specs, states=states,
                       names=split_list(args.name))
     lines = render(rows, columns, header=not args.noheader, parsable=args.parsable,
                    parsable2=args.parsable2, delimiter=args.delimiter)

@@ -273,14 +273,19 @@ def update_job(ctl: Ctl, ids: str, pairs: Sequence[tuple[str, str]]) -> int:
     from drover.timefmt import TimeFormatError, parse_time_limit
 
     body: dict[str, Any] = {}
+    delta: int | None = None  # TimeLimit=+N / -N: minutes added to each job's limit
     for key, val in pairs:
         k = key.lower()
         if k in ("timelimit", "time"):
+            sign = {"+": 1, "-": -1}.get(val[:1], 0)
             try:
-                body["time_limit_min"] = parse_time_limit(val)
+                minutes = parse_time_limit(val[1:] if sign else val)
             except (TimeFormatError, ValueError):
                 _err("scontrol: error: Invalid TimeLimit value")
                 return 1
+            if sign:
+                delta = sign * (minutes or 0)
+            body["time_limit_min"] = minutes
         elif k == "arraytaskthrottle":
             if not val.isdigit():
                 _err(f"scontrol: error: Invalid ArrayTaskThrottle value: {val}")
@@ -311,11 +316,30 @@ def update_job(ctl: Ctl, ids: str, pairs: Sequence[tuple[str, str]]) -> int:
             return 1
         for job_id in targets:
             try:
-                ctl.patch(f"/api/jobs/{job_id}/", body)
+                changes = body if delta is None else _relative_limit(ctl, job_id, body,
+                                                                     delta)
+                if changes is None:
+                    rc = 1
+                    continue
+                ctl.patch(f"/api/jobs/{job_id}/", changes)
             except _errors() as exc:
                 _err(f"slurm_update error: {_why(exc)}")
                 rc = 1
     return rc
+
+
+def _relative_limit(ctl: Ctl, job_id: str, body: dict[str, Any],
+                    delta: int) -> dict[str, Any] | None:
+    """``body`` with the job's current time limit moved by ``delta`` minutes (an
+    UNLIMITED one stays so); None, after Slurm's message, when it would go below 0."""
+    current = ctl.get(f"/api/jobs/{job_id}/").get("time_limit_min")
+    if not isinstance(current, int) or current <= 0:
+        return {**body, "time_limit_min": None}
+    if current + delta < 0:
+        _err(f"scontrol: error: TimeLimit decrement larger than current time limit "
+             f"({-delta} > {current})")
+        return None
+    return {**body, "time_limit_min": current + delta}
 
 
 _NODE_STATES = {"DRAIN", "DOWN", "RESUME", "IDLE", "UNDRAIN", "FAIL", "POWER_DOWN", "POWER_UP"}

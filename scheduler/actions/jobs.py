@@ -354,7 +354,7 @@ def _requeue_locked(job: Job) -> None:
 # ---- update -----------------------------------------------------------------------------------
 
 UPDATABLE = ("time_limit_min", "partition", "nice", "name", "qos", "priority", "comment",
-             "reservation", "array_max_tasks")
+             "reservation", "array_max_tasks", "dependency")
 
 
 def do_update_job(actor: Any, job: Job, changes: dict[str, Any]) -> Job:
@@ -382,13 +382,14 @@ def do_update_job(actor: Any, job: Job, changes: dict[str, Any]) -> Job:
         if "comment" in changes:
             job.comment = _text(changes["comment"], "comment")
             dirty.append("comment")
-        for key in ("partition", "nice", "qos", "priority", "reservation"):
+        for key in ("partition", "nice", "qos", "priority", "reservation", "dependency"):
             if key not in changes:
                 continue
             if not pending:
                 raise SlurmError("JOB_NOT_PENDING")
             _update_pending_field(job, key, changes[key], operator)
-            dirty += [key, "admin_priority", "hold", "reason"] if key == "priority" else [key]
+            dirty += {"priority": [key, "admin_priority", "hold", "reason"],
+                      "dependency": [key, "eligible_time", "reason"]}.get(key, [key])
         if pending and job.reason in ("PartitionTimeLimit", "None"):
             part = Partition.objects.filter(name=job.partition).first()
             over = part is not None and part.max_time_min is not None and (
@@ -427,6 +428,8 @@ def _text(value: Any, key: str) -> str:
 def _int(value: Any, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise SlurmError("REST_FAIL_PARSING", f"{key} must be an integer")
+    if abs(value) > 2**31 - 1:  # the columns are 32-bit
+        raise SlurmError("REST_FAIL_PARSING", f"{key} is out of range")
     return value
 
 
@@ -469,6 +472,20 @@ def _update_pending_field(job: Job, key: str, value: Any, operator: bool) -> Non
         from scheduler.actions.submit import _qos
 
         job.qos = _qos(_text(value, key))
+    elif key == "dependency":
+        from scheduler.validation import check_dependency
+
+        if not isinstance(value, str):
+            raise SlurmError("REST_FAIL_PARSING", "dependency must be a string")
+        try:
+            check_dependency(value.strip())
+        except ValueError:
+            raise SlurmError("DEPENDENCY") from None
+        job.dependency = value.strip()  # "" drops it; the next cycle re-derives the reason
+        if job.dependency:
+            job.eligible_time = None
+            if not job.hold:
+                job.reason = "Dependency"
     elif key == "priority":
         if not operator:
             raise SlurmError("ACCESS_DENIED", "only operators may set a priority")
@@ -611,6 +628,17 @@ def _record_usage(job: Job, end: datetime) -> None:
                      reset_period=params["usage_reset_period"])
 
 
+def batch_step_state(job_state: str, exit_code: int, signal: int) -> str:
+    """The ``batch`` step's end state, as Slurm's accounting records it: from the
+    script's own exit status (killed by a signal: CANCELLED), whatever ended the job
+    (a TIMEOUT or PREEMPTED job's script, killed with SIGTERM, is CANCELLED 0:15)."""
+    if job_state in (JobState.OUT_OF_MEMORY, JobState.NODE_FAIL):
+        return job_state
+    if signal:
+        return JobState.CANCELLED
+    return JobState.FAILED if exit_code else JobState.COMPLETED
+
+
 def mark_ended(job: Job, step: JobStep, state: str, reason: str, exit_code: int,
                signal: int, now: datetime, cpu_time_s: float, max_rss_kb: int) -> None:
     """A job's end and its ``batch`` step's, on the rows in memory (the caller saves)."""
@@ -620,7 +648,7 @@ def mark_ended(job: Job, step: JobStep, state: str, reason: str, exit_code: int,
     job.end_time = now
     job.cpu_time_s, job.max_rss_kb = cpu_time_s, max_rss_kb
     job.kill_requested = False
-    step.state = state
+    step.state = batch_step_state(state, exit_code, signal)
     step.exit_code, step.exit_signal = exit_code, signal
     step.end_time = now
     step.cpu_time_s, step.max_rss_kb = cpu_time_s, max_rss_kb

@@ -26,6 +26,33 @@ def test_submit_errors_have_slurms_shape(cluster: Any, api: Any) -> None:
     assert r.json() == {"errors": [{"error": error, "error_number": 2000, "detail": detail}]}
 
 
+def test_a_refused_method_or_media_type_is_named_in_the_error(cluster: Any, api: Any) -> None:
+    job = make_job("daemon")
+    r = api("daemon").put(f"/api/jobs/{job.id}/", {}, format="json")
+    assert r.status_code == 405
+    assert r.json()["errors"][0]["error"] == 'Method "PUT" not allowed.'
+    r = api("daemon").post("/api/jobs/", "<job/>", content_type="application/xml")
+    assert r.status_code == 415
+    assert r.json()["errors"][0]["error"] == 'Unsupported media type "application/xml" in request.'
+
+
+@pytest.mark.parametrize("key", ["time_limit_min", "nodes_min", "cpus_per_task",
+                                 "mem_per_node_mb", "begin_time"])
+def test_a_number_too_large_to_store_is_a_400_and_stores_nothing(cluster: Any, api: Any,
+                                                                  key: str) -> None:
+    r = api("daemon").post("/api/jobs/", desc(**{key: 10**19}), format="json")
+    assert r.status_code == 400
+    assert r.json()["errors"][0]["detail"] == [f"{key} is out of range"]
+    assert not Job.objects.exists()
+
+
+def test_an_update_too_large_to_store_is_a_400(cluster: Any, api: Any) -> None:
+    job = make_job("daemon")
+    r = api("root").patch(f"/api/jobs/{job.id}/", {"time_limit_min": 2**40}, format="json")
+    assert (r.status_code, r.json()["errors"][0]["detail"]) == (
+        400, ["time_limit_min is out of range"])
+
+
 def test_test_only_answers_a_plan(cluster: Any, api: Any) -> None:
     r = api("daemon").post("/api/jobs/", desc(test_only=True), format="json")
     assert r.status_code == 200
@@ -78,7 +105,8 @@ def test_each_record_key_is_computed_from_the_columns_it_declares(
             make_running(cluster[0], user="daemon"),
             make_job("daemon", array_job_id=900, array_pending="2-5", array_max_tasks=2),
             make_job("daemon", state="FAILED", exit_code=3, exit_signal=0, end_time=now,
-                     start_time=now)]
+                     start_time=now),
+            make_job("daemon", dependency="afterok:1", reason="Dependency")]
     for job in jobs:
         qs = Job.objects.filter(id=job.id)
         whole = job_record(list_rows(qs)[0], now, steps=[])
@@ -89,6 +117,28 @@ def test_each_record_key_is_computed_from_the_columns_it_declares(
         assert set(JOB_FIELDS) >= PLAIN_KEYS
         for key in PLAIN_KEYS:
             assert whole[key] == getattr(list_rows(qs)[0], key), (job.id, key)
+
+
+@pytest.mark.parametrize("fields, shown", [
+    ({"dependency": "afterok:9", "reason": "Dependency"}, "afterok:9(unfulfilled)"),
+    ({"dependency": "afterok:9:10,afterany:11", "reason": "Dependency"},
+     "afterok:9(unfulfilled),afterok:10(unfulfilled),afterany:11(unfulfilled)"),
+    ({"dependency": "afterok:9?singleton", "reason": "Dependency"},
+     "afterok:9(unfulfilled)?singleton(unfulfilled)"),
+    ({"dependency": "afterok:9", "reason": "DependencyNeverSatisfied"}, "afterok:9(failed)"),
+    # met: the cycle made the job eligible, and Slurm shows Dependency=(null)
+    ({"dependency": "afterok:9", "reason": "Priority", "eligible_time": "now"}, ""),
+    ({"dependency": "afterok:9", "state": "COMPLETED", "eligible_time": "now"}, ""),
+    ({"dependency": "", "reason": "Priority"}, ""),
+])
+def test_a_dependency_is_shown_as_slurm_shows_it(cluster: Any, api: Any,
+                                                 fields: dict[str, Any], shown: str) -> None:
+    from django.utils import timezone
+
+    if fields.get("eligible_time") == "now":
+        fields = {**fields, "eligible_time": timezone.now()}
+    job = make_job("daemon", **fields)
+    assert api("daemon").get(f"/api/jobs/{job.id}/").json()["dependency"] == shown
 
 
 def test_state_filters_and_min_job_age(cluster: Any, api: Any) -> None:
@@ -239,3 +289,26 @@ def test_the_wckey_reaches_squeue_and_sacct(cluster: Any, api: Any) -> None:
     assert FIELDS["WCKey"].get({"job": record}) == "climate"  # sacct -o WCKey
     plain = api("daemon").get(f"/api/jobs/{make_job('daemon').id}/").json()
     assert LETTERS["w"].get(plain) == "(null)"  # Slurm's squeue without one
+
+
+def test_sacct_leaves_out_what_was_never_eligible_unless_named(cluster: Any, api: Any) -> None:
+    """Golden 115 (no job with an unmet dependency, no array's pending rest) and 120
+    (``sacct -j 10`` shows the rest)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    held = make_job("daemon", hold="user", reason="JobHeldUser")
+    waits = make_job("daemon", dependency="afterok:1", reason="Dependency")
+    met = make_job("daemon", dependency="afterok:1", eligible_time=now)
+    later = make_job("daemon", begin_time=now + timedelta(hours=1), reason="BeginTime")
+    rest = make_job("daemon", array_job_id=900, array_pending="2-5", reason="JobArrayTaskLimit")
+    start = int((now - timedelta(hours=1)).timestamp())
+
+    def ids(**params: Any) -> list[int]:
+        r = api("daemon").get("/api/accounting/jobs/", {"start": start, **params})
+        return [j["job_id"] for j in r.json()["jobs"]]
+
+    assert ids() == [held.id, met.id]
+    assert ids(job=f"{waits.id},{later.id},{rest.id}") == [waits.id, later.id, rest.id]

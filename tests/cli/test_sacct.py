@@ -85,7 +85,7 @@ def test_an_array_base_id_returns_every_task(capsys: pytest.CaptureFixture[str])
     jobs = [j for j in accounting_jobs() if j["job_id"] in (13, 14)]
     meta = scenario.arr(10, None)
     meta["array_task_str"] = "[2-8%2]"
-    out, _, rc, seen = run(capsys, ["-j", "10"], jobs + [meta])
+    out, _, rc, seen = run(capsys, ["-j", "10"], [meta, *jobs])  # by id, as the API sends
     assert (out, rc) == (g.stdout, 0)
     assert seen[0]["job"] == "10" and "start" not in seen[0]
 
@@ -102,6 +102,40 @@ def test_state_filter(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.splitlines() == ["1|COMPLETED", "2|FAILED", "3|COMPLETED", "4|COMPLETED",
                                 "5|COMPLETED", "6|TIMEOUT", "7|CANCELLED by 0",
                                 "16|CANCELLED by 0", "19|FAILED"]
+
+
+def test_a_state_filter_without_start_time_selects_the_jobs_in_those_states_now(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    g = golden.load("122")  # sacct -s CD,F,TO,CA -X: the finished jobs ended before now
+    ended = [{**j, "end_time": scenario.T0 + 100} if j["state"] != "PENDING" and
+             j["state"] != "RUNNING" else j for j in accounting_jobs()]
+
+    def server(params: Mapping[str, str]) -> list[dict[str, Any]]:  # the API's window
+        start = int(params.get("start", 0))
+        return [j for j in ended if j["end_time"] is None or j["end_time"] >= start]
+
+    before = time.time()
+    rc = sacct.main(shlex.split(g.command)[1:], fetch=server)
+    out, err = capsys.readouterr()
+    assert (out, err, rc) == (g.stdout, g.stderr, g.exit)
+    _, _, _, seen = run(capsys, ["-s", "R"], [])
+    assert int(seen[0]["start"]) >= int(before)
+    _, _, _, seen = run(capsys, ["-s", "CD", "-S", "2026-01-02"], [])
+    assert seen[0]["start"] == str(int(time.mktime((2026, 1, 2, 0, 0, 0, 0, 0, -1))))
+
+
+def test_a_cancelled_or_timed_out_job_row_reads_0_0_and_its_batch_step_0_15(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # the live record: the job's exit is the signal that ended its script (scontrol: 0:15)
+    jobs = [done(6, "timeouter", "TIMEOUT", (0, 15), step_state="CANCELLED"),
+            done(7, "wrap", "CANCELLED", (0, 15), cancelled_by=0),
+            done(9, "killed", "FAILED", (0, 9), step_state="CANCELLED")]
+    out, _, _, _ = run(capsys, ["-nP", "-o", "JobID,State,ExitCode"], jobs)
+    assert out.splitlines() == ["6|TIMEOUT|0:0", "6.batch|CANCELLED|0:15",
+                                "7|CANCELLED by 0|0:0", "7.batch|CANCELLED|0:15",
+                                "9|FAILED|0:9", "9.batch|CANCELLED|0:9"]
 
 
 def test_widths_and_case_insensitive_names(capsys: pytest.CaptureFixture[str]) -> None:

@@ -131,6 +131,23 @@ def test_update_an_arrays_task_throttle(capsys: pytest.CaptureFixture[str]) -> N
     assert (out, rc) == ("", 1) and "Invalid ArrayTaskThrottle value: -2" in err
 
 
+def test_update_a_time_limit_by_an_increment_or_a_decrement(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    ctl = FakeCtl({("GET", "/api/jobs/16/"): {"time_limit_min": 60},
+                   ("GET", "/api/jobs/17/"): {"time_limit_min": None}})
+    assert run(capsys, ["update", "jobid=16", "TimeLimit=+10"], ctl) == ("", "", 0)
+    assert run(capsys, ["update", "jobid=16", "TimeLimit=-0:30:00"], ctl) == ("", "", 0)
+    assert run(capsys, ["update", "jobid=17", "TimeLimit=+10"], ctl) == ("", "", 0)
+    assert [c for c in ctl.calls if c[0] == "PATCH"] == [
+        ("PATCH", "/api/jobs/16/", {"time_limit_min": 70}),
+        ("PATCH", "/api/jobs/16/", {"time_limit_min": 30}),
+        ("PATCH", "/api/jobs/17/", {"time_limit_min": None})]
+    out, err, rc = run(capsys, ["update", "jobid=16", "TimeLimit=-61"], ctl)
+    assert (out, rc) == ("", 1)
+    assert err == ("scontrol: error: TimeLimit decrement larger than current time limit "
+                   "(61 > 60)\n")
+
+
 def test_update_with_a_bad_time_limit(capsys: pytest.CaptureFixture[str]) -> None:
     g = golden.load("044")
     assert run(capsys, ["update", "jobid=7", "TimeLimit=banana"], FakeCtl()) == \

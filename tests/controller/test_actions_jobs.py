@@ -163,6 +163,24 @@ def test_a_pending_jobs_new_time_limit_sends_nothing(people: dict[str, Any]) -> 
     assert not AgentOrder.objects.exists()
 
 
+def test_a_pending_jobs_dependency_can_be_set_checked_and_dropped(
+        people: dict[str, Any]) -> None:
+    from django.utils import timezone
+
+    job = make_job("daemon", eligible_time=timezone.now())
+    actions.do_update_job(people["daemon"], job, {"dependency": "afterok:1"})
+    job.refresh_from_db()
+    assert (job.dependency, job.eligible_time, job.reason) == ("afterok:1", None, "Dependency")
+    with pytest.raises(SlurmError) as info:
+        actions.do_update_job(people["daemon"], job, {"dependency": "bogus:1"})
+    assert info.value.error == "Job dependency problem"
+    actions.do_update_job(people["daemon"], job, {"dependency": ""})
+    job.refresh_from_db()
+    assert job.dependency == ""
+    with pytest.raises(SlurmError):
+        actions.do_update_job(people["daemon"], make_running(node()), {"dependency": ""})
+
+
 def test_updating_the_partition_of_a_running_job_is_refused(people: dict[str, Any]) -> None:
     job = make_running(node())
     with pytest.raises(SlurmError) as info:
@@ -171,15 +189,18 @@ def test_updating_the_partition_of_a_running_job_is_refused(people: dict[str, An
     actions.do_update_job(people["daemon"], job, {"name": "renamed"})
 
 
-@pytest.mark.parametrize("event, state, reason", [
-    ({"exit_code": 0, "signal": 0}, "COMPLETED", "None"),
-    ({"exit_code": 3, "signal": 0}, "FAILED", "NonZeroExitCode"),
-    ({"exit_code": 0, "signal": 9}, "FAILED", "RaisedSignal:9(Killed)"),
-    ({"exit_code": 0, "signal": 15, "timed_out": True}, "TIMEOUT", "TimeLimit"),
-    ({"exit_code": 0, "signal": 9, "oom": True}, "OUT_OF_MEMORY", "OutOfMemory"),
+@pytest.mark.parametrize("event, state, reason, step_state", [
+    ({"exit_code": 0, "signal": 0}, "COMPLETED", "None", "COMPLETED"),
+    ({"exit_code": 3, "signal": 0}, "FAILED", "NonZeroExitCode", "FAILED"),
+    ({"exit_code": 0, "signal": 9}, "FAILED", "RaisedSignal:9(Killed)", "CANCELLED"),
+    # golden 115: a TIMEOUT job's batch step is CANCELLED 0:15
+    ({"exit_code": 0, "signal": 15, "timed_out": True}, "TIMEOUT", "TimeLimit", "CANCELLED"),
+    ({"exit_code": 0, "signal": 9, "oom": True}, "OUT_OF_MEMORY", "OutOfMemory",
+     "OUT_OF_MEMORY"),
 ])
 def test_an_ended_event_gives_slurms_terminal_state(people: dict[str, Any], event: dict[str, Any],
-                                                    state: str, reason: str) -> None:
+                                                    state: str, reason: str,
+                                                    step_state: str) -> None:
     job = make_running(node(), cpus=1, mem=100)
     body = {"seq": 7, "kind": "ended", "job_id": job.id, "time": 1795520821.0,
             "cpu_time_s": 1.5, "max_rss_kb": 2048, **event}
@@ -190,7 +211,8 @@ def test_an_ended_event_gives_slurms_terminal_state(people: dict[str, Any], even
         state, reason, event["exit_code"], event["signal"])
     assert job.end_time is not None and int(job.end_time.timestamp()) == 1795520821
     step = job.steps.get(step="batch")  # type: ignore[attr-defined]
-    assert (step.state, step.exit_code, step.max_rss_kb) == (state, event["exit_code"], 2048)
+    assert (step.state, step.exit_code, step.max_rss_kb) == (step_state, event["exit_code"],
+                                                             2048)
     assert node().alloc_cpus == 0
 
 

@@ -84,6 +84,7 @@ def test_memory_no_node_has_consumes_a_job_id_and_leaves_a_failed_job(
     failed = Job.objects.get(id=first + 1)
     assert (failed.state, failed.reason, failed.exit_code) == ("FAILED", "BadConstraints", 1)
     assert failed.end_time is not None
+    assert not failed.steps.exists()  # it never ran: sacct shows no batch step (golden 115)
     assert do_submit_job(daemon, desc()).job_id == first + 2
 
 

@@ -42,8 +42,11 @@ def test_an_unknown_job_is_500_with_golden_107s_error(cluster: Any, rest: Any,
 def test_a_bad_partition_is_500_with_slurms_words(cluster: Any, rest: Any, version: str) -> None:
     r = rest("daemon").post(f"/slurm/{version}/job/submit", BAD_PARTITION, format="json")
     assert r.status_code == 500  # golden 114
-    error = _only_error(r)
     golden = golden_json("106")["errors"][0]
+    if version == "v0.0.38":  # its submit's own error shape
+        assert r.json()["errors"] == [golden]
+        return
+    error = _only_error(r)
     assert (error["error"], error["error_number"]) == (golden["error"], golden["error_code"])
     assert error["source"] == "slurm_submit_batch_job()"
 

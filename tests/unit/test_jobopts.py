@@ -192,11 +192,21 @@ def test_a_bad_directive_fails_like_a_bad_option() -> None:
     (["--begin=whenever"], "sbatch: error: Invalid time specification whenever"),
     (["--signal=NOPE"], "sbatch: error: Invalid --signal specification"),
     (["--open-mode=sideways"], "sbatch: error: Invalid --open-mode argument: sideways"),
+    (["--mail-type=BAD"], "sbatch: error: --mail-type=BAD invalid"),
+    (["--mail-type=END,nope"], "sbatch: error: --mail-type=END,nope invalid"),
+    (["--exclusive=bad"], "sbatch: error: Invalid --exclusive specification"),
     (["--wrap", "true", "script.sh"],
      "sbatch: error: Script arguments not permitted with --wrap option"),
 ])
 def test_other_errors(argv: list[str], first_line: str) -> None:
     assert fails(argv).stderr[0] == first_line
+
+
+def test_mail_types_and_exclusive_forms_are_accepted() -> None:
+    assert desc(["--mail-type=end,FAIL"])["mail_type"] == "END,FAIL"
+    assert desc(["--exclusive"])["exclusive"] is True
+    assert desc(["--exclusive=user"])["exclusive"] is True
+    assert desc(["--exclusive=oversubscribe"])["exclusive"] is False
 
 
 def test_script_checks() -> None:

@@ -85,9 +85,21 @@ def _state(row: Row) -> str:
     return str(step.get("state") or "UNKNOWN").upper()
 
 
+# Jobs the controller ends (cancel, time limit, preemption): Slurm's accounting
+# stores the job's end before its script dies of the signal, so the job row reads
+# 0:0 while scontrol and the batch step show 0:15 (golden 115: jobs 6 and 7).
+_ENDED_BY_CONTROLLER = frozenset({"CANCELLED", "TIMEOUT", "PREEMPTED", "DEADLINE"})
+
+
 def _exit(row: Row) -> str:
     step = _step(row)
-    return v.exit_code(step if step is not None else _job(row))
+    if step is not None:
+        return v.exit_code(step)
+    job = _job(row)
+    rc, sig = v.exit_pair(job)
+    if sig and not rc and v.state(job) in _ENDED_BY_CONTROLLER:
+        return "0:0"
+    return f"{rc}:{sig}"
 
 
 def _times(row: Row) -> tuple[float | None, float | None]:

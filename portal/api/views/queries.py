@@ -135,7 +135,18 @@ def accounting_jobs(user: Any, params: Any) -> list[Any]:
         qs = qs.filter(Q(end_time__isnull=True) | Q(end_time__gte=start))
     if end is not None:
         qs = qs.filter(submit_time__lte=end)
+    if not params.get("job"):
+        qs = qs.exclude(_never_eligible())
     return _common(qs, params, restrict_user=operator)
+
+
+def _never_eligible() -> Q:
+    """Pending jobs a time window leaves out, as Slurm's does (golden 115): those that
+    have not been eligible yet (an unmet dependency, a begin time to come) and the pending
+    rest of an array. Named by id (``sacct -j``), they are shown."""
+    not_yet = Q(eligible_time__isnull=True) & (~Q(dependency="") |
+                                               Q(begin_time__gt=timezone.now()))
+    return Q(state=JobState.PENDING) & (not_yet | ~Q(array_pending=""))
 
 
 def _common(qs: QuerySet[Job], params: Any, restrict_user: bool = True,

@@ -14,6 +14,7 @@ from portal.slurmrest.serializers.submit import to_description
 from portal.slurmrest.serializers.values import no_val
 from portal.slurmrest.views.base import SlurmRestView
 from scheduler.actions import jobs as job_actions
+from scheduler.actions.errors import SlurmError
 from scheduler.actions.submit import do_submit_job
 from scheduler.records import job_record, job_records
 
@@ -33,6 +34,14 @@ class JobSubmitView(SlurmRestView):
         if self.plugin.submit_result:
             answer = {"result": {**answer, "error_code": 0, "error": ""}, **answer}
         return self.reply(**answer)
+
+    def render_exception(self, exc: Exception, context: dict[str, Any]) -> Response | None:
+        response = super().render_exception(exc, context)
+        if response is not None and not self.plugin.no_val and isinstance(exc, SlurmError):
+            # v0.0.38's submit names its failure {"error_code", "error"} (golden 106)
+            response.data["errors"] = [{"error_code": e["error_number"], "error": e["error"]}
+                                       for e in response.data["errors"]]
+        return response
 
 
 class JobView(SlurmRestView):
