@@ -286,6 +286,17 @@ def update_job(ctl: Ctl, ids: str, pairs: Sequence[tuple[str, str]]) -> int:
             if sign:
                 delta = sign * (minutes or 0)
             body["time_limit_min"] = minutes
+        elif k in ("starttime", "begintime"):
+            from datetime import datetime
+
+            from drover.timefmt import parse_begin
+
+            try:
+                begin = parse_begin(val, datetime.now().astimezone())
+            except (TimeFormatError, ValueError):
+                _err(f"scontrol: error: Invalid StartTime value: {val}")
+                return 1
+            body["begin_time"] = int(begin.timestamp())
         elif k == "arraytaskthrottle":
             if not val.isdigit():
                 _err(f"scontrol: error: Invalid ArrayTaskThrottle value: {val}")

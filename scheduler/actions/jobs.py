@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import signal as _signal
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
@@ -354,7 +354,7 @@ def _requeue_locked(job: Job) -> None:
 # ---- update -----------------------------------------------------------------------------------
 
 UPDATABLE = ("time_limit_min", "partition", "nice", "name", "qos", "priority", "comment",
-             "reservation", "array_max_tasks", "dependency")
+             "reservation", "array_max_tasks", "dependency", "begin_time")
 
 
 def do_update_job(actor: Any, job: Job, changes: dict[str, Any]) -> Job:
@@ -382,14 +382,16 @@ def do_update_job(actor: Any, job: Job, changes: dict[str, Any]) -> Job:
         if "comment" in changes:
             job.comment = _text(changes["comment"], "comment")
             dirty.append("comment")
-        for key in ("partition", "nice", "qos", "priority", "reservation", "dependency"):
+        for key in ("partition", "nice", "qos", "priority", "reservation", "dependency",
+                    "begin_time"):
             if key not in changes:
                 continue
             if not pending:
                 raise SlurmError("JOB_NOT_PENDING")
             _update_pending_field(job, key, changes[key], operator)
             dirty += {"priority": [key, "admin_priority", "hold", "reason"],
-                      "dependency": [key, "eligible_time", "reason"]}.get(key, [key])
+                      "dependency": [key, "eligible_time", "reason"],
+                      "begin_time": [key, "eligible_time", "reason"]}.get(key, [key])
         if pending and job.reason in ("PartitionTimeLimit", "None"):
             part = Partition.objects.filter(name=job.partition).first()
             over = part is not None and part.max_time_min is not None and (
@@ -486,6 +488,19 @@ def _update_pending_field(job: Job, key: str, value: Any, operator: bool) -> Non
             job.eligible_time = None
             if not job.hold:
                 job.reason = "Dependency"
+    elif key == "begin_time":  # scontrol update StartTime=: epoch seconds, None for now
+        from scheduler.actions.submit import INT_MAX
+
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not 0 <= value <= INT_MAX["begin_time"]):
+            raise SlurmError("REST_FAIL_PARSING", "begin_time must be epoch seconds")
+        job.begin_time = datetime.fromtimestamp(value, tz=UTC) if value else None
+        if job.begin_time is not None and job.begin_time > timezone.now():
+            job.eligible_time = None
+            if not job.hold:
+                job.reason = "BeginTime"
+        elif job.reason == "BeginTime":
+            job.reason = "None"  # the next cycle decides what it waits for now
     elif key == "priority":
         if not operator:
             raise SlurmError("ACCESS_DENIED", "only operators may set a priority")

@@ -148,6 +148,17 @@ def test_update_a_time_limit_by_an_increment_or_a_decrement(
                    "(61 > 60)\n")
 
 
+def test_update_a_start_time(capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    ctl = FakeCtl()
+    assert run(capsys, ["update", "jobid=16", "StartTime=now+1hour"], ctl) == ("", "", 0)
+    [(_, path, body)] = [c for c in ctl.calls if c[0] == "PATCH"]
+    assert path == "/api/jobs/16/" and abs(body["begin_time"] - (time.time() + 3600)) < 60
+    out, err, rc = run(capsys, ["update", "jobid=16", "StartTime=someday"], ctl)
+    assert (out, err, rc) == ("", "scontrol: error: Invalid StartTime value: someday\n", 1)
+
+
 def test_update_with_a_bad_time_limit(capsys: pytest.CaptureFixture[str]) -> None:
     g = golden.load("044")
     assert run(capsys, ["update", "jobid=7", "TimeLimit=banana"], FakeCtl()) == \

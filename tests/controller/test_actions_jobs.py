@@ -181,6 +181,25 @@ def test_a_pending_jobs_dependency_can_be_set_checked_and_dropped(
         actions.do_update_job(people["daemon"], make_running(node()), {"dependency": ""})
 
 
+def test_a_pending_jobs_begin_time_moves_its_eligibility(people: dict[str, Any]) -> None:
+    import time
+
+    from django.utils import timezone
+
+    job = make_job("daemon", eligible_time=timezone.now(), reason="Priority")
+    later = int(time.time()) + 3600
+    actions.do_update_job(people["daemon"], job, {"begin_time": later})
+    job.refresh_from_db()
+    assert (int(job.begin_time.timestamp()), job.eligible_time, job.reason) == (
+        later, None, "BeginTime")
+    actions.do_update_job(people["daemon"], job, {"begin_time": None})
+    job.refresh_from_db()
+    assert (job.begin_time, job.reason) == (None, "None")
+    for bad in ("soon", -1, 10**13):
+        with pytest.raises(SlurmError):
+            actions.do_update_job(people["daemon"], job, {"begin_time": bad})
+
+
 def test_updating_the_partition_of_a_running_job_is_refused(people: dict[str, Any]) -> None:
     job = make_running(node())
     with pytest.raises(SlurmError) as info:
