@@ -129,3 +129,15 @@ def test_a_bearer_token_works_too(users: Any) -> None:
     r = client.get("/slurm/v0.0.40/ping/")
     assert r.status_code == 200
     assert r.json()["pings"][0]["pinged"] == "UP"
+
+
+def test_an_unforeseen_failure_is_a_500_in_the_envelope(cluster: Any, rest: Any,
+                                                        monkeypatch: Any) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("portal.slurmrest.views.jobs.queue_jobs", broken)
+    r = rest("daemon").get("/slurm/v0.0.38/jobs")
+    assert r.status_code == 500
+    error = _only_error(r)
+    assert (error["error"], error["source"]) == ("Unspecified error", "slurm_load_jobs")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
@@ -15,6 +17,8 @@ from portal.slurmrest import envelope
 from portal.slurmrest.auth import SlurmTokenAuthentication
 from portal.slurmrest.versions import VERSIONS, Version
 from scheduler.actions.errors import SlurmError
+
+log = logging.getLogger(__name__)
 
 
 class SlurmRestView(APIView):  # type: ignore[misc]
@@ -49,8 +53,13 @@ class SlurmRestView(APIView):  # type: ignore[misc]
         elif isinstance(exc, exceptions.APIException):
             item = envelope.error_item("REST_INVALID_QUERY", str(exc.detail))
             status = exc.status_code
-        else:
+        elif settings.DEBUG:
             return None
+        else:  # unforeseen: the envelope still, with the traceback in the log
+            log.error("%s failed", type(self).__name__, exc_info=exc)
+            item = envelope.error_item("SLURM_ERROR", "internal error: the controller's log "
+                                       "says more", self.source)
+            status = 500
         payload = {**self.empty}
         data = envelope.body(self.plugin, self.username(), **payload)
         data["errors"] = [item]
