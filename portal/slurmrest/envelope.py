@@ -3,7 +3,7 @@
 Errors are ``{"error", "error_number", "description", "source"}``: Slurm's
 ``slurm_strerror`` text and number, our detail lines, and the Slurm call that
 failed (``slurm_load_job``, ``slurm_submit_batch_job()``, ...), as in golden 107
-(v0.0.38's job submit alone says ``{"error_code", "error"}``, golden 106).
+(v0.0.38's job submit adds the number as ``error_code``, golden 106).
 """
 
 from __future__ import annotations

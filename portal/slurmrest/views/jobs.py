@@ -38,8 +38,9 @@ class JobSubmitView(SlurmRestView):
     def render_exception(self, exc: Exception, context: dict[str, Any]) -> Response | None:
         response = super().render_exception(exc, context)
         if response is not None and not self.plugin.no_val and isinstance(exc, SlurmError):
-            # v0.0.38's submit names its failure {"error_code", "error"} (golden 106)
-            response.data["errors"] = [{"error_code": e["error_number"], "error": e["error"]}
+            # v0.0.38's submit names its failure's number "error_code" (golden 106); the
+            # usual keys stay too, for the clients that read them (SLURM-COMPAT.md, 31)
+            response.data["errors"] = [{"error_code": e["error_number"], **e}
                                        for e in response.data["errors"]]
         return response
 
