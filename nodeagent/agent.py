@@ -347,7 +347,8 @@ class Agent:
             if step is None:
                 log.info("signal for job %s, which does not run here", job_id)
                 return
-            step.send_signal(parse_signal(cast(str, payload.get("signal") or "KILL")))
+            step.send_signal(parse_signal(cast(str, payload.get("signal") or "KILL")),
+                             cast(str, payload.get("scope") or "full"))
         elif kind == "terminate":
             if step is None:
                 log.info("terminate for job %s, which does not run here", job_id)

@@ -19,6 +19,9 @@ import psutil
 
 from nodeagent.cgroups import JobCgroup
 
+# srun sets it in each task's environment; the batch shell has none of its own.
+STEP_VAR = "SLURM_STEP_ID"
+
 
 @dataclass
 class Sample:
@@ -92,8 +95,34 @@ class JobProcesses:
         if sig == signal.SIGKILL and self.cgroup is not None:
             self.cgroup.signal(sig)  # cgroup.kill: also what forked meanwhile
 
+    def signal_steps(self, sig: int) -> None:
+        """Send ``sig`` to the job's steps only: the tasks srun started and their
+        children, not the batch shell nor its other children (Slurm's default for
+        ``scancel --signal``). A step's process is told by its environment naming a
+        step the batch shell's does not (the shell may have inherited one at submit).
+        """
+        batch = _step_of(self._known.get(self.pid))
+        for proc in self.live():
+            if proc.pid == self.pid:
+                continue
+            step = _step_of(proc)
+            if step is not None and step != batch:
+                with contextlib.suppress(psutil.Error):
+                    proc.send_signal(sig)
+
     def cpu_time_s(self) -> float:
         return sum(self._cpu.values())
+
+
+def _step_of(proc: psutil.Process | None) -> str | None:
+    """The step id in ``proc``'s environment; None without one or when unreadable."""
+    if proc is None:
+        return None
+    try:
+        step = proc.environ().get(STEP_VAR)
+    except (psutil.Error, OSError):
+        return None
+    return None if step is None else str(step)
 
 
 def node_load() -> tuple[float, int]:

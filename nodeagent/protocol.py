@@ -238,8 +238,14 @@ class LaunchPayload(TypedDict):
     kill_wait_s: int
 
 
+SignalScope = Literal["steps", "batch", "full"]
+
+
 class SignalPayload(TypedDict):
     signal: str
+    # scancel's flags: steps only (default), -b the batch shell alone, -f everything.
+    # Absent (a controller from before scopes): "full".
+    scope: NotRequired[SignalScope]
 
 
 class TerminatePayload(TypedDict):

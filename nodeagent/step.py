@@ -106,9 +106,20 @@ class Step:
             self._deadline = start + time_limit_s if time_limit_s else None
         self._wake()
 
-    def send_signal(self, sig: int) -> None:
+    def send_signal(self, sig: int, scope: str = "full") -> None:
+        """``scope`` is what scancel's flags pick: "steps" (the default there: srun's
+        tasks only), "batch" (``-b``: the batch shell alone, not its children) or
+        "full" (``-f``: the shell, its children and the steps)."""
         with self._lock:
-            if not self._reaped:
+            if self._reaped:
+                return
+            if scope == "batch":
+                # Not reaped: the pid cannot have been recycled.
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(self.spawned.pid, sig)
+            elif scope == "steps":
+                self.procs.signal_steps(sig)
+            else:
                 self.procs.signal(sig)
 
     # ---- the supervising thread ----------------------------------------------

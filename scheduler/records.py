@@ -126,6 +126,24 @@ def run_time_s(job: Job, now: datetime) -> int:
     return max(0, int((end - job.start_time).total_seconds()))
 
 
+def accounted(record: dict[str, Any]) -> dict[str, Any]:
+    """A job's record as accounting keeps it (sacct): a job requeued and not started
+    again is its last run, ``REQUEUED``, whose batch step was killed for the requeue
+    (``CANCELLED 0:15``, golden 115); squeue's record shows it PENDING."""
+    steps = record.get("steps") or []
+    if record.get("state") != JobState.PENDING or not any(
+            s["state"] == JobState.REQUEUED for s in steps):
+        return record
+
+    def killed(step: dict[str, Any]) -> dict[str, Any]:
+        code, sig = step["exit_code"]
+        return {**step, "state": JobState.CANCELLED,
+                "exit_code": [code, sig or (0 if code else 15)]}
+
+    return {**record, "state": JobState.REQUEUED,
+            "steps": [killed(s) if s["state"] == JobState.REQUEUED else s for s in steps]}
+
+
 def step_record(step: Any) -> dict[str, Any]:
     return {
         "step": step.step, "state": step.state,

@@ -126,15 +126,16 @@ def targets(specs: Sequence[JobSpec], filters: Mapping[str, list[str]],
     return out
 
 
-Signal = Callable[[str, str | None], None]
+# (job id, signal or None to cancel, scope: "steps", "batch" (-b) or "full" (-f))
+Signal = Callable[[str, str | None, str], None]
 if TYPE_CHECKING:
     Queue = Callable[[Mapping[str, str]], list[Record]]
 
 
-def _api_signal(job_id: str, sig: str | None) -> None:
+def _api_signal(job_id: str, sig: str | None, scope: str) -> None:
     from drover.cli.common import client
 
-    client().post(f"/api/jobs/{job_id}/signal/", {"signal": sig})
+    client().post(f"/api/jobs/{job_id}/signal/", {"signal": sig, "scope": scope})
 
 
 def _api_queue(params: Mapping[str, str]) -> list[Record]:
@@ -168,10 +169,14 @@ def main(argv: Sequence[str] | None = None, send: Signal | None = None,
         if v.normalize_job_state(s) is None:
             print(f"scancel: error: Invalid job state specified: {s}", file=sys.stderr)
             return 1
+    from drover.cli.squeue import api_errors, describe_error, unknown_users
+
+    for user in unknown_users(filters.get("user", [])):
+        print(f"scancel: error: Invalid user name: {user}", file=sys.stderr)
+        return 1
     if not specs and not filters:
         print("scancel: error: No job identification provided", file=sys.stderr)
         return 1
-    from drover.cli.squeue import api_errors, describe_error
 
     records: list[Record] | None = None
     if filters:
@@ -182,13 +187,17 @@ def main(argv: Sequence[str] | None = None, send: Signal | None = None,
         except api_errors() as exc:
             print(f"scancel: error: {describe_error(exc)}", file=sys.stderr)
             return 1
+    # A signal reaches the job's steps only, unless -b (the batch shell alone) or -f
+    # (the shell, its children and the steps); -f wins over -b, as in Slurm.
+    scope = "full" if args.full else "batch" if args.batch else "steps"
     rc = 0
     for job_id in targets(specs, filters, records):
         if args.verbose:
-            verb = "Terminating job" if sig is None else f"Signal {num} to job"
+            verb = ("Terminating job" if sig is None else
+                    f"Signal {num} to batch job" if scope == "batch" else f"Signal {num} to job")
             print(f"scancel: {verb} {job_id}", file=sys.stderr)
         try:
-            send(job_id, sig)
+            send(job_id, sig, scope)
         except api_errors() as exc:
             text = describe_error(exc)
             if text in _BENIGN:

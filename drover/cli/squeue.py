@@ -291,6 +291,21 @@ def make_query(args: Any) -> Query:
     return q
 
 
+def unknown_users(users: Sequence[str]) -> list[str]:
+    """The names of ``users`` that are neither a uid nor a user of this host."""
+    import pwd
+
+    out = []
+    for user in users:
+        if user.isdigit():
+            continue
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            out.append(user)
+    return out
+
+
 def api_params(q: Query) -> dict[str, str]:
     params: dict[str, str] = {}
     if q.users:
@@ -415,6 +430,8 @@ def main(argv: Sequence[str] | None = None, fetch: Fetch | None = None) -> int:
         else:
             print(f"squeue: error: Invalid job id: {exc}", file=sys.stderr)
         return 1
+    for user in unknown_users(q.users):  # said, then filtered on (matching no job)
+        print(f"squeue: error: Invalid user: {user}\n", file=sys.stderr)
     layout, errors = build_layout(args.format, args.Format, args.long, args.start)
     for e in errors:
         print(f"squeue: error: {e}", file=sys.stderr)

@@ -147,14 +147,28 @@ def _order(job: Job, kind: str, payload: dict[str, Any]) -> None:
     events.wake_agent(node.name)
 
 
-def do_cancel_job(actor: Any, job: Job, signal: str | int | None = None) -> None:
+SIGNAL_SCOPES = ("steps", "batch", "full")
+
+
+def check_signal_scope(scope: str) -> str:
+    """Which processes a signal reaches, as scancel's flags say: "steps" (the default:
+    the tasks srun started), "batch" (``-b``: the batch shell alone) or "full" (``-f``)."""
+    if scope not in SIGNAL_SCOPES:
+        raise SlurmError("SLURM_ERROR", f"Invalid signal scope {scope}")
+    return scope
+
+
+def do_cancel_job(actor: Any, job: Job, signal: str | int | None = None,
+                  scope: str = "steps") -> None:
     """scancel one row: pending -> CANCELLED now; running -> a terminate (or signal) order.
 
     A pending array meta row is cancelled whole (the unsplit remainder). Finished
-    jobs raise ALREADY_DONE; others' jobs ACCESS_DENIED.
+    jobs raise ALREADY_DONE; others' jobs ACCESS_DENIED. A signal other than SIGKILL
+    reaches ``scope``; SIGKILL reaches every process, as in Slurm.
     """
     check_job_access(actor, job)
     signum = _signal_number(signal)
+    check_signal_scope(scope)
     with transaction.atomic():
         job = _locked(job)
         if job.state in FINISHED_STATES or job.state == JobState.COMPLETING:
@@ -170,7 +184,8 @@ def do_cancel_job(actor: Any, job: Job, signal: str | int | None = None) -> None
             job.save(update_fields=["state", "cancelled_by", "end_time", "reason"])
             events.request_cycle()  # dependants may now be released or become never-runnable
         elif signum is not None:
-            _order(job, "signal", {"signal": _signal.Signals(signum).name.removeprefix("SIG")})
+            _order(job, "signal", {"signal": _signal.Signals(signum).name.removeprefix("SIG"),
+                                   "scope": "full" if signum == _signal.SIGKILL else scope})
         elif not job.kill_requested:
             job.kill_requested = True
             job.cancelled_by = actor_uid(actor)
@@ -182,14 +197,16 @@ def do_cancel_job(actor: Any, job: Job, signal: str | int | None = None) -> None
         events.broadcast_jobs([job.id])
 
 
-def do_cancel_jobs(actor: Any, spec: str, signal: str | int | None = None) -> list[int]:
+def do_cancel_jobs(actor: Any, spec: str, signal: str | int | None = None,
+                   scope: str = "steps") -> list[int]:
     """scancel by id ("12", "12_3", "12_[2-9]"; an array's base id cancels every task and
     the rest).
 
     Returns the ids acted on. Raises the first error only when no row could be acted on.
     """
+    check_signal_scope(scope)
     return _apply_each(rows_to_act_on(actor, spec),
-                       lambda job: do_cancel_job(actor, job, signal))
+                       lambda job: do_cancel_job(actor, job, signal, scope))
 
 
 def rows_to_act_on(actor: Any, spec: str) -> list[Job]:

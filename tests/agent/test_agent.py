@@ -165,6 +165,30 @@ def test_terminate_and_signal_orders(
     assert {100, 101} <= set(controller.acked_orders)
 
 
+def test_a_signal_order_reaches_the_scope_it_names(
+    controller: FakeController, agent: Agent, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.txt"
+    script = (
+        "#!/bin/bash\ntrap 'echo shell USR1' USR1\n"
+        "SLURM_STEP_ID=0 bash -c 'trap \"echo step USR1\" USR1; while :; do sleep 0.05; done' &\n"
+        "sleep 0.3\necho ready\nwhile :; do wait; done\n"
+    )
+    controller.send(launch(10, tmp_path, script, kill_wait_s=1))
+    controller.wait_for(lambda: out.exists() and "ready" in out.read_text())
+    controller.send({"id": 110, "kind": "signal", "job_id": 10,
+                     "payload": {"signal": "USR1", "scope": "steps"}})
+    controller.wait_for(lambda: "step USR1" in out.read_text())
+    time.sleep(0.3)
+    assert "shell USR1" not in out.read_text()
+    controller.send({"id": 111, "kind": "signal", "job_id": 10,
+                     "payload": {"signal": "USR1", "scope": "batch"}})
+    controller.wait_for(lambda: "shell USR1" in out.read_text())
+    assert out.read_text().count("step USR1") == 1
+    controller.send({"id": 112, "kind": "terminate", "job_id": 10, "payload": {"reason": "cancel"}})
+    controller.wait_for(lambda: controller.ended(10), timeout=5)
+
+
 def test_the_time_limit_is_enforced_by_the_agent(
     controller: FakeController, agent: Agent, tmp_path: Path
 ) -> None:

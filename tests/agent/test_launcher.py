@@ -166,6 +166,42 @@ def test_a_signal_order_reaches_the_job(tmp_path: Path) -> None:
     assert "got USR2" in (tmp_path / "out.txt").read_text()
 
 
+# The batch shell, a plain child of it, and a step (what srun starts: its tasks carry
+# SLURM_STEP_ID), each echoing the USR1 it gets; "wait" lets the shell's trap run at once.
+_SCOPED = """#!/bin/bash
+trap 'echo shell USR1' USR1
+SLURM_STEP_ID=0 bash -c 'trap "echo step USR1" USR1; while :; do sleep 0.05; done' &
+bash -c 'trap "echo child USR1" USR1; while :; do sleep 0.05; done' &
+sleep 0.3
+echo ready
+while :; do wait; done
+"""
+
+
+@pytest.mark.parametrize("scope,env,got", [
+    ("steps", {}, {"step"}),
+    # a SLURM_STEP_ID inherited from where the job was submitted does not make a step
+    ("steps", {"SLURM_STEP_ID": "7"}, {"step"}),
+    ("batch", {}, {"shell"}),
+    ("full", {}, {"shell", "child", "step"}),
+])
+def test_a_signal_reaches_the_steps_the_batch_shell_or_everything(
+        tmp_path: Path, scope: str, env: dict[str, str], got: set[str]) -> None:
+    p = payload(tmp_path, _SCOPED)
+    p["env"].update(env)
+    job = Running(tmp_path, p)
+    out = tmp_path / "out.txt"
+    _wait_for_text(out, "ready")
+    job.step.send_signal(signal.SIGUSR1, scope)
+    for who in got:
+        _wait_for_text(out, f"{who} USR1")
+    time.sleep(0.3)  # what should not get it has had the time to
+    job.step.terminate("cancel")
+    job.wait()
+    text = out.read_text()
+    assert {who for who in ("shell", "child", "step") if f"{who} USR1" in text} == got
+
+
 def test_the_memory_watchdog_kills_a_job_over_its_limit(tmp_path: Path) -> None:
     script = (
         "#!/bin/bash\n$PYTHON -c 'import time; b = bytearray(200 * 1024 * 1024); time.sleep(30)'\n"

@@ -191,6 +191,20 @@ def test_another_users_job_is_invisible_and_untouchable(cluster: Any, api: Any) 
     assert job.state == "CANCELLED"
 
 
+def test_the_signal_endpoint_passes_scancels_scope(cluster: Any, api: Any) -> None:
+    from scheduler.actions.agent import pending_orders
+    from scheduler.models import Node
+
+    job = make_running(Node.objects.get(name="n1"))
+    client = api("daemon")
+    for body in ({"signal": "USR1"}, {"signal": "USR1", "scope": "batch"}):
+        assert client.post(f"/api/jobs/{job.id}/signal/", body, format="json").status_code == 200
+    assert [o["payload"]["scope"] for o in pending_orders("n1")] == ["steps", "batch"]
+    r = client.post(f"/api/jobs/{job.id}/signal/", {"signal": "USR1", "scope": "x"},
+                    format="json")
+    assert r.status_code == 400 and "Invalid signal scope x" in str(r.json()["errors"])
+
+
 def test_hold_release_requeue_and_update_endpoints(cluster: Any, api: Any) -> None:
     job = make_job("daemon")
     client = api("daemon")
@@ -312,3 +326,25 @@ def test_sacct_leaves_out_what_was_never_eligible_unless_named(cluster: Any, api
 
     assert ids() == [held.id, met.id]
     assert ids(job=f"{waits.id},{later.id},{rest.id}") == [waits.id, later.id, rest.id]
+
+
+def test_a_requeued_job_is_its_last_run_in_sacct_and_pending_in_squeue(cluster: Any,
+                                                                        api: Any) -> None:
+    """Golden 115: ``8 REQUEUED 0:0`` and ``8.batch CANCELLED 0:15``, however long the
+    job waits before it runs again (preemption's requeue sets a begin time)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from scheduler.models import JobStep
+
+    now = timezone.now()
+    job = make_job("daemon", restarts=1, reason="BeginTime",
+                   begin_time=now + timedelta(seconds=120))
+    JobStep.objects.create(job=job, step="batch", state="REQUEUED", start_time=now)
+    start = int((now - timedelta(hours=1)).timestamp())
+    [record] = api("daemon").get("/api/accounting/jobs/", {"start": start}).json()["jobs"]
+    assert (record["state"], record["exit_code"]) == ("REQUEUED", [0, 0])
+    assert [(s["step"], s["state"], s["exit_code"]) for s in record["steps"]] == [
+        ("batch", "CANCELLED", [0, 15])]
+    assert api("daemon").get(f"/api/jobs/{job.id}/").json()["state"] == "PENDING"

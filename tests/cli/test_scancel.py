@@ -15,10 +15,12 @@ from tests.cli.fakectl import api_error
 class Sent:
     def __init__(self, fail: dict[str, Exception] | None = None) -> None:
         self.calls: list[tuple[str, str | None]] = []
+        self.scopes: list[str] = []
         self.fail = fail or {}
 
-    def __call__(self, job_id: str, sig: str | None) -> None:
+    def __call__(self, job_id: str, sig: str | None, scope: str) -> None:
         self.calls.append((job_id, sig))
+        self.scopes.append(scope)
         if job_id in self.fail:
             raise self.fail[job_id]
 
@@ -48,6 +50,24 @@ def test_ids_and_signals_before_or_after(capsys: pytest.CaptureFixture[str], arg
     sent = Sent()
     assert run(capsys, argv, sent) == ("", "", 0)
     assert sent.calls == calls
+
+
+@pytest.mark.parametrize("flags,scope", [
+    ([], "steps"), (["-b"], "batch"), (["--batch"], "batch"), (["-f"], "full"),
+    (["--full"], "full"), (["-b", "-f"], "full"),
+])
+def test_a_signal_reaches_the_steps_unless_batch_or_full_is_asked(
+        capsys: pytest.CaptureFixture[str], flags: list[str], scope: str) -> None:
+    sent = Sent()
+    assert run(capsys, ["--signal=USR1", *flags, "12"], sent) == ("", "", 0)
+    assert (sent.calls, sent.scopes) == ([("12", "USR1")], [scope])
+
+
+def test_verbose_names_a_signal_to_the_batch_shell(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, ["-v", "-b", "-s", "USR1", "16"], Sent()) == (
+        "", "scancel: Signal 10 to batch job 16\n", 0)
+    assert run(capsys, ["-v", "-s", "USR1", "16"], Sent()) == (
+        "", "scancel: Signal 10 to job 16\n", 0)
 
 
 def test_unknown_or_finished_job_is_silent(capsys: pytest.CaptureFixture[str]) -> None:
@@ -102,3 +122,10 @@ def test_nothing_to_cancel(capsys: pytest.CaptureFixture[str]) -> None:
     out, err, rc = run(capsys, [], Sent())
     assert rc == 1 and "No job identification provided" in err
     assert run(capsys, ["-s", "BOGUS", "1"], Sent())[2] == 1
+
+
+def test_an_unknown_user_name_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    sent = Sent()
+    assert run(capsys, ["-u", "nosuchuser9"], sent, scenario.active_jobs()) == (
+        "", "scancel: error: Invalid user name: nosuchuser9\n", 1)
+    assert sent.calls == []

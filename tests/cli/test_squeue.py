@@ -227,3 +227,12 @@ def test_a_sort_key_starting_with_a_dash_is_taken_as_getopt_takes_it(
     assert (out, err, rc) == joined[:3]
     ids = [int(i.split("_")[0]) for i in out.split()]
     assert ids == sorted(ids, reverse=True) and len(ids) > 1
+
+
+def test_an_unknown_user_is_named_and_matches_no_job(capsys: pytest.CaptureFixture[str]) -> None:
+    records = scenario.active_jobs()
+    out, err, rc, _ = run(capsys, ["-h", "-u", "root,nosuchuser9", "-o", "%i"], records)
+    assert (err, rc) == ("squeue: error: Invalid user: nosuchuser9\n\n", 0)
+    assert out  # root's jobs are still listed
+    out, err, rc, _ = run(capsys, ["-h", "-u", "nosuchuser9", "-o", "%i"], records)
+    assert (out, rc) == ("", 0)

@@ -77,9 +77,22 @@ def test_a_signal_is_an_order_only(people: dict[str, Any]) -> None:
     job.refresh_from_db()
     assert job.state == "RUNNING" and not job.kill_requested
     assert [(o["kind"], o["payload"]) for o in pending_orders("n1")] == [
-        ("signal", {"signal": "USR1"})]
+        ("signal", {"signal": "USR1", "scope": "steps"})]
     with pytest.raises(SlurmError):
         actions.do_cancel_job(people["daemon"], make_job("daemon"), "USR1")
+
+
+def test_a_signal_names_its_scope_and_sigkill_reaches_every_process(
+        people: dict[str, Any]) -> None:
+    job = make_running(node())
+    actions.do_cancel_job(people["daemon"], job, "USR1", "batch")
+    actions.do_cancel_job(people["daemon"], job, "USR2", "full")
+    actions.do_cancel_job(people["daemon"], job, "KILL", "steps")
+    assert [o["payload"] for o in pending_orders("n1")] == [
+        {"signal": "USR1", "scope": "batch"}, {"signal": "USR2", "scope": "full"},
+        {"signal": "KILL", "scope": "full"}]
+    with pytest.raises(SlurmError):
+        actions.do_cancel_job(people["daemon"], job, "USR1", "everything")
 
 
 def test_cancelling_an_array_by_its_id_cancels_tasks_and_the_pending_rest(

@@ -111,7 +111,8 @@ def test_delete_with_signal_only_signals(cluster: Any, rest: Any) -> None:
     r = rest("daemon").delete(f"/slurm/v0.0.39/job/{job.id}?signal=SIGUSR1")
     assert r.status_code == 200, r.content
     order = AgentOrder.objects.get(job=job)
-    assert (order.kind, order.payload) == ("signal", {"signal": "USR1"})
+    # as slurm_kill_job with no flags: the job's steps (scancel without -b or -f)
+    assert (order.kind, order.payload) == ("signal", {"signal": "USR1", "scope": "steps"})
     job.refresh_from_db()
     assert not job.kill_requested
 

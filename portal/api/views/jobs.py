@@ -17,7 +17,7 @@ from scheduler.actions.access import can_act_on
 from scheduler.actions.errors import SlurmError
 from scheduler.actions.submit import do_submit_job
 from scheduler.models import FINISHED_STATES, Job
-from scheduler.records import job_record, job_records, job_rows
+from scheduler.records import accounted, job_record, job_records, job_rows
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -75,9 +75,12 @@ class JobDetailView(APIView):  # type: ignore[misc]
 
 class JobSignalView(APIView):  # type: ignore[misc]
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT,
-                   summary="Cancel (signal null) or signal a job (scancel)")
+                   summary="Cancel (signal null) or signal a job (scancel); "
+                           "scope: steps (default), batch (-b) or full (-f)")
     def post(self, request: Request, job_id: str) -> Response:
-        job_actions.do_cancel_jobs(request.user, job_id, _body(request).get("signal"))
+        body = _body(request)
+        scope = job_actions.check_signal_scope(str(body.get("scope") or "steps"))
+        job_actions.do_cancel_jobs(request.user, job_id, body.get("signal"), scope)
         return Response({})
 
 
@@ -101,5 +104,5 @@ class JobRequeueView(JobHoldView):
 class AccountingJobsView(APIView):  # type: ignore[misc]
     @extend_schema(responses=OpenApiTypes.OBJECT, summary="Job accounting records (sacct)")
     def get(self, request: Request) -> Response:
-        return Response({"jobs": job_records(accounting_jobs(request.user,
-                                                             request.query_params))})
+        jobs = job_records(accounting_jobs(request.user, request.query_params))
+        return Response({"jobs": [accounted(j) for j in jobs]})

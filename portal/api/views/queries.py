@@ -144,8 +144,9 @@ def _never_eligible() -> Q:
     """Pending jobs a time window leaves out, as Slurm's does (golden 115): those that
     have not been eligible yet (an unmet dependency, a begin time to come) and the pending
     rest of an array. Named by id (``sacct -j``), they are shown."""
-    not_yet = Q(eligible_time__isnull=True) & (~Q(dependency="") |
-                                               Q(begin_time__gt=timezone.now()))
+    # a requeued job waiting to start again is its last run (REQUEUED), always shown
+    not_yet = Q(eligible_time__isnull=True, restarts=0) & (~Q(dependency="") |
+                                                           Q(begin_time__gt=timezone.now()))
     return Q(state=JobState.PENDING) & (not_yet | ~Q(array_pending=""))
 
 
