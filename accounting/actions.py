@@ -70,6 +70,11 @@ OTHER_NAMES = {
             "usagefactor": "usage_factor", "preemptmode": "preempt_mode",
             "preempt": "preempt"},
 }
+#: Slurm 22.05's QOS flags (man sacctmgr), by lower-cased name.
+QOS_FLAGS = {f.lower(): f for f in (
+    "DenyOnLimit", "EnforceUsageThreshold", "NoDecay", "NoReserve", "OverPartQOS",
+    "PartitionMaxNodes", "PartitionMinNodes", "PartitionTimeLimit", "RequiresReservation",
+    "UsageFactorSafe")}
 TRES_FIELDS = ("grp_tres", "max_tres_per_job", "max_tres_per_node", "max_tres_per_user")
 WALL_FIELDS = ("grp_wall_min", "max_wall_min")
 
@@ -99,6 +104,8 @@ def parse_settings(kind: str, items: dict[str, str], old: Limits | None = None
         elif attr in ("grp_jobs", "grp_submit_jobs", "max_jobs_per_user",
                        "max_submit_jobs_per_user", "shares", "priority"):
             out[attr] = _count(key, value)
+        elif attr == "flags":
+            out[attr] = _qos_flags(value)
         elif attr == "usage_factor":
             try:
                 out[attr] = float(value)
@@ -115,6 +122,17 @@ def _count(key: str, value: str) -> int | None:
     if not value.isdigit():
         raise _bad(f"invalid {key}: {value}")
     return int(value)
+
+
+def _qos_flags(value: str) -> str:
+    """``DenyOnLimit,NoReserve`` in Slurm's spelling; ``-1`` (or nothing) clears them."""
+    if value in ("-1", ""):
+        return ""
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n.lower() not in QOS_FLAGS]
+    if unknown:
+        raise _bad(f"Unknown QOS flag: {unknown[0]} (valid: {', '.join(QOS_FLAGS.values())})")
+    return ",".join(dict.fromkeys(QOS_FLAGS[n.lower()] for n in names))
 
 
 def _wall(value: str) -> int | None:

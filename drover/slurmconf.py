@@ -68,6 +68,8 @@ class NodeConf:
     node_addr: str = ""
     tmp_disk_mb: int = 0
     extra: dict[str, str] = field(default_factory=dict)
+    #: ``"<file>:<line>"`` of the line that defined it, for errors found after parsing.
+    where: str = field(default="", compare=False, repr=False)
 
 
 @dataclass
@@ -86,6 +88,8 @@ class PartitionConf:
     priority_job_factor: int = 1
     oversubscribe: str = "NO"
     extra: dict[str, str] = field(default_factory=dict)
+    #: ``"<file>:<line>"`` of the line that defined it, for errors found after parsing.
+    where: str = field(default="", compare=False, repr=False)
 
     @property
     def nodes(self) -> str:
@@ -132,8 +136,12 @@ class _Line:
     number: int
     text: str
 
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.number}"
+
     def error(self, problem: str) -> SlurmConfError:
-        return SlurmConfError(f"{self.file}:{self.number}: {problem}")
+        return SlurmConfError(f"{self.where}: {problem}")
 
 
 def _strip_comment(text: str) -> str:
@@ -271,6 +279,9 @@ def parse(text: str, filename: str = "slurm.conf") -> SlurmConf:
             conf.nodesets[pairs[0][1]] = _nodeset(line, dict(pairs[1:]), conf)
     for line, attrs in partition_lines:
         conf.partitions.append(_partition(line, attrs, conf))
+    # Slurm: a later Default=YES partition replaces the earlier one as the default.
+    for earlier in [p for p in conf.partitions if p.default][:-1]:
+        earlier.default = False
     return conf
 
 
@@ -370,6 +381,8 @@ def _nodes(line: _Line, attrs: dict[str, str], conf: SlurmConf) -> list[NodeConf
         cpus = boards * sockets * cores * threads
     if min(cpus, boards, sockets, cores, threads) < 1:
         raise line.error("CPUs, Boards, Sockets, CoresPerSocket and ThreadsPerCore must be >= 1")
+    gres = attrs.get("Gres", "")
+    _check_gres(line, gres)
     features_raw = attrs.get("Features", attrs.get("Feature", ""))
     features = [f for f in features_raw.split(",") if f]
     known = {"NodeName", "NodeHostname", "NodeAddr", "Boards", "Sockets", "SocketsPerBoard",
@@ -384,11 +397,28 @@ def _nodes(line: _Line, attrs: dict[str, str], conf: SlurmConf) -> list[NodeConf
         out.append(NodeConf(
             name=name, cpus=cpus, boards=boards, sockets=sockets, cores_per_socket=cores,
             threads_per_core=threads, real_memory_mb=_int(line, attrs, "RealMemory", 1),
-            gres=attrs.get("Gres", ""), features=list(features),
+            gres=gres, features=list(features),
             weight=_int(line, attrs, "Weight", 1), state=state,
             node_hostname=_pick(hostnames, i, name), node_addr=_pick(addrs, i, ""),
-            tmp_disk_mb=_int(line, attrs, "TmpDisk", 0), extra=dict(extra)))
+            tmp_disk_mb=_int(line, attrs, "TmpDisk", 0), extra=dict(extra), where=line.where))
     return out
+
+
+_GRES_NAME = re.compile(r"[A-Za-z][\w-]*\Z")
+_GRES_TYPE = re.compile(r"\w[\w.-]*\Z")
+_GRES_COUNT = re.compile(r"\d+[KMGT]?\Z", re.IGNORECASE)
+
+
+def _check_gres(line: _Line, value: str) -> None:
+    """``name[:type][:no_consume][:count][(S:sockets)]``, comma-separated (man slurm.conf)."""
+    for item in _split_top_level(value, "()"):
+        parts = re.sub(r"\([^()]*\)\Z", "", item).split(":")
+        rest = [p for p in parts[1:] if p.lower() != "no_consume"]
+        if rest and _GRES_COUNT.match(rest[-1]):
+            rest.pop()
+        if (not _GRES_NAME.match(parts[0]) or len(rest) > 1
+                or any(not _GRES_TYPE.match(p) or p.isdecimal() for p in rest)):
+            raise line.error(f"invalid Gres {item!r} (name[:type]:count, e.g. gpu:a100:4)")
 
 
 def _pick(values: list[str], i: int, default: str) -> str:
@@ -422,13 +452,13 @@ def _resolve_nodes(line: _Line, expr: str, conf: SlurmConf) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _split_top_level(expr: str) -> list[str]:
+def _split_top_level(expr: str, brackets: str = "[]") -> list[str]:
     """``"a[1-2],b,c[3,5]"`` → ``["a[1-2]", "b", "c[3,5]"]``: commas outside brackets."""
     parts: list[str] = []
     depth = 0
     current = ""
     for ch in expr:
-        depth += (ch == "[") - (ch == "]")
+        depth += (ch == brackets[0]) - (ch == brackets[1])
         if ch == "," and depth == 0:
             parts.append(current)
             current = ""
@@ -481,7 +511,7 @@ def _partition(line: _Line, attrs: dict[str, str], conf: SlurmConf) -> Partition
         priority_tier=_int(line, attrs, "PriorityTier", priority),
         priority_job_factor=_int(line, attrs, "PriorityJobFactor", priority),
         oversubscribe=_oversubscribe(line, attrs),
-        extra={k: v for k, v in attrs.items() if k not in known})
+        extra={k: v for k, v in attrs.items() if k not in known}, where=line.where)
 
 
 # --- writing -------------------------------------------------------------------------

@@ -111,7 +111,13 @@ def load_conf(path: Path) -> Any:
 
 
 def import_conf(conf: Any) -> Any:
-    return _server("scheduler.actions.config").do_import_slurm_conf(conf)
+    """Store a parsed slurm.conf; SystemExit with ``file:line: problem`` (nothing kept) when
+    the database cannot hold what it says."""
+    actions = _server("scheduler.actions.config")
+    try:
+        return actions.do_import_slurm_conf(conf)
+    except actions.ConfigImportError as exc:
+        raise SystemExit(f"drover: error: {exc}") from None
 
 
 def _choose_conf(args: argparse.Namespace, state_dir: Path) -> Path:

@@ -16,7 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 from django.utils import timezone
 
 from drover.slurmconf import NodeConf, PartitionConf, SlurmConf
@@ -68,6 +69,32 @@ class ImportSummary:
         return text
 
 
+#: Model field -> the slurm.conf key it comes from, to name it in an error.
+CONF_KEYS = {"name": "Name", "hostname": "NodeHostname", "cpus": "CPUs", "boards": "Boards",
+             "sockets": "Sockets", "cores_per_socket": "CoresPerSocket",
+             "threads_per_core": "ThreadsPerCore", "real_memory_mb": "RealMemory",
+             "gres": "Gres", "features": "Features", "weight": "Weight",
+             "nodes_expr": "Nodes", "max_time_min": "MaxTime",
+             "default_time_min": "DefaultTime", "max_nodes": "MaxNodes",
+             "min_nodes": "MinNodes", "allow_groups": "AllowGroups",
+             "priority_tier": "PriorityTier", "priority_job_factor": "PriorityJobFactor",
+             "key": "parameter name"}
+
+
+def _check_storable(row: models.Model, where: str) -> None:
+    """Raise ConfigImportError, naming the line, for a value the database cannot hold
+    (a Weight over 2^31-1, a Features list over 255 characters, ...)."""
+    runtime = [f.name for f in row._meta.fields if f.name not in CONF_KEYS]
+    try:
+        row.full_clean(exclude=runtime, validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        field_name, messages = next(iter(exc.message_dict.items()))
+        key = CONF_KEYS.get(field_name, field_name)
+        if field_name == "name":
+            key = f"{type(row).__name__}Name"  # NodeName, PartitionName
+        raise ConfigImportError(f"{where + ': ' if where else ''}{key}: {messages[0]}") from None
+
+
 def do_import_slurm_conf(conf: SlurmConf) -> ImportSummary:
     """Store a parsed slurm.conf; all or nothing. Raises ConfigImportError (nothing kept)."""
     with transaction.atomic():
@@ -86,7 +113,9 @@ def _import_params(params: Mapping[str, str]) -> Changes:
     for key, value in wanted.items():
         row = existing.pop(key, None)
         if row is None:
-            ClusterSetting.objects.create(key=key, value=value)
+            setting = ClusterSetting(key=key, value=value)
+            _check_storable(setting, f"parameter {key}")
+            setting.save()
             changes.added.append(key)
         elif row.value != value:
             row.value = value
@@ -140,6 +169,7 @@ def _import_nodes(node_confs: Iterable[NodeConf]) -> Changes:
         if node is None:
             node = Node(name=name, hostname=nc.node_hostname, **fields)
             _apply_declared_state(node, nc.state)
+            _check_storable(node, nc.where)
             node.save()
             changes.added.append(name)
             continue
@@ -147,6 +177,7 @@ def _import_nodes(node_confs: Iterable[NodeConf]) -> Changes:
         for f in dirty:
             setattr(node, f, fields[f])
         if dirty:
+            _check_storable(node, nc.where)
             node.save(update_fields=dirty)
             changes.updated.append(name)
         else:
@@ -209,7 +240,9 @@ def _import_partitions(part_confs: Iterable[PartitionConf]) -> Changes:
                 f"partition {name}: node {missing[0]} is not defined by a NodeName line")
         part = existing.get(name)
         if part is None:
-            part = Partition.objects.create(name=name, **fields)
+            part = Partition(name=name, **fields)
+            _check_storable(part, pc.where)
+            part.save()
             changes.added.append(name)
             old_nodes: set[str] = set()
         else:
@@ -217,6 +250,7 @@ def _import_partitions(part_confs: Iterable[PartitionConf]) -> Changes:
             for f in dirty:
                 setattr(part, f, fields[f])
             if dirty:
+                _check_storable(part, pc.where)
                 part.save(update_fields=dirty)
             old_nodes = set(part.nodes.values_list("name", flat=True))
             (changes.updated if dirty or old_nodes != set(node_names)

@@ -10,9 +10,12 @@ limit, user's size and/or time limits)"):
   QOS, ``MaxSubmitJobs`` of the user association and ``GrpSubmitJobs`` of it and
   of each account above it, counting jobs pending or running (an array counts
   its tasks);
-- a request that could never run: over ``MaxTRESPerJob``, ``MaxTRESPerNode`` or
-  ``MaxWall`` of the QOS or the (inherited) association limits, as Slurm does
-  with the QOS flag DenyOnLimit. A job without ``--time`` whose default time
+- a request over ``MaxTRESPerJob``, ``MaxTRESPerNode`` or ``MaxWall`` of the QOS
+  or the (inherited) association limits, only when the job's QOS has the flag
+  DenyOnLimit. Without it such a job is accepted and pends with its reason
+  (``QOSMaxWallDurationPerJobLimit``, ``AssocMaxCpuPerJobLimit``, ...), as in
+  Slurm ("By default, jobs that go over these limits will pend until they
+  conform", resource_limits). A job without ``--time`` whose default time
   passes MaxWall gets MaxWall as its limit instead, as Slurm sets it.
 
 Slurm prints no detail for these, so neither do we. Everything that only has
@@ -54,8 +57,10 @@ def check_submit_limits(username: str, fields: dict[str, Any], count: int,
     mine = tables.assocs.get((account, username))
     if mine is not None:
         sets.append(mine)
-    _cap_time(fields, sets, time_given)
-    _check_size(fields, sets)
+    deny = qos is not None and "denyonlimit" in qos.flags.lower().replace(" ", "")
+    _cap_time(fields, sets, time_given, deny)
+    if deny:
+        _check_size(fields, sets)
     _check_submit(username, account, qos, count)
 
 
@@ -70,7 +75,10 @@ def _check_qos_allowed(username: str, fields: dict[str, Any]) -> None:
         raise SlurmError("INVALID_QOS")
 
 
-def _cap_time(fields: dict[str, Any], sets: list[core.LimitSet], time_given: bool) -> None:
+def _cap_time(fields: dict[str, Any], sets: list[core.LimitSet], time_given: bool,
+              deny: bool) -> None:
+    """No ``--time``: MaxWall becomes the limit. A longer ``--time``: rejected under
+    DenyOnLimit, else left for the cycle (``QOSMaxWallDurationPerJobLimit``)."""
     walls = [s.max_wall_s // 60 for s in sets if s.max_wall_s is not None]
     if not walls:
         return
@@ -78,9 +86,10 @@ def _cap_time(fields: dict[str, Any], sets: list[core.LimitSet], time_given: boo
     limit = fields.get("time_limit_min")
     if limit is not None and limit <= wall:
         return
-    if time_given:
+    if not time_given:
+        fields["time_limit_min"] = wall
+    elif deny:
         raise SlurmError("ACCOUNTING_POLICY")
-    fields["time_limit_min"] = wall
 
 
 def _check_size(fields: dict[str, Any], sets: list[core.LimitSet]) -> None:

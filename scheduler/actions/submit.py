@@ -230,18 +230,20 @@ def _check(user: Any, d: dict[str, Any]) -> _Checked:
 
 
 def _partition(name: str | None) -> Partition:
+    """The job's partition. As in Slurm, a DRAIN or INACTIVE one takes no new jobs (a DOWN
+    one queues them)."""
     if not name:
         part = Partition.objects.filter(is_default=True).first()
         if part is None:
             raise SlurmError("DEFAULT_PARTITION_NOT_SET")
-        return part
-    names = [n.strip() for n in name.split(",") if n.strip()]
-    found = {p.name: p for p in Partition.objects.filter(name__in=names)}
-    for n in names:
-        if n not in found:
-            raise SlurmError("INVALID_PARTITION_NAME", f"invalid partition specified: {n}")
-    part = found[names[0]]
-    if part.state == "INACTIVE":
+    else:
+        names = [n.strip() for n in name.split(",") if n.strip()]
+        found = {p.name: p for p in Partition.objects.filter(name__in=names)}
+        for n in names:
+            if n not in found:
+                raise SlurmError("INVALID_PARTITION_NAME", f"invalid partition specified: {n}")
+        part = found[names[0]]
+    if part.state in ("INACTIVE", "DRAIN"):
         raise SlurmError("PARTITION_NOT_AVAIL")
     return part
 

@@ -221,3 +221,31 @@ def test_the_drover_import_conf_command_on_postgresql(tmp_path: Path) -> None:
     assert failed.returncode == 1
     assert failed.stderr.startswith(f"drover: error: {bad}:{line_no}:")
     assert Node.objects.count() == 16
+
+
+@pytest.mark.parametrize(("bad_line", "problem"), [
+    ("NodeName=cpu99 Weight=4294967295", "Weight: Ensure this value is less than or equal to"),
+    ("NodeName=cpu99 Features=" + ",".join(f"feature{i}" for i in range(40)),
+     "Features: Ensure this value has at most 255 characters"),
+    ("PartitionName=" + "p" * 70 + " Nodes=cpu01", "PartitionName: Ensure this value has at most"),
+    ("PartitionName=long Nodes=cpu01 MaxTime=99999999999", "MaxTime: Ensure this value is"),
+])
+def test_a_value_the_database_cannot_hold_names_the_line_and_nothing_is_kept(
+        tmp_path: Path, bad_line: str, problem: str) -> None:
+    import_file(EXAMPLES / "compute.conf")
+    before = snapshot()
+    path, line_no = _bad_copy(tmp_path, bad_line)
+
+    with pytest.raises(SystemExit) as exc:
+        drover_cli.main(["import-conf", str(path)])
+
+    assert str(exc.value).startswith(f"drover: error: {path}:{line_no}: {problem}")
+    assert snapshot() == before
+
+
+def test_of_two_default_partitions_the_last_one_is_the_default(tmp_path: Path) -> None:
+    conf = tmp_path / "two.conf"
+    conf.write_text("NodeName=n1\nPartitionName=a Nodes=ALL Default=YES\n"
+                    "PartitionName=b Nodes=ALL Default=YES\n")
+    import_file(conf)
+    assert list(Partition.objects.filter(is_default=True).values_list("name", flat=True)) == ["b"]

@@ -41,6 +41,22 @@ def test_it_uses_the_default_partition_and_its_default_time(daemon: Any) -> None
     assert (job.user, job.uid, job.mem_per_cpu_mb) == ("daemon", 1, 100)
 
 
+@pytest.mark.parametrize("state", ["DRAIN", "INACTIVE"])
+@pytest.mark.parametrize("named", [True, False])
+def test_a_drained_or_inactive_partition_takes_no_new_jobs(daemon: Any, state: str,
+                                                          named: bool) -> None:
+    Partition.objects.filter(name="debug").update(state=state)
+    err = rejected(daemon, **({"partition": "debug"} if named else {}))
+    assert (err.error, err.error_number) == (
+        "Required partition not available (inactive or drain)", 2070)
+    assert not Job.objects.exists()
+
+
+def test_a_down_partition_queues_jobs(daemon: Any) -> None:
+    Partition.objects.filter(name="debug").update(state="DOWN")
+    assert do_submit_job(daemon, desc(partition="debug")).job is not None
+
+
 def test_it_rejects_a_job_without_partition_when_there_is_no_default(daemon: Any) -> None:
     Partition.objects.update(is_default=False)
     err = rejected(daemon)

@@ -109,9 +109,9 @@ def test_an_array_counts_its_tasks_against_grp_submit_jobs(daemon: Any) -> None:
     ({"max_tres_per_node": "cpu=1"}, {"ntasks": 2}),
     ({"max_wall_min": 30}, {"time_limit_min": 31}),
 ])
-def test_a_request_over_a_per_job_limit_is_rejected(daemon: Any, limits: dict[str, Any],
-                                                    fields: dict[str, Any]) -> None:
-    Qos.objects.filter(name="normal").update(**limits)
+def test_a_request_over_a_per_job_limit_is_rejected_under_deny_on_limit(
+        daemon: Any, limits: dict[str, Any], fields: dict[str, Any]) -> None:
+    Qos.objects.filter(name="normal").update(flags="DenyOnLimit", **limits)
     assert rejected(daemon, **fields).error == POLICY
     Qos.objects.filter(name="normal").update(max_tres_per_job="", max_tres_per_node="",
                                              max_wall_min=None)
@@ -129,3 +129,25 @@ def test_a_qos_the_association_does_not_allow_is_invalid(daemon: Any) -> None:
     assert rejected(daemon, qos="high").error == "Invalid qos specification"
     Association.objects.get(user="daemon").qos.add(Qos.objects.get(name="high"))
     assert submit(daemon, qos="high").qos == "high"
+
+
+@pytest.mark.parametrize(("limits", "fields", "qos_reason", "assoc_reason"), [
+    ({"max_tres_per_job": "cpu=1"}, {"cpus_per_task": 2}, "QOSMaxCpuPerJobLimit",
+     "AssocMaxCpuPerJobLimit"),
+    ({"max_wall_min": 30}, {"time_limit_min": 31}, "QOSMaxWallDurationPerJobLimit",
+     "AssocMaxWallDurationPerJobLimit"),
+])
+def test_without_deny_on_limit_a_job_over_a_per_job_limit_pends_with_its_reason(
+        daemon: Any, limits: dict[str, Any], fields: dict[str, Any], qos_reason: str,
+        assoc_reason: str) -> None:
+    Qos.objects.filter(name="normal").update(**limits)
+    job = submit(daemon, **fields)
+    run_cycle_once()
+    assert (refreshed(job).state, refreshed(job).reason) == ("PENDING", qos_reason)
+    assert job.time_limit_min == fields.get("time_limit_min", job.time_limit_min)
+    Job.objects.all().delete()
+    Qos.objects.filter(name="normal").update(max_tres_per_job="", max_wall_min=None)
+    Association.objects.filter(user="daemon").update(**limits)
+    job = submit(daemon, **fields)
+    run_cycle_once()
+    assert (refreshed(job).state, refreshed(job).reason) == ("PENDING", assoc_reason)

@@ -236,3 +236,46 @@ def test_a_bad_scheduler_number_names_the_line(item: str) -> None:
 def test_scheduler_parameters_it_does_not_read_as_numbers_pass() -> None:
     conf = slurmconf.parse("SchedulerParameters=bf_continue,bf_max_job_test=0,max_rpc_cnt=abc\n")
     assert conf.get("SchedulerParameters") == "bf_continue,bf_max_job_test=0,max_rpc_cnt=abc"
+
+
+@pytest.mark.parametrize(("gres", "bad"), [
+    ("gpu:a100:lots", "gpu:a100:lots"), ("gpu:-1", "gpu:-1"), ("gpu:a:b:4", "gpu:a:b:4"),
+    ("gpu:2,:4", ":4"), ("9gpu:2", "9gpu:2"),
+])
+def test_a_bad_gres_names_the_line(gres: str, bad: str) -> None:
+    with pytest.raises(SlurmConfError) as err:
+        slurmconf.parse(f"ClusterName=c\nNodeName=n1 Gres={gres}\n", "g.conf")
+    assert str(err.value).startswith(f"g.conf:2: invalid Gres {bad!r}")
+
+
+@pytest.mark.parametrize("gres", ["gpu:2", "gpu:a100:4", "gpu", "gpu:a100:4(S:0-1)",
+                                  "gpu:v100:2,gpu:a100:2,mps:100", "bandwidth:lustre:no_consume:4G",
+                                  "gpu:tesla_v100-sxm2:8"])
+def test_the_gres_forms_of_the_manual_parse(gres: str) -> None:
+    assert slurmconf.parse(f"NodeName=n1 Gres={gres}\n").nodes[0].gres == gres
+
+
+def test_the_last_default_partition_is_the_default() -> None:
+    conf = slurmconf.parse("NodeName=n1\nPartitionName=a Nodes=ALL Default=YES\n"
+                           "PartitionName=b Nodes=ALL Default=YES\nPartitionName=c Nodes=ALL\n")
+    assert [p.name for p in conf.partitions if p.default] == ["b"]
+    assert conf.default_partition is conf.partition("b")
+
+
+@settings(max_examples=200)
+@given(st.integers(0, 400), st.integers(0, 23), st.integers(0, 59), st.integers(0, 59),
+       st.sampled_from(["M", "M:S", "H:M:S", "D-H", "D-H:M", "D-H:M:S"]))
+def test_max_time_reads_every_slurm_time_format(d: int, h: int, m: int, s: int,
+                                                form: str) -> None:
+    text, secs = {
+        "M": (f"{d * 1440 + h * 60 + m}", (d * 1440 + h * 60 + m) * 60),
+        "M:S": (f"{m}:{s:02d}", m * 60 + s),
+        "H:M:S": (f"{d * 24 + h}:{m:02d}:{s:02d}", (d * 24 + h) * 3600 + m * 60 + s),
+        "D-H": (f"{d}-{h}", d * 86400 + h * 3600),
+        "D-H:M": (f"{d}-{h:02d}:{m:02d}", d * 86400 + h * 3600 + m * 60),
+        "D-H:M:S": (f"{d}-{h}:{m}:{s}", d * 86400 + h * 3600 + m * 60 + s),
+    }[form]
+    conf = slurmconf.parse(f"NodeName=n1\nPartitionName=p Nodes=ALL MaxTime={text} "
+                           f"DefaultTime={text}\n")
+    p = conf.partition("p")
+    assert p.max_time_min == p.default_time_min == -(-secs // 60)  # seconds round up
