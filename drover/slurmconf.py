@@ -70,6 +70,7 @@ class NodeConf:
     extra: dict[str, str] = field(default_factory=dict)
     #: ``"<file>:<line>"`` of the line that defined it, for errors found after parsing.
     where: str = field(default="", compare=False, repr=False)
+    reason: str = ""  # a DownNodes line's Reason=
 
 
 @dataclass
@@ -277,6 +278,8 @@ def parse(text: str, filename: str = "slurm.conf") -> SlurmConf:
                 partition_lines.append((line, {**part_defaults, **attrs}))
         elif first == "nodeset":
             conf.nodesets[pairs[0][1]] = _nodeset(line, dict(pairs[1:]), conf)
+        elif first == "downnodes":
+            _down_nodes(line, attrs, conf)
     for line, attrs in partition_lines:
         conf.partitions.append(_partition(line, attrs, conf))
     # Slurm: a later Default=YES partition replaces the earlier one as the default.
@@ -419,6 +422,23 @@ def _check_gres(line: _Line, value: str) -> None:
         if (not _GRES_NAME.match(parts[0]) or len(rest) > 1
                 or any(not _GRES_TYPE.match(p) or p.isdecimal() for p in rest)):
             raise line.error(f"invalid Gres {item!r} (name[:type]:count, e.g. gpu:a100:4)")
+
+
+#: The states a DownNodes line may give (man slurm.conf).
+DOWN_STATES = {"DOWN", "DRAIN", "FAIL", "FAILING", "UNKNOWN"}
+
+
+def _down_nodes(line: _Line, attrs: dict[str, str], conf: SlurmConf) -> None:
+    """``DownNodes=n[1-2] State=DOWN Reason="disk"``: the initial state of nodes defined
+    above (UNKNOWN unless given), with its reason."""
+    state = attrs.get("State", "UNKNOWN").upper()
+    if state not in DOWN_STATES:
+        raise line.error(f"invalid DownNodes State={attrs['State']} "
+                         f"(one of {', '.join(sorted(DOWN_STATES))})")
+    named = set(_resolve_nodes(line, attrs["DownNodes"], conf))
+    for node in conf.nodes:
+        if node.name in named:
+            node.state, node.reason = state, attrs.get("Reason", "")
 
 
 def _pick(values: list[str], i: int, default: str) -> str:

@@ -168,7 +168,7 @@ def _import_nodes(node_confs: Iterable[NodeConf]) -> Changes:
         node = existing.get(name)
         if node is None:
             node = Node(name=name, hostname=nc.node_hostname, **fields)
-            _apply_declared_state(node, nc.state)
+            _apply_declared_state(node, nc.state, nc.reason)
             _check_storable(node, nc.where)
             node.save()
             changes.added.append(name)
@@ -193,14 +193,15 @@ def _import_nodes(node_confs: Iterable[NodeConf]) -> Changes:
     return changes
 
 
-def _apply_declared_state(node: Node, state: str) -> None:
-    """A new node starts UNKNOWN until its agent registers; DOWN/DRAIN in the file stick."""
+def _apply_declared_state(node: Node, state: str, reason: str = "") -> None:
+    """A new node starts UNKNOWN until its agent registers; DOWN, DRAIN and FAIL(ING)
+    in the file (NodeName or DownNodes) stick, with the DownNodes line's reason."""
     upper = state.upper()
-    if upper.startswith("DRAIN"):
+    if upper.startswith(("DRAIN", "FAIL")):
         node.drain = True
-    if upper in {"DOWN", "DRAIN"}:
+    if upper in {"DOWN", "DRAIN", "FAIL", "FAILING"}:
         node.state = "DOWN" if upper == "DOWN" else "UNKNOWN"
-        node.reason = "set in slurm.conf"
+        node.reason = reason or "set in slurm.conf"
         node.reason_user = "root"
         node.reason_time = timezone.now()
 

@@ -249,3 +249,27 @@ def test_of_two_default_partitions_the_last_one_is_the_default(tmp_path: Path) -
                     "PartitionName=b Nodes=ALL Default=YES\n")
     import_file(conf)
     assert list(Partition.objects.filter(is_default=True).values_list("name", flat=True)) == ["b"]
+
+
+def test_downnodes_lines_set_the_state_and_reason_of_nodes_above(tmp_path: Path) -> None:
+    conf = tmp_path / "down.conf"
+    conf.write_text("NodeName=n[1-4] CPUs=2\n"
+                    'DownNodes=n[1-2] State=DOWN Reason="bad fan"\n'
+                    "DownNodes=n3 State=DRAIN Reason=disk\n"
+                    "PartitionName=p Nodes=ALL Default=YES\n")
+    import_file(conf)
+    assert list(Node.objects.order_by("name").values_list("name", "state", "drain", "reason")) == [
+        ("n1", "DOWN", False, "bad fan"), ("n2", "DOWN", False, "bad fan"),
+        ("n3", "UNKNOWN", True, "disk"), ("n4", "UNKNOWN", False, "")]
+
+
+@pytest.mark.parametrize(("line", "problem"), [
+    ("DownNodes=n9 State=DOWN", "node n9 in Nodes=n9 is not defined by a NodeName line"),
+    ("DownNodes=n1 State=IDLE", "invalid DownNodes State=IDLE"),
+])
+def test_a_bad_downnodes_line_is_an_error(tmp_path: Path, line: str, problem: str) -> None:
+    conf = tmp_path / "bad.conf"
+    conf.write_text(f"NodeName=n1\n{line}\n")
+    with pytest.raises(slurmconf.SlurmConfError) as info:
+        slurmconf.load(conf)
+    assert f"bad.conf:2: {problem}" in str(info.value)
