@@ -18,6 +18,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils import timezone
 
 from drover.slurmconf import NodeConf, PartitionConf, SlurmConf
@@ -81,18 +82,34 @@ CONF_KEYS = {"name": "Name", "hostname": "NodeHostname", "cpus": "CPUs", "boards
              "key": "parameter name"}
 
 
+#: Each integer column's range as PostgreSQL holds it (SQLite would take more, or fail
+#: with an OverflowError past 64 bits): the same file must import on both.
+_INT_RANGES = BaseDatabaseOperations.integer_field_ranges
+
+
 def _check_storable(row: models.Model, where: str) -> None:
     """Raise ConfigImportError, naming the line, for a value the database cannot hold
     (a Weight over 2^31-1, a Features list over 255 characters, ...)."""
+    def fail(field_name: str, message: str) -> ConfigImportError:
+        key = CONF_KEYS.get(field_name, field_name)
+        if field_name == "name":
+            key = f"{type(row).__name__}Name"  # NodeName, PartitionName
+        return ConfigImportError(f"{where + ': ' if where else ''}{key}: {message}")
+
+    for f in row._meta.fields:
+        low, high = _INT_RANGES.get(f.get_internal_type(), (None, None))
+        value = getattr(row, f.attname)
+        if f.name in CONF_KEYS and isinstance(value, int) and high is not None:
+            if value > high:
+                raise fail(f.name, f"Ensure this value is less than or equal to {high}.")
+            if value < low:
+                raise fail(f.name, f"Ensure this value is greater than or equal to {low}.")
     runtime = [f.name for f in row._meta.fields if f.name not in CONF_KEYS]
     try:
         row.full_clean(exclude=runtime, validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         field_name, messages = next(iter(exc.message_dict.items()))
-        key = CONF_KEYS.get(field_name, field_name)
-        if field_name == "name":
-            key = f"{type(row).__name__}Name"  # NodeName, PartitionName
-        raise ConfigImportError(f"{where + ': ' if where else ''}{key}: {messages[0]}") from None
+        raise fail(field_name, messages[0]) from None
 
 
 def do_import_slurm_conf(conf: SlurmConf) -> ImportSummary:
