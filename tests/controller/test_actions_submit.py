@@ -226,6 +226,7 @@ def test_a_submission_broadcasts_the_record_of_the_committed_row(
 
     sent: list[tuple[str, dict[str, Any]]] = []
     monkeypatch.setattr(events, "_send", sent.extend)
+    monkeypatch.setattr(events, "heard_by", lambda prefixes: True)  # a page is open
     with django_capture_on_commit_callbacks(execute=True):
         job_id = do_submit_job(daemon, desc(**fields)).job_id
     row = Job.objects.get(id=job_id)

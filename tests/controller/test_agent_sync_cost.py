@@ -85,6 +85,7 @@ def test_a_syncs_broadcast_carries_what_a_fresh_read_gives(
     still = make_running(n1, cpus=1, mem=100)
     sent: list[list[tuple[str, dict[str, Any]]]] = []
     monkeypatch.setattr(events, "_send", lambda messages: sent.append(list(messages)))
+    monkeypatch.setattr(events, "heard_by", lambda prefixes: True)  # a page is open
     evts = (_started_and_ended(done) + _started_and_ended([failed], seq=10, exit_code=3)
             + [{"seq": 20, "kind": "started", "job_id": still.id, "time": 0}])
     assert do_agent_sync("n1", _sync("n1", evts)) == [e["seq"] for e in evts]
@@ -121,6 +122,7 @@ def test_a_requeue_in_a_sync_pends_the_job_and_its_later_events_change_nothing(
 
     sent: list[tuple[str, dict[str, Any]]] = []
     monkeypatch.setattr(events, "_send", sent.extend)
+    monkeypatch.setattr(events, "heard_by", lambda prefixes: True)  # a page is open
 
     make_cluster(nodes=2, cpus=4, mem=4000)
     n1 = Node.objects.get(name="n1")

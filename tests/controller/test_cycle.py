@@ -289,6 +289,7 @@ def test_a_moved_plan_is_written_but_announced_only_with_other_changes(
 
     sent: list[tuple[str, dict[str, Any]]] = []
     monkeypatch.setattr(events, "_send", sent.extend)
+    monkeypatch.setattr(events, "heard_by", lambda prefixes: True)  # a page is open
     nodes = make_cluster()
     holders = [make_running(n, cpus=2, time_limit_min=600) for n in nodes]
     big = make_job(nodes_min=4, nodes_max=4, cpus_per_task=2, time_limit_min=60)
