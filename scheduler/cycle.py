@@ -138,15 +138,10 @@ def run_cycle_once(now: datetime | None = None, wait_s: float = 0.0,
 
 def _record_stats(loaded: snapshot.Loaded, decision: core.Decision, result: CycleResult) -> None:
     pending = loaded.snapshot.pending
-    started = {(s.job_id, s.array_task_id) for s in decision.starts}
-    queue = [((-decision.priorities.get(j.id, j.priority), j.submit_time, j.id,
-               -1 if j.array_task_id is None else j.array_task_id),
-              decision.reasons.get(j.id) == "Resources", (j.id, j.array_task_id) in started)
-             for j in pending] if started else []
     stats.record(stats.Cycle(
         seconds=result.seconds, depth=len(pending), depth_try=sum(j.eligible for j in pending),
         queue=len(loaded.rows), planned=len(decision.planned),
-        backfilled=stats.backfilled(queue), backfill=loaded.config.backfill))
+        backfilled=decision.backfilled, backfill=loaded.config.backfill))
 
 
 def plan_start(job: Job) -> tuple[datetime, list[str]] | None:

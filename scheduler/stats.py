@@ -7,15 +7,15 @@ question comes to the web process; the process's memory when embedded), so a
 restart of the cache starts them again, as a restart of slurmctld does Slurm's.
 
 One Drover cycle is Slurm's main pass and backfill pass in one, so each cycle counts
-in both sections: the "main schedule" figures are every cycle's, the backfill figures
-those of the cycles that plan (SchedulerType sched/backfill). Definitions:
+in both sections: the backfill figures are the main ones, when the cycles plan
+(SchedulerType sched/backfill), else zero. Definitions:
 
 * depth: the pending jobs (array tasks counted one by one) the core examined;
   "try" depth: those of them eligible to start (no hold, dependency, begin time);
 * queue length: the pending rows;
 * table size: the reservations the backfill plan made;
-* backfilled jobs: jobs started while a job ahead of them in priority order stayed
-  pending for want of resources (Slurm's main pass would have stopped there).
+* backfilled jobs: the starts of the backfill pass, made behind a job the main pass
+  stopped at (``Decision.backfilled``).
 """
 
 from __future__ import annotations
@@ -42,24 +42,20 @@ class Totals:
 
     since: float
     cycles: int = 0
+    planning: bool = False  # the last cycle ran the backfill pass
+    when: float = 0.0  # the last cycle's end
     last_us: int = 0
     max_us: int = 0
     total_us: int = 0
+    last_depth: int = 0
+    last_depth_try: int = 0
     total_depth: int = 0
+    total_depth_try: int = 0
     last_queue: int = 0
-    bf_cycles: int = 0
-    bf_when: float = 0.0
-    bf_last_us: int = 0
-    bf_max_us: int = 0
-    bf_total_us: int = 0
-    bf_last_depth: int = 0
-    bf_last_depth_try: int = 0
-    bf_total_depth: int = 0
-    bf_total_depth_try: int = 0
-    bf_total_queue: int = 0
-    bf_last_table: int = 0
-    bf_total_table: int = 0
-    bf_backfilled: int = 0
+    total_queue: int = 0
+    last_table: int = 0
+    total_table: int = 0
+    backfilled: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,36 +81,19 @@ def record(cycle: Cycle, now: float | None = None) -> None:
     t = _load()
     us = int(cycle.seconds * 1_000_000)
     t.cycles += 1
+    t.planning, t.when = cycle.backfill, time.time() if now is None else now
     t.last_us, t.max_us, t.total_us = us, max(t.max_us, us), t.total_us + us
-    t.total_depth += cycle.depth
-    t.last_queue = cycle.queue
-    if cycle.backfill:
-        t.bf_cycles += 1
-        t.bf_when = time.time() if now is None else now
-        t.bf_last_us, t.bf_max_us, t.bf_total_us = us, max(t.bf_max_us, us), t.bf_total_us + us
-        t.bf_last_depth, t.bf_last_depth_try = cycle.depth, cycle.depth_try
-        t.bf_total_depth += cycle.depth
-        t.bf_total_depth_try += cycle.depth_try
-        t.bf_total_queue += cycle.queue
-        t.bf_last_table = cycle.planned
-        t.bf_total_table += cycle.planned
-        t.bf_backfilled += cycle.backfilled
+    t.last_depth, t.total_depth = cycle.depth, t.total_depth + cycle.depth
+    t.last_depth_try, t.total_depth_try = cycle.depth_try, t.total_depth_try + cycle.depth_try
+    t.last_queue, t.total_queue = cycle.queue, t.total_queue + cycle.queue
+    t.last_table, t.total_table = cycle.planned, t.total_table + cycle.planned
+    t.backfilled += cycle.backfilled
     shared_cache().set(KEY, asdict(t), None)
 
 
 def reset(now: float | None = None) -> None:
     """Start the figures again (``sdiag --reset``)."""
     shared_cache().set(KEY, asdict(Totals(since=time.time() if now is None else now)), None)
-
-
-def backfilled(queue: list[tuple[Any, bool, bool]]) -> int:
-    """Jobs started behind a job that waits for resources. ``queue``: each examined
-    job's (queue order key, waits for resources, started)."""
-    waiting = [key for key, waits, _ in queue if waits]
-    if not waiting:
-        return 0
-    first = min(waiting)
-    return sum(1 for key, _, started in queue if started and key > first)
 
 
 def _mean(total: int, n: int) -> int:
@@ -131,16 +110,15 @@ def figures(now: float | None = None) -> dict[str, Any]:
     now = time.time() if now is None else now
     t = _load()
     since = datetime.fromtimestamp(t.since).astimezone()
-    ended = Job.objects.filter(end_time__gte=since)
+    ended = Q(end_time__gte=since)
     jobs = Job.objects.aggregate(
         submitted=Count("id", filter=Q(submit_time__gte=since)),
         started=Count("id", filter=Q(start_time__gte=since)),
         pending=Count("id", filter=Q(state=JobState.PENDING)),
-        running=Count("id", filter=Q(state=JobState.RUNNING)))
-    ends = ended.aggregate(
-        completed=Count("id", filter=Q(state=JobState.COMPLETED)),
-        canceled=Count("id", filter=Q(state=JobState.CANCELLED)),
-        failed=Count("id", filter=Q(state__in=FAILED)))
+        running=Count("id", filter=Q(state=JobState.RUNNING)),
+        completed=Count("id", filter=ended & Q(state=JobState.COMPLETED)),
+        canceled=Count("id", filter=ended & Q(state=JobState.CANCELLED)),
+        failed=Count("id", filter=ended & Q(state__in=FAILED)))
     return {
         "req_time": int(now), "req_time_start": int(t.since),
         # the threads that answer requests (this one among them)
@@ -149,27 +127,35 @@ def figures(now: float | None = None) -> dict[str, Any]:
         "agent_queue_size": AgentOrder.objects.filter(acked__isnull=True).count(),
         "gettimeofday_latency": _clock_latency_us(),
         "jobs_submitted": jobs["submitted"], "jobs_started": jobs["started"],
-        "jobs_completed": ends["completed"], "jobs_canceled": ends["canceled"],
-        "jobs_failed": ends["failed"], "jobs_pending": jobs["pending"],
+        "jobs_completed": jobs["completed"], "jobs_canceled": jobs["canceled"],
+        "jobs_failed": jobs["failed"], "jobs_pending": jobs["pending"],
         "jobs_running": jobs["running"], "job_states_ts": int(now),
         "schedule_cycle_last": t.last_us, "schedule_cycle_max": t.max_us,
         "schedule_cycle_total": t.cycles, "schedule_cycle_mean": _mean(t.total_us, t.cycles),
         "schedule_cycle_mean_depth": _mean(t.total_depth, t.cycles),
         "schedule_cycle_per_minute": _per_minute(t.cycles, t.since, now),
         "schedule_queue_length": t.last_queue,
-        "bf_backfilled_jobs": t.bf_backfilled, "bf_last_backfilled_jobs": t.bf_backfilled,
-        "bf_backfilled_het_jobs": 0, "bf_cycle_counter": t.bf_cycles,
-        "bf_cycle_mean": _mean(t.bf_total_us, t.bf_cycles),
-        "bf_depth_mean": _mean(t.bf_total_depth, t.bf_cycles),
-        "bf_depth_mean_try": _mean(t.bf_total_depth_try, t.bf_cycles),
-        "bf_cycle_last": t.bf_last_us, "bf_cycle_max": t.bf_max_us,
-        "bf_last_depth": t.bf_last_depth, "bf_last_depth_try": t.bf_last_depth_try,
-        "bf_queue_len": t.last_queue if t.bf_cycles else 0,
-        "bf_queue_len_mean": _mean(t.bf_total_queue, t.bf_cycles),
-        "bf_table_size": t.bf_last_table, "bf_table_size_mean": _mean(t.bf_total_table,
-                                                                        t.bf_cycles),
-        "bf_when_last_cycle": int(t.bf_when) if t.bf_cycles else None,
+        **_backfill(t),
         "bf_active": False,
+    }
+
+
+def _backfill(t: Totals) -> dict[str, Any]:
+    """The backfill section: the same cycles' figures while they plan, else zeros."""
+    n = t.cycles if t.planning else 0
+    return {
+        "bf_backfilled_jobs": t.backfilled, "bf_last_backfilled_jobs": t.backfilled,
+        "bf_backfilled_het_jobs": 0, "bf_cycle_counter": n,
+        "bf_cycle_mean": _mean(t.total_us, n), "bf_depth_mean": _mean(t.total_depth, n),
+        "bf_depth_mean_try": _mean(t.total_depth_try, n),
+        "bf_cycle_last": t.last_us if n else 0, "bf_cycle_max": t.max_us if n else 0,
+        "bf_last_depth": t.last_depth if n else 0,
+        "bf_last_depth_try": t.last_depth_try if n else 0,
+        "bf_queue_len": t.last_queue if n else 0,
+        "bf_queue_len_mean": _mean(t.total_queue, n),
+        "bf_table_size": t.last_table if n else 0,
+        "bf_table_size_mean": _mean(t.total_table, n),
+        "bf_when_last_cycle": int(t.when) if n else None,
     }
 
 

@@ -11,6 +11,18 @@ import re
 
 from drover.jobopts import parse_array_spec
 
+#: The largest value a job's integer field may take: what its column holds (a datetime,
+#: for ``begin_time``: 9999-12-31T23:59:59Z); the others are 32-bit columns.
+INT32_MAX = 2**31 - 1
+INT_MAX = {"mem_per_node_mb": 2**63 - 1, "mem_per_cpu_mb": 2**63 - 1,
+           "begin_time": 253402300799}
+
+
+def in_range(key: str, value: int) -> bool:
+    """Whether field ``key`` can store ``value``."""
+    return abs(value) <= INT_MAX.get(key, INT32_MAX)
+
+
 DEPENDENCY_TYPES = ("after", "afterany", "afterok", "afternotok", "aftercorr",
                     "afterburstbuffer")
 _DEP_ID = re.compile(r"^\d+(_\d+)?(\+\d+)?$")

@@ -37,7 +37,7 @@ from scheduler.models import (
     Node,
     Partition,
 )
-from scheduler.validation import compress_ids, expand_ids
+from scheduler.validation import check_dependency, compress_ids, expand_ids, in_range
 
 RUNNING_STATES = (JobState.RUNNING, JobState.SUSPENDED, JobState.COMPLETING)
 HOLDING_STATES = RUNNING_STATES  # states in which a job holds node resources
@@ -150,12 +150,11 @@ def _order(job: Job, kind: str, payload: dict[str, Any]) -> None:
 SIGNAL_SCOPES = ("steps", "batch", "full")
 
 
-def check_signal_scope(scope: str) -> str:
+def _check_scope(scope: str) -> None:
     """Which processes a signal reaches, as scancel's flags say: "steps" (the default:
     the tasks srun started), "batch" (``-b``: the batch shell alone) or "full" (``-f``)."""
     if scope not in SIGNAL_SCOPES:
         raise SlurmError("SLURM_ERROR", f"Invalid signal scope {scope}")
-    return scope
 
 
 def do_cancel_job(actor: Any, job: Job, signal: str | int | None = None,
@@ -168,7 +167,7 @@ def do_cancel_job(actor: Any, job: Job, signal: str | int | None = None,
     """
     check_job_access(actor, job)
     signum = _signal_number(signal)
-    check_signal_scope(scope)
+    _check_scope(scope)
     with transaction.atomic():
         job = _locked(job)
         if job.state in FINISHED_STATES or job.state == JobState.COMPLETING:
@@ -204,7 +203,7 @@ def do_cancel_jobs(actor: Any, spec: str, signal: str | int | None = None,
 
     Returns the ids acted on. Raises the first error only when no row could be acted on.
     """
-    check_signal_scope(scope)
+    _check_scope(scope)  # before rows_to_act_on splits tasks out of an array
     return _apply_each(rows_to_act_on(actor, spec),
                        lambda job: do_cancel_job(actor, job, signal, scope))
 
@@ -447,7 +446,7 @@ def _text(value: Any, key: str) -> str:
 def _int(value: Any, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise SlurmError("REST_FAIL_PARSING", f"{key} must be an integer")
-    if abs(value) > 2**31 - 1:  # the columns are 32-bit
+    if not in_range(key, value):
         raise SlurmError("REST_FAIL_PARSING", f"{key} is out of range")
     return value
 
@@ -492,8 +491,6 @@ def _update_pending_field(job: Job, key: str, value: Any, operator: bool) -> Non
 
         job.qos = _qos(_text(value, key))
     elif key == "dependency":
-        from scheduler.validation import check_dependency
-
         if not isinstance(value, str):
             raise SlurmError("REST_FAIL_PARSING", "dependency must be a string")
         try:
@@ -506,10 +503,8 @@ def _update_pending_field(job: Job, key: str, value: Any, operator: bool) -> Non
             if not job.hold:
                 job.reason = "Dependency"
     elif key == "begin_time":  # scontrol update StartTime=: epoch seconds, None for now
-        from scheduler.actions.submit import INT_MAX
-
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or not 0 <= value <= INT_MAX["begin_time"]):
+                                  or value < 0 or not in_range(key, value)):
             raise SlurmError("REST_FAIL_PARSING", "begin_time must be epoch seconds")
         job.begin_time = datetime.fromtimestamp(value, tz=UTC) if value else None
         if job.begin_time is not None and job.begin_time > timezone.now():

@@ -39,6 +39,7 @@ from scheduler.validation import (
     constraint_features,
     constraint_satisfied,
     gres_fits,
+    in_range,
     node_gres,
     parse_array,
     parse_gres,
@@ -53,9 +54,6 @@ INT_FIELDS = ("nodes_min", "nodes_max", "ntasks", "cpus_per_task", "ntasks_per_n
               "begin_time")
 BOOL_FIELDS = ("hold", "exclusive", "test_only", "requeue")
 NICE_LIMIT = 2147483645
-INT32_MAX = 2**31 - 1
-INT_MAX = {"mem_per_node_mb": 2**63 - 1, "mem_per_cpu_mb": 2**63 - 1,
-           "begin_time": 253402300799}  # 9999-12-31T23:59:59Z
 
 
 @dataclass
@@ -122,7 +120,7 @@ def _normalize(desc: Any) -> dict[str, Any]:
             raise SlurmError("REST_FAIL_PARSING", f"{key} must be an integer")
         if key != "nice" and value < 0:
             raise SlurmError("REST_FAIL_PARSING", f"{key} must not be negative")
-        if abs(value) > INT_MAX.get(key, INT32_MAX):  # what its column (or a datetime) holds
+        if not in_range(key, int(value)):
             raise SlurmError("REST_FAIL_PARSING", f"{key} is out of range")
         out[key] = int(value)
     for key in BOOL_FIELDS:

@@ -95,6 +95,7 @@ class Outcome:
     starts: list[Start] = field(default_factory=list)
     planned: dict[int, Planned] = field(default_factory=dict)
     reasons: dict[tuple[int, int | None], str] = field(default_factory=dict)
+    backfilled: int = 0  # the starts of the backfill pass (the last ones of ``starts``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,7 @@ def schedule(queue: Sequence[Queued], table: NodeTable, timeline: Timeline,
         if not _main(q, plan, out, ledger):
             rest = i
             break
+    main_starts = len(out.starts)
     blocked: set[str] = set()
     caps = _Caps(config)
     # Without caps the backfill examines every job as it comes: runs of one-node jobs
@@ -136,6 +138,7 @@ def schedule(queue: Sequence[Queued], table: NodeTable, timeline: Timeline,
             continue
         _examine(queue[i], plan, out, ledger, config, caps, blocked)
         i += 1
+    out.backfilled = len(out.starts) - main_starts
     return out
 
 

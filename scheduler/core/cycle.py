@@ -82,7 +82,7 @@ def run_cycle(snapshot: Snapshot, config: SchedConfig, now: int,
             continue
         by_id[job.id] = reasons.get(job.key, types.PRIORITY)
     return Decision(starts=tuple(outcome.starts), reasons=by_id, planned=outcome.planned,
-                    priorities=prio)
+                    priorities=prio, backfilled=outcome.backfilled)
 
 
 def _filter(ordered: list[PendingJob], filt: Filter,

@@ -243,3 +243,6 @@ class Decision:
     reasons: Mapping[int, str] = field(default_factory=dict)
     planned: Mapping[int, Planned] = field(default_factory=dict)
     priorities: Mapping[int, int] = field(default_factory=dict)
+    #: How many of ``starts`` the backfill pass made (behind a job that had to wait), the
+    #: rest being the main pass's (sdiag's "backfilled jobs").
+    backfilled: int = 0

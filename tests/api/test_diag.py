@@ -65,9 +65,3 @@ def test_only_an_operator_resets(cluster: Any, users: dict[str, Any], api: Any) 
     r = api("root").post("/api/diag/")
     assert r.status_code == 200 and r.json()["statistics"]["schedule_cycle_total"] == 0
 
-
-def test_backfilled_counts_starts_behind_the_first_blocked_job() -> None:
-    queue = [((1,), False, True), ((2,), False, False), ((3,), True, False),
-             ((4,), False, True), ((5,), False, True)]
-    assert stats.backfilled(queue) == 2
-    assert stats.backfilled([((1,), False, True), ((2,), False, False)]) == 0

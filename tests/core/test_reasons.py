@@ -63,6 +63,15 @@ def test_fcfs_main_pass_then_a_small_job_backfills_without_delaying_the_top_job(
     assert d.planned[3].start_time >= NOW + 600 + 3600
 
 
+def test_the_decision_counts_the_backfill_passs_starts() -> None:
+    # job 1 starts in the main pass, which stops at the big job 2; 3 and 4 start behind it.
+    r = running(100, {"n1": 1}, ends_in=600)
+    big = job(2, nodes=2, nodes_max=2, cpus=2)
+    d = cycle(TWO, [job(1), big, job(3, limit=300), job(4, limit=300)], [r])
+    assert set(started(d)) == {1, 3, 4} and d.backfilled == 2
+    assert cycle(TWO, [job(1), job(2)]).backfilled == 0
+
+
 def test_sched_builtin_does_not_backfill() -> None:
     r = running(100, {"n1": 2}, ends_in=600)
     d = cycle(TWO, [job(1, nodes=2, nodes_max=2), job(2, limit=300)], [r],

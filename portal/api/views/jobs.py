@@ -79,8 +79,8 @@ class JobSignalView(APIView):  # type: ignore[misc]
                            "scope: steps (default), batch (-b) or full (-f)")
     def post(self, request: Request, job_id: str) -> Response:
         body = _body(request)
-        scope = job_actions.check_signal_scope(str(body.get("scope") or "steps"))
-        job_actions.do_cancel_jobs(request.user, job_id, body.get("signal"), scope)
+        job_actions.do_cancel_jobs(request.user, job_id, body.get("signal"),
+                                   str(body.get("scope") or "steps"))
         return Response({})
 
 
