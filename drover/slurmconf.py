@@ -9,6 +9,12 @@ directory; wildcards allowed). ``NodeName=DEFAULT`` and
 are hostlist expressions; ``Nodes=ALL`` is every node. ``NodeSet`` names may
 be used in a partition's ``Nodes``.
 
+As in Slurm (``parse_config.c``, ``read_config.c``), a key given twice on a
+line takes its later value ("specified more than once, latest value used"),
+while of the two spellings ``Feature`` and ``Features`` on one NodeName line
+``Feature`` is read first, whatever their order; a line's value beats its
+``DEFAULT`` line's.
+
 Unknown global keys are kept (Slurm has hundreds); an unknown key on a
 NodeName/PartitionName line is an error. Every error is a
 :class:`SlurmConfError` reading ``<file>:<line>: <problem>``.
@@ -267,6 +273,8 @@ def parse(text: str, filename: str = "slurm.conf") -> SlurmConf:
                               PARTITION_KEYS if first == "partitionname" else None)
         name = pairs[0][1]
         if first == "nodename":
+            if "Feature" in attrs:  # read before Features=, in either order
+                attrs["Features"] = attrs.pop("Feature")
             if name.upper() == "DEFAULT":
                 node_defaults.update({k: v for k, v in attrs.items() if k != "NodeName"})
             else:
@@ -386,11 +394,10 @@ def _nodes(line: _Line, attrs: dict[str, str], conf: SlurmConf) -> list[NodeConf
         raise line.error("CPUs, Boards, Sockets, CoresPerSocket and ThreadsPerCore must be >= 1")
     gres = attrs.get("Gres", "")
     _check_gres(line, gres)
-    features_raw = attrs.get("Features", attrs.get("Feature", ""))
-    features = [f for f in features_raw.split(",") if f]
+    features = [f for f in attrs.get("Features", "").split(",") if f]
     known = {"NodeName", "NodeHostname", "NodeAddr", "Boards", "Sockets", "SocketsPerBoard",
              "CoresPerSocket", "ThreadsPerCore", "CPUs", "Procs", "RealMemory", "Gres",
-             "Features", "Feature", "Weight", "State", "TmpDisk"}
+             "Features", "Weight", "State", "TmpDisk"}
     extra = {k: v for k, v in attrs.items() if k not in known}
     existing = {n.name for n in conf.nodes}
     out: list[NodeConf] = []

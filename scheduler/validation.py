@@ -8,6 +8,7 @@ action turns that into Slurm's error.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from drover.jobopts import parse_array_spec
 
@@ -21,6 +22,18 @@ INT_MAX = {"mem_per_node_mb": 2**63 - 1, "mem_per_cpu_mb": 2**63 - 1,
 def in_range(key: str, value: int) -> bool:
     """Whether field ``key`` can store ``value``."""
     return abs(value) <= INT_MAX.get(key, INT32_MAX)
+
+
+_CONTROL_NAMES = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab"}
+
+
+def check_job_name(name: str) -> None:
+    """A job name is one line of squeue and sacct (and ``%x`` of a file name): no
+    control characters nor line breaks."""
+    bad = next((c for c in name if unicodedata.category(c) in ("Cc", "Zl", "Zp")), None)
+    if bad is not None:
+        what = _CONTROL_NAMES.get(bad, f"the unprintable character U+{ord(bad):04X}")
+        raise ValueError(f"job name contains {what}")
 
 
 DEPENDENCY_TYPES = ("after", "afterany", "afterok", "afternotok", "aftercorr",

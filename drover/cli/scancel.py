@@ -3,6 +3,11 @@
 ``scancel 12 10_3 10 -s USR2``; filters ``-u -n -t -p -A -q -w --me`` pick jobs from
 the queue. A job that is unknown or already finished is not an error (real
 scancel is silent and exits 0; ``-v`` reports it). Never waits on the jobs.
+
+``scancel 12.0`` acts on step 0 alone: the id goes to the controller as it is,
+and a step the controller cannot find or address is reported and fails, as
+22.05's ``_cancel_step_id`` reports it ("Kill job error on job step id ...").
+As in 22.05, a step id is a number (``12.batch`` is an invalid job id).
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ if TYPE_CHECKING:
     from typing import Any
 
     Record = Mapping[str, Any]
-# job errors real scancel keeps quiet about unless -v
-_BENIGN = ("Invalid job id specified", "Job/step already completing or completed")
+# errors real scancel keeps quiet about unless -v (an unknown id: only a job's)
+_UNKNOWN = "Invalid job id specified"
+_DONE = "Job/step already completing or completed"
 
 
 def parse_signal(text: str) -> tuple[str, int]:
@@ -109,21 +115,28 @@ def targets(specs: Sequence[JobSpec], filters: Mapping[str, list[str]],
     """The ids to act on, in order: named ids (each task of ``10_[1-3]``), or the jobs of
     the queue that pass the filters (and the named ids, when both are given)."""
     if not filters:
-        return [i for s in specs for i in s.api_ids()]
+        return [_with_step(i, s.step) for s in specs for i in s.api_ids()]
     out: list[str] = []
     for r in queue or []:
         if not _record_matches(r, filters):
             continue
-        if specs and not any(s.matches(r) for s in specs):
+        named = [s for s in specs if s.matches(r)]
+        if specs and not named:
             continue
         ident = str(v.num(r, "job_id"))
         if r.get("array_task_id") is not None:
             ident = f"{v.array_job_id(r)}_{r['array_task_id']}"
         elif r.get("array_task_str"):  # an array's pending rest, not its running tasks
             ident = f"{v.array_job_id(r)}_[{task_range(str(r['array_task_str']))}]"
-        if ident not in out:
-            out.append(ident)
+        for step in [s.step for s in named] or [None]:
+            full = _with_step(ident, step)
+            if full not in out:
+                out.append(full)
     return out
+
+
+def _with_step(ident: str, step: str | None) -> str:
+    return ident if step is None else f"{ident}.{step}"
 
 
 # (job id, signal or None to cancel, scope: "steps", "batch" (-b) or "full" (-f))
@@ -152,10 +165,13 @@ def main(argv: Sequence[str] | None = None, send: Signal | None = None,
     specs: list[JobSpec] = []
     for text in split_job_ids(args.ids):
         try:
-            specs.append(parse_job_spec(text))
+            spec = parse_job_spec(text)
+            if spec.step is not None and not spec.step.isdecimal():
+                raise ValueError(text)
         except ValueError:
             print(f"scancel: error: Invalid job id {text}", file=sys.stderr)
             return 1
+        specs.append(spec)
     sig: str | None = None
     num = 9
     if args.signal is not None:
@@ -192,23 +208,24 @@ def main(argv: Sequence[str] | None = None, send: Signal | None = None,
     scope = "full" if args.full else "batch" if args.batch else "steps"
     rc = 0
     for job_id in targets(specs, filters, records):
+        step = "." in job_id
         if args.verbose:
-            verb = ("Terminating job" if sig is None else
+            verb = ("Terminating step" if step and sig in (None, "KILL") else
+                    f"Signal {num} to step" if step else
+                    "Terminating job" if sig is None else
                     f"Signal {num} to batch job" if scope == "batch" else f"Signal {num} to job")
             print(f"scancel: {verb} {job_id}", file=sys.stderr)
         try:
             send(job_id, sig, scope)
         except api_errors() as exc:
             text = describe_error(exc)
-            if text in _BENIGN:
-                if args.verbose and not args.quiet:
-                    print(f"scancel: error: Kill job error on job id {job_id}: {text}",
-                          file=sys.stderr)
-                continue
-            if not args.quiet:
-                print(f"scancel: error: Kill job error on job id {job_id}: {text}",
+            benign = text == _DONE or (text == _UNKNOWN and not step)
+            if not args.quiet and (args.verbose or not benign):
+                what = "job step id" if step else "job id"
+                print(f"scancel: error: Kill job error on {what} {job_id}: {text}",
                       file=sys.stderr)
-            rc = 1
+            if not benign:
+                rc = 1
     return rc
 
 

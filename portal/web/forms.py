@@ -7,10 +7,14 @@ so, as with ``sbatch --time=... script.sh``, a field overrides the script's own
 
 from __future__ import annotations
 
+import os
 import posixpath
+import stat
 from typing import Any
 
 from django import forms
+
+from scheduler.validation import check_job_name
 
 DEFAULT_SCRIPT = """#!/bin/bash
 #SBATCH --job-name=my-job
@@ -74,11 +78,29 @@ class ComposeForm(forms.Form):
             self.fields["account"] = _text("Account", "--account", "default",
                                            max_length=64)
 
+    def clean_job_name(self) -> str:
+        value: str = self.cleaned_data["job_name"]
+        try:
+            check_job_name(value)
+        except ValueError as exc:
+            raise forms.ValidationError(f"The {exc}.") from None
+        return value
+
     def clean_workdir(self) -> str:
+        """An absolute path to a directory that exists here. sbatch does not check it
+        (the job would start in /tmp, as slurmstepd does after "couldn't chdir"), but a
+        form can say so before the job is queued."""
         value: str = self.cleaned_data["workdir"].strip()
         if not posixpath.isabs(value):
             raise forms.ValidationError("Give an absolute path (starting with /).")
-        return posixpath.normpath(value)
+        value = posixpath.normpath(value)
+        try:
+            mode = os.stat(value).st_mode
+        except OSError as exc:
+            raise forms.ValidationError(f"{value}: {exc.strerror}") from None
+        if not stat.S_ISDIR(mode):
+            raise forms.ValidationError(f"{value}: Not a directory")
+        return value
 
     def clean_script(self) -> str:
         value: str = self.cleaned_data["script"].replace("\r\n", "\n")

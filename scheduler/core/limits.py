@@ -7,13 +7,19 @@ job over a limit waits with the limit's reason (``QOSMaxJobsPerUserLimit``,
 ``AssocGrpCpuLimit``, ...). Source: Slurm's ``src/slurmctld/acct_policy.c`` and
 the "Resource Limits" guide.
 
-Hierarchy, as Slurm's: the job's QOS is checked first, then the user
-association, then each account up to the root. Per-job and per-node limits
-(``MaxTRESPerJob``, ``MaxTRESPerNode``, ``MaxWall``) compare the request
-alone; aggregate limits (``GrpTRES``, ``GrpJobs``) compare what the QOS or the
-association's whole subtree already runs plus the request; per-user limits
-(``MaxJobsPerUser``, ``MaxTRESPerUser`` on a QOS, ``MaxJobs`` on an
-association) count the user's running jobs in that QOS or association.
+Order, as Slurm's (``acct_policy_job_runnable_pre_select`` before
+``_post_select``): first the job-count and wall-time limits (``GrpJobs``,
+``MaxJobsPerUser`` or ``MaxJobs``, ``MaxWall``) of the job's QOS, of the user
+association and of each account up to the root; then, in the same QOS, user,
+accounts order, the TRES limits (``GrpTRES``, ``MaxTRESPerJob``,
+``MaxTRESPerNode``, ``MaxTRESPerUser``). The first limit hit gives the reason.
+
+Per-job and per-node limits (``MaxTRESPerJob``, ``MaxTRESPerNode``,
+``MaxWall``) compare the request alone; aggregate limits (``GrpTRES``,
+``GrpJobs``) compare what the QOS or the association's whole subtree already
+runs plus the request; per-user limits (``MaxJobsPerUser``, ``MaxTRESPerUser``
+on a QOS, ``MaxJobs`` on an association) count the user's running jobs in
+that QOS or association.
 
 As in Slurm, usage counts only jobs that run: a job waiting for resources
 (or holding a future reservation) does not count, so a lower job of the same
@@ -136,6 +142,11 @@ class _Job:
     chain: tuple[str, ...]  # the account and its ancestors, nearest first
 
 
+#: The limits a job meets: its QOS's, its user association's, and (account, limits)
+#: for each account up to the root that has any.
+_Applying = tuple[LimitSet | None, LimitSet | None, list[tuple[str, LimitSet]]]
+
+
 class Ledger:
     """Running usage per QOS, QOS+user, user association and account subtree."""
 
@@ -187,78 +198,89 @@ class Ledger:
         return reason
 
     def check(self, job: PendingJob, who: _Job, tres: Tres, per_node: Tres) -> str | None:
-        """The reason ``job`` may not start now, or None."""
-        t = self.tables
-        if t.enforce_qos:
-            qos = t.qos.get(who.qos)
-            if qos is not None:
-                reason = _check_qos(job, qos, tres, per_node, self.qos[who.qos],
-                                    self.qos_user[(who.qos, who.user)])
-                if reason:
-                    return reason
-        if t.enforce_assoc:
-            return self._check_assocs(job, who, tres, per_node)
-        return None
+        """The reason ``job`` may not start now, or None.
 
-    def _check_assocs(self, job: PendingJob, who: _Job, tres: Tres, per_node: Tres
-                      ) -> str | None:
-        t = self.tables
-        mine = t.assocs.get((who.account, who.user))
+        Slurm's order: job counts and wall time first, the QOS's then the
+        associations' (``acct_policy_job_runnable_pre_select``, before nodes are
+        picked), then TRES, the QOS's then the associations'
+        (``acct_policy_job_runnable_post_select``, after).
+        """
+        applying = self._limits(who)
+        return self._counts(job, who, applying) or self._tres(who, applying, tres, per_node)
+
+    def _counts(self, job: PendingJob, who: _Job, applying: _Applying) -> str | None:
+        qos, mine, chain = applying
+        if qos is not None:
+            reason = (_jobs(qos.grp_jobs, self.qos[who.qos], QOS_GRP_JOBS)
+                      or _jobs(qos.max_jobs_per_user, self.qos_user[(who.qos, who.user)],
+                               QOS_MAX_JOBS_PER_USER)
+                      or _wall(job, qos, QOS_MAX_WALL))
+            if reason:
+                return reason
         if mine is not None:
-            reason = _per_job(job, mine, tres, per_node, ASSOC_MAX_WALL, ASSOC_PER_JOB,
-                              ASSOC_PER_NODE)
-            if reason:
-                return reason
             used = self.assoc[(who.account, who.user)]
-            if mine.max_jobs_per_user is not None and used.jobs + 1 > mine.max_jobs_per_user:
-                return ASSOC_MAX_JOBS
-            reason = _grp(mine, used, tres, ASSOC_GRP_JOBS, ASSOC_GRP)
+            reason = (_jobs(mine.grp_jobs, used, ASSOC_GRP_JOBS)
+                      or _jobs(mine.max_jobs_per_user, used, ASSOC_MAX_JOBS)
+                      or _wall(job, mine, ASSOC_MAX_WALL))
             if reason:
                 return reason
-        for acct in who.chain:
-            limits = t.assocs.get((acct, ""))
-            if limits is None:
-                continue
-            reason = _grp(limits, self.assoc[(acct, "")], tres, ASSOC_GRP_JOBS, ASSOC_GRP)
+        for acct, limits in chain:
+            reason = _jobs(limits.grp_jobs, self.assoc[(acct, "")], ASSOC_GRP_JOBS)
             if reason:
                 return reason
         return None
 
+    def _tres(self, who: _Job, applying: _Applying, tres: Tres, per_node: Tres
+              ) -> str | None:
+        qos, mine, chain = applying
+        if qos is not None:
+            reason = (_over(qos.grp_tres, self.qos[who.qos].tres, tres, QOS_GRP)
+                      or _over(qos.max_tres_per_job, {}, tres, QOS_PER_JOB)
+                      or _over(qos.max_tres_per_node, {}, per_node, QOS_PER_NODE)
+                      or _over(qos.max_tres_per_user, self.qos_user[(who.qos, who.user)].tres,
+                               tres, QOS_PER_USER))
+            if reason:
+                return reason
+        if mine is not None:
+            reason = (_over(mine.grp_tres, self.assoc[(who.account, who.user)].tres, tres,
+                            ASSOC_GRP)
+                      or _over(mine.max_tres_per_job, {}, tres, ASSOC_PER_JOB)
+                      or _over(mine.max_tres_per_node, {}, per_node, ASSOC_PER_NODE))
+            if reason:
+                return reason
+        for acct, limits in chain:
+            reason = _over(limits.grp_tres, self.assoc[(acct, "")].tres, tres, ASSOC_GRP)
+            if reason:
+                return reason
+        return None
 
-def _per_job(job: PendingJob, limits: LimitSet, tres: Tres, per_node: Tres, wall: str,
-             per_job: Mapping[str, str], node: Mapping[str, str]) -> str | None:
-    if limits.max_wall_s is not None and (job.time_limit_s is None
-                                          or job.time_limit_s > limits.max_wall_s):
-        return wall
-    name = over(limits.max_tres_per_job, {}, tres)
-    if name:
-        return per_job.get(kind(name))
-    name = over(limits.max_tres_per_node, {}, per_node)
-    if name:
-        return node.get(kind(name))
-    return None
+    def _limits(self, who: _Job) -> _Applying:
+        """The limits enforced on ``who``."""
+        t = self.tables
+        qos = t.qos.get(who.qos) if t.enforce_qos else None
+        if not t.enforce_assoc:
+            return qos, None, []
+        chain = [(acct, t.assocs[(acct, "")]) for acct in who.chain if (acct, "") in t.assocs]
+        return qos, t.assocs.get((who.account, who.user)), chain
 
 
-def _grp(limits: LimitSet, used: _Usage, tres: Tres, jobs: str,
-         grp: Mapping[str, str]) -> str | None:
-    if limits.grp_jobs is not None and used.jobs + 1 > limits.grp_jobs:
-        return jobs
-    name = over(limits.grp_tres, used.tres, tres)
-    return grp.get(kind(name)) if name else None
+def _jobs(limit: int | None, used: _Usage, reason: str) -> str | None:
+    """``reason`` if one more running job would pass ``limit``."""
+    return reason if limit is not None and used.jobs + 1 > limit else None
 
 
-def _check_qos(job: PendingJob, qos: LimitSet, tres: Tres, per_node: Tres, used: _Usage,
-               user_used: _Usage) -> str | None:
-    reason = _per_job(job, qos, tres, per_node, QOS_MAX_WALL, QOS_PER_JOB, QOS_PER_NODE)
-    if reason:
-        return reason
-    reason = _grp(qos, used, tres, QOS_GRP_JOBS, QOS_GRP)
-    if reason:
-        return reason
-    if qos.max_jobs_per_user is not None and user_used.jobs + 1 > qos.max_jobs_per_user:
-        return QOS_MAX_JOBS_PER_USER
-    name = over(qos.max_tres_per_user, user_used.tres, tres)
-    return QOS_PER_USER.get(kind(name)) if name else None
+def _wall(job: PendingJob, limits: LimitSet, reason: str) -> str | None:
+    """``reason`` if the job's time limit (none: unlimited) passes MaxWall."""
+    if limits.max_wall_s is None:
+        return None
+    return reason if job.time_limit_s is None or job.time_limit_s > limits.max_wall_s else None
+
+
+def _over(limit: Mapping[str, int], used: Mapping[str, int], request: Mapping[str, int],
+          reasons: Mapping[str, str]) -> str | None:
+    """The reason of the first TRES of ``request`` over ``limit`` (:func:`over`), or None."""
+    name = over(limit, used, request)
+    return reasons.get(kind(name)) if name else None
 
 
 def ledger(running: Iterable[RunningJob], tables: LimitTables | None) -> Ledger | None:

@@ -191,6 +191,20 @@ def test_another_users_job_is_invisible_and_untouchable(cluster: Any, api: Any) 
     assert job.state == "CANCELLED"
 
 
+def test_a_step_id_is_not_taken_for_its_job(cluster: Any, api: Any) -> None:
+    from scheduler.actions.agent import pending_orders
+    from scheduler.models import Node
+
+    job = make_running(Node.objects.get(name="n1"))
+    for body in ({"signal": None}, {"signal": "USR1"}):
+        r = api("daemon").post(f"/api/jobs/{job.id}.0/signal/", body, format="json")
+        assert r.status_code == 404
+        assert r.json()["errors"][0]["error"] == "Invalid job id specified"
+    job.refresh_from_db()
+    assert job.state == "RUNNING" and not job.kill_requested
+    assert pending_orders("n1") == []
+
+
 def test_the_signal_endpoint_passes_scancels_scope(cluster: Any, api: Any) -> None:
     from scheduler.actions.agent import pending_orders
     from scheduler.models import Node

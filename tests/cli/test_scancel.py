@@ -86,6 +86,48 @@ def test_verbose_reports(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, ["-v", "16"], Sent()) == ("", g.stderr, 0)
 
 
+def test_a_step_id_goes_to_the_controller_whole_not_as_its_job(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    sent = Sent()
+    assert run(capsys, ["-s", "USR1", "3.0", "4_2.1"], sent) == ("", "", 0)
+    assert sent.calls == [("3.0", "USR1"), ("4_2.1", "USR1")]
+    sent = Sent()
+    assert run(capsys, ["-u", "root", "-n", "arr", "-t", "R", "10.0"], sent,
+               scenario.active_jobs()) == ("", "", 0)
+    assert sent.calls == [("10_0.0", None), ("10_1.0", None)]
+
+
+@pytest.mark.parametrize(("argv", "err", "rc"), [
+    (["3.0"], "scancel: error: Kill job error on job step id 3.0: Invalid job id specified\n",
+     1),
+    (["-Q", "3.0"], "", 1),
+    (["-v", "3.0"], "scancel: Terminating step 3.0\n"
+                    "scancel: error: Kill job error on job step id 3.0: Invalid job id "
+                    "specified\n", 1),
+    (["-v", "-s", "USR1", "3.0"], "scancel: Signal 10 to step 3.0\n"
+                                  "scancel: error: Kill job error on job step id 3.0: Invalid "
+                                  "job id specified\n", 1),
+])
+def test_a_step_the_controller_cannot_find_is_an_error(
+        capsys: pytest.CaptureFixture[str], argv: list[str], err: str, rc: int) -> None:
+    sent = Sent({"3.0": api_error("Invalid job id specified")})
+    assert run(capsys, argv, sent) == ("", err, rc)
+
+
+def test_a_finished_step_is_reported_only_when_verbose(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    sent = Sent({"3.0": api_error("Job/step already completing or completed", 409)})
+    assert run(capsys, ["3.0"], sent) == ("", "", 0)
+    assert run(capsys, ["-v", "3.0"], sent)[1].endswith(
+        "Kill job error on job step id 3.0: Job/step already completing or completed\n")
+
+
+def test_a_step_id_is_a_number(capsys: pytest.CaptureFixture[str]) -> None:
+    sent = Sent()
+    assert run(capsys, ["3.batch"], sent) == ("", "scancel: error: Invalid job id 3.batch\n", 1)
+    assert sent.calls == []
+
+
 def test_bad_id(capsys: pytest.CaptureFixture[str]) -> None:
     g = golden.load("035")
     sent = Sent()

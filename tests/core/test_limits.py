@@ -166,6 +166,42 @@ def test_the_qos_is_checked_before_the_association() -> None:
     assert d.reasons == {2: "QOSMaxCpuPerJobLimit"}
 
 
+# Several limits hold job 2 at once: the reason is the first in Slurm's order
+# (acct_policy.c): job counts and wall time (acct_policy_job_runnable_pre_select)
+# before TRES (_post_select), each the QOS's, then the user association's, then
+# the accounts' up to the root.
+GRP_CPU_4 = LimitSet(grp_tres={"cpu": 4})
+SEVERAL = [
+    (tables(qos=replace(GRP_CPU_4, max_jobs_per_user=1)), "QOSMaxJobsPerUserLimit"),
+    (tables(qos=GRP_CPU_4, user=LimitSet(max_jobs_per_user=1)), "AssocMaxJobsLimit"),
+    (tables(qos=GRP_CPU_4, root=LimitSet(grp_jobs=1)), "AssocGrpJobsLimit"),
+    (tables(qos=LimitSet(max_tres_per_job={"cpu": 2}), account=LimitSet(grp_jobs=1)),
+     "AssocGrpJobsLimit"),
+    (tables(qos=LimitSet(max_wall_s=60, max_jobs_per_user=1)), "QOSMaxJobsPerUserLimit"),
+    (tables(qos=LimitSet(grp_jobs=1, max_jobs_per_user=1)), "QOSGrpJobsLimit"),
+    (tables(qos=LimitSet(max_jobs_per_user=1), user=LimitSet(max_jobs_per_user=1)),
+     "QOSMaxJobsPerUserLimit"),
+    (tables(user=LimitSet(max_wall_s=60), account=LimitSet(grp_jobs=1)),
+     "AssocMaxWallDurationPerJobLimit"),
+    (tables(qos=replace(GRP_CPU_4, max_tres_per_job={"cpu": 2})), "QOSGrpCpuLimit"),
+    (tables(qos=replace(GRP_CPU_4, max_tres_per_user={"cpu": 2})), "QOSGrpCpuLimit"),
+    (tables(qos=LimitSet(max_tres_per_user={"cpu": 2}), user=GRP_CPU_4),
+     "QOSMaxCpuPerUserLimit"),
+    (tables(user=replace(GRP_CPU_4, max_tres_per_job={"cpu": 2})), "AssocGrpCpuLimit"),
+    (tables(user=LimitSet(max_tres_per_job={"cpu": 2}), account=GRP_CPU_4),
+     "AssocMaxCpuPerJobLimit"),
+]
+
+
+@pytest.mark.parametrize(("limit_tables", "reason"), SEVERAL)
+def test_of_several_limits_hit_the_reason_is_the_first_in_slurms_order(
+        limit_tables: LimitTables, reason: str) -> None:
+    # Alice runs job 9 (3 CPUs); her job 2 asks for 3 CPUs for an hour.
+    d = run([mine(2, cpus=3, limit=3600)], limit_tables, [holder(9, cpus=3)])
+    assert d.reasons == {2: reason}
+    assert started(d) == {}
+
+
 def test_enforce_flags_switch_qos_and_association_limits_off() -> None:
     held = tables(qos=LimitSet(max_jobs_per_user=0), user=LimitSet(max_jobs_per_user=0))
     assert run([mine(1)], replace(held, enforce_qos=False)).reasons == {1: "AssocMaxJobsLimit"}

@@ -120,6 +120,45 @@ def test_the_working_directory_must_be_absolute(nobody: Any, cluster: Any) -> No
     assert "absolute path" in response.context["form"].errors["workdir"][0]
 
 
+@pytest.mark.parametrize(("name", "error"), [
+    ("two\nlines", "The job name contains a newline."),
+    ("tab\there", "The job name contains a tab."),
+    ("bell\x07", "The job name contains the unprintable character U+0007."),
+])
+def test_a_job_name_with_a_control_character_is_refused(nobody: Any, cluster: Any, name: str,
+                                                        error: str) -> None:
+    response = client_for(nobody).post("/compose/", form(job_name=name))
+    assert response.status_code == 400
+    assert response.context["form"].errors["job_name"] == [error]
+    assert not Job.objects.exists()
+
+
+@pytest.mark.parametrize(("workdir", "error"), [
+    ("/no/such/dir", "/no/such/dir: No such file or directory"),
+    ("/etc/passwd", "/etc/passwd: Not a directory"),
+])
+def test_the_working_directory_must_be_a_directory_that_exists(nobody: Any, cluster: Any,
+                                                               workdir: str, error: str) -> None:
+    response = client_for(nobody).post("/compose/", form(workdir=workdir))
+    assert response.status_code == 400
+    assert response.context["form"].errors["workdir"] == [error]
+    assert error in response.content.decode()
+    assert not Job.objects.exists()
+
+
+def test_a_refused_submission_keeps_everything_typed(nobody: Any, cluster: Any) -> None:
+    typed = form(script=SCRIPT + "echo more\n", job_name="a\nb", time="10", ntasks="3",
+                 mem="2G", output="out-%j.txt", workdir="/no/such/dir")
+    response = client_for(nobody).post("/compose/", typed)
+    assert response.status_code == 400
+    bound = response.context["form"]
+    for name in ("script", "job_name", "time", "ntasks", "mem", "output", "workdir"):
+        assert str(bound[name].value()) == typed[name], name
+    html = response.content.decode()
+    assert "echo more" in html and 'value="out-%j.txt"' in html
+    assert 'value="/no/such/dir"' in html
+
+
 def test_a_user_unknown_to_unix_gets_slurms_error(cluster: Any) -> None:
     ghost = make_user("no-such-unix-user-drover")
     response = client_for(ghost).post("/compose/", form())

@@ -152,6 +152,19 @@ def test_case_insensitive_keys_and_nodesets() -> None:
     assert (p.max_time_min, p.oversubscribe) == (10, "YES:4")
 
 
+@pytest.mark.parametrize(("text", "features"), [
+    ("NodeName=n1 Features=a Features=b\n", ["b"]),  # the later value, as for any key
+    ("NodeName=n1 Features=a Feature=b\n", ["b"]),
+    ("NodeName=n1 Feature=b Features=a\n", ["b"]),  # Feature= first, whatever the order
+    ("NodeName=DEFAULT Features=a\nNodeName=n1 Feature=b\n", ["b"]),
+    ("NodeName=DEFAULT Feature=a\nNodeName=n1 Features=b\n", ["b"]),
+    ("NodeName=DEFAULT Feature=a Features=c\nNodeName=n1\n", ["a"]),
+])
+def test_feature_and_features_on_one_line_resolve_as_slurm_reads_them(
+        text: str, features: list[str]) -> None:
+    assert slurmconf.parse(text).node("n1").features == features
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("NodeName=n1 CPUs=lots\n", "f.conf:1: invalid number CPUs=lots"),
     ("NodeName=n1\n\nPartitionName=p Nodes=n2\n", "f.conf:3: node n2 in Nodes=n2 is not"),
