@@ -60,11 +60,6 @@ ASSOC_GRP_JOBS = "AssocGrpJobsLimit"
 ASSOC_MAX_JOBS = "AssocMaxJobsLimit"
 ASSOC_MAX_WALL = "AssocMaxWallDurationPerJobLimit"
 
-#: Reasons that waiting cannot fix (the request alone is over a per-job limit).
-NEVER_REASONS = frozenset({QOS_MAX_WALL, ASSOC_MAX_WALL, *QOS_PER_JOB.values(),
-                           *QOS_PER_NODE.values(), *ASSOC_PER_JOB.values(),
-                           *ASSOC_PER_NODE.values()})
-
 Tres = dict[str, int]
 
 

@@ -23,12 +23,6 @@ REQ_NODE_NOT_AVAIL = "ReqNodeNotAvail"
 BAD_CONSTRAINTS = "BadConstraints"
 ACCESS_DENIED = "AccessDenied"
 
-#: Reasons that no amount of waiting fixes without a change of job or config
-#: (Kubernetes' "unschedulable" as opposed to "not now").
-NEVER_REASONS = frozenset({PARTITION_TIME_LIMIT, PARTITION_NODE_LIMIT, PARTITION_CONFIG,
-                           BAD_CONSTRAINTS, ACCESS_DENIED})
-
-
 @dataclass(frozen=True, slots=True)
 class NodeInfo:
     """One node: its configured size, what is allocated now, and whether jobs may start on it.
