@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.rpcstats.RpcStatsMiddleware",  # last: it times the view alone
 ]
 
 ROOT_URLCONF = "portal.urls"

@@ -1,7 +1,8 @@
 """The scheduler's statistics since the controller started (or since ``sdiag --reset``).
 
 What ``sdiag`` and the REST API's ``diag`` show. Each scheduling cycle adds itself
-(``record``); the job counters are counted from the job rows themselves. Kept in
+(``record``); the job counters are counted from the job rows themselves; the RPC
+counts come from :mod:`scheduler.rpcstats`. Kept in
 the shared cache (Redis in production, where the cycle runs in the worker and the
 question comes to the web process; the process's memory when embedded), so a
 restart of the cache starts them again, as a restart of slurmctld does Slurm's.
@@ -28,6 +29,7 @@ from typing import Any
 
 from django.db.models import Count, Q
 
+from scheduler import rpcstats
 from scheduler.kick import shared_cache
 from scheduler.models import AgentOrder, Job, JobState
 
@@ -92,8 +94,9 @@ def record(cycle: Cycle, now: float | None = None) -> None:
 
 
 def reset(now: float | None = None) -> None:
-    """Start the figures again (``sdiag --reset``)."""
+    """Start the figures again (``sdiag --reset``), the RPC counts with them."""
     shared_cache().set(KEY, asdict(Totals(since=time.time() if now is None else now)), None)
+    rpcstats.reset()
 
 
 def _mean(total: int, n: int) -> int:
@@ -137,6 +140,7 @@ def figures(now: float | None = None) -> dict[str, Any]:
         "schedule_queue_length": t.last_queue,
         **_backfill(t),
         "bf_active": False,
+        **rpcstats.figures(),
     }
 
 

@@ -2,8 +2,9 @@
 
 The controller keeps the figures (``GET /api/diag/``, scheduler/stats.py says what
 each one means in Drover); this command lays them out as ``sdiag`` does.
-``-r``/``--reset`` starts them again (operators only: ``POST /api/diag/``). Drover
-keeps no per-RPC counters, so the two RPC sections print their headings only.
+``-r``/``--reset`` starts them again (operators only: ``POST /api/diag/``). The RPC
+sections list the requests that stand for slurmctld's RPCs (portal/rpcstats.py), most
+called first, or by id (``-i``), total time (``-t``) or average time (``-T``).
 """
 
 from __future__ import annotations
@@ -29,8 +30,24 @@ def _when(epoch: Any) -> str:
     return f"{time.ctime(epoch)} ({epoch})"
 
 
-def render(s: Mapping[str, Any]) -> list[str]:
-    """sdiag's lines for one ``statistics`` object."""
+#: sdiag's orders of the RPC lines (-i, -t, -T, default): the field and whether the
+#: largest comes first. Sorts are stable: ties keep the controller's order.
+SORTS = {"id": ("", False), "time": ("total_time", True), "time2": ("average_time", True),
+         "count": ("count", True)}
+
+
+def _rpc_lines(rows: Any, sort: str, ident: str, line: str) -> list[str]:
+    if not isinstance(rows, list):
+        return []
+    key, largest_first = SORTS[sort]
+    rows = sorted((r for r in rows if isinstance(r, dict)),
+                  key=lambda r: r.get(key or ident, 0), reverse=largest_first)
+    return [line.format(**r) for r in rows]
+
+
+def render(s: Mapping[str, Any], sort: str = "count") -> list[str]:
+    """sdiag's lines for one ``statistics`` object, RPC lines in ``sort`` order (a key of
+    SORTS)."""
     def n(key: str) -> int:
         value = s.get(key)
         return value if isinstance(value, int) else 0
@@ -86,8 +103,14 @@ def render(s: Mapping[str, Any]) -> list[str]:
         f"Latency for 1000 calls to gettimeofday(): {n('gettimeofday_latency')} microseconds",
         "",
         "Remote Procedure Call statistics by message type",
+        *_rpc_lines(s.get("rpcs_by_message_type"), sort, "type_id",
+                    "\t{message_type:<40}({type_id:>5}) count:{count:<6} "
+                    "ave_time:{average_time:<6} total_time:{total_time}"),
         "",
         "Remote Procedure Call statistics by user",
+        *_rpc_lines(s.get("rpcs_by_user"), sort, "user_id",
+                    "\t{user:<16}({user_id:>8}) count:{count:<6} "
+                    "ave_time:{average_time:<6} total_time:{total_time}"),
         "",
         "Pending RPC statistics",
         "\tNo pending RPCs",
@@ -98,7 +121,6 @@ def build_parser() -> SlurmArgumentParser:
     p = SlurmArgumentParser("sdiag")
     p.add_argument("-a", "--all", action="store_true")
     p.add_argument("-r", "--reset", action="store_true")
-    # sorting the RPC sections, of which Drover has none
     p.add_argument("-i", "--sort-by-id", action="store_true")
     p.add_argument("-t", "--sort-by-time", action="store_true")
     p.add_argument("-T", "--sort-by-time2", action="store_true")
@@ -125,7 +147,9 @@ def main(argv: Sequence[str] | None = None, ctl: Ctl | None = None) -> int:
         print("Reset scheduling statistics")
         return 0
     stats = answer.get("statistics") if isinstance(answer, dict) else None
-    sys.stdout.write("\n".join(render(stats if isinstance(stats, dict) else {})) + "\n")
+    sort = ("id" if args.sort_by_id else "time" if args.sort_by_time
+            else "time2" if args.sort_by_time2 else "count")
+    sys.stdout.write("\n".join(render(stats if isinstance(stats, dict) else {}, sort)) + "\n")
     sys.stdout.flush()
     return 0
 

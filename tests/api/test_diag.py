@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from rest_framework.test import APIClient
 
 from scheduler import cycle, stats
 from scheduler.actions.submit import do_submit_job
@@ -65,3 +66,41 @@ def test_only_an_operator_resets(cluster: Any, users: dict[str, Any], api: Any) 
     r = api("root").post("/api/diag/")
     assert r.status_code == 200 and r.json()["statistics"]["schedule_cycle_total"] == 0
 
+
+
+def rpcs(f: dict[str, Any]) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
+    """(count by message type, (uid, count) by user) of the statistics."""
+    assert all(r["type_id"] and r["average_time"] == r["total_time"] // r["count"]
+               for r in f["rpcs_by_message_type"])
+    return ({r["message_type"]: r["count"] for r in f["rpcs_by_message_type"]},
+            {r["user"]: (r["user_id"], r["count"]) for r in f["rpcs_by_user"]})
+
+
+def test_requests_count_as_slurmctlds_rpcs_by_type_and_user(cluster: Any,
+                                                            users: dict[str, Any],
+                                                            api: Any) -> None:
+    daemon = api("daemon")
+    assert daemon.post("/api/jobs/", desc(), format="json").status_code == 201
+    assert daemon.post("/api/jobs/", desc(test_only=True), format="json").status_code == 200
+    assert daemon.post("/api/jobs/", desc(partition="nope"), format="json").status_code == 400
+    daemon.get("/api/jobs/")
+    api("root").get("/api/partitions/")
+    api("root").get("/api/nodes/n1/")
+    assert APIClient().get("/api/jobs/").status_code == 401  # nobody: not an RPC
+    daemon.get("/api/accounting/jobs/")  # slurmdbd's, not slurmctld's
+    types, by_user = rpcs(figures(api))
+    assert types == {"REQUEST_SUBMIT_BATCH_JOB": 2, "REQUEST_JOB_WILL_RUN": 1,
+                     "REQUEST_JOB_INFO": 1, "REQUEST_PARTITION_INFO": 1,
+                     "REQUEST_NODE_INFO_SINGLE": 1}
+    # figures() itself came after the counts were read: counted for the next one
+    assert by_user == {"daemon": (1, 4), "root": (0, 2)}
+    assert rpcs(figures(api))[0]["REQUEST_STATS_INFO"] == 1
+
+
+def test_a_reset_starts_the_rpc_counts_again(cluster: Any, users: dict[str, Any],
+                                             api: Any) -> None:
+    api("daemon").get("/api/jobs/")
+    assert rpcs(figures(api))[0] == {"REQUEST_JOB_INFO": 1}
+    assert api("root").post("/api/diag/").status_code == 200
+    types, by_user = rpcs(figures(api))
+    assert "REQUEST_JOB_INFO" not in types and "daemon" not in by_user

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -43,16 +44,52 @@ def run(capsys: Any, argv: list[str], ctl: FakeCtl) -> tuple[str, str, int]:
     return out, err, code
 
 
-def without_rpc_lines(text: str) -> str:
-    """The golden output less its RPC counters (Drover keeps none): headings stay."""
-    return "".join(line for line in text.splitlines(keepends=True)
-                   if not (line.startswith("\t") and ("count:" in line)))
+RPC_TYPE = re.compile(r"\t(\w+) +\( *(\d+)\) count:(\d+) +ave_time:(\d+) +total_time:(\d+)$")
+RPC_USER = re.compile(r"\t(\S+) +\( *(\d+)\) count:(\d+) +ave_time:(\d+) +total_time:(\d+)$")
+
+
+def rpc_rows(text: str) -> dict[str, list[dict[str, Any]]]:
+    """The golden's RPC lines as the API lists them (in the golden's order)."""
+    types, users = text.split("Remote Procedure Call statistics by user")
+    fields = ("count", "average_time", "total_time")
+    return {
+        "rpcs_by_message_type": [
+            {"message_type": m[1], "type_id": int(m[2]),
+             **dict(zip(fields, map(int, m.groups()[2:]), strict=True))}
+            for m in map(RPC_TYPE.match, types.splitlines()) if m],
+        "rpcs_by_user": [
+            {"user": m[1], "user_id": int(m[2]),
+             **dict(zip(fields, map(int, m.groups()[2:]), strict=True))}
+            for m in map(RPC_USER.match, users.splitlines()) if m]}
 
 
 def test_the_layout_is_slurms(capsys: Any, utc: None) -> None:
     g = golden.load("136")
-    ctl = FakeCtl({("GET", "/api/diag/"): {"statistics": GOLDEN_FIGURES}})
-    assert run(capsys, [], ctl) == (without_rpc_lines(g.stdout), g.stderr, g.exit)
+    rows = rpc_rows(g.stdout)
+    assert len(rows["rpcs_by_message_type"]) == 20 and len(rows["rpcs_by_user"]) == 1
+    ctl = FakeCtl({("GET", "/api/diag/"): {"statistics": {**GOLDEN_FIGURES, **rows}}})
+    assert run(capsys, [], ctl) == (g.stdout, g.stderr, g.exit)
+
+
+def rpc_order(capsys: Any, argv: list[str]) -> list[str]:
+    rows = [{"message_type": name, "type_id": ident, "count": n, "average_time": total // n,
+             "total_time": total}
+            for name, ident, n, total in (("REQUEST_PING", 1008, 2, 900),
+                                          ("REQUEST_JOB_INFO", 2003, 9, 1800),
+                                          ("REQUEST_BUILD_INFO", 2001, 1, 1000))]
+    ctl = FakeCtl({("GET", "/api/diag/"): {"statistics": {"rpcs_by_message_type": rows}}})
+    out, _, _ = run(capsys, argv, ctl)
+    return [m[1] for m in map(RPC_TYPE.match, out.splitlines()) if m]
+
+
+def test_rpc_lines_sort_by_count_id_total_or_average_time(capsys: Any) -> None:
+    assert rpc_order(capsys, []) == ["REQUEST_JOB_INFO", "REQUEST_PING", "REQUEST_BUILD_INFO"]
+    assert rpc_order(capsys, ["-i"]) == ["REQUEST_PING", "REQUEST_BUILD_INFO",
+                                         "REQUEST_JOB_INFO"]
+    assert rpc_order(capsys, ["-t"]) == ["REQUEST_JOB_INFO", "REQUEST_BUILD_INFO",
+                                         "REQUEST_PING"]
+    assert rpc_order(capsys, ["-T"]) == ["REQUEST_BUILD_INFO", "REQUEST_PING",
+                                         "REQUEST_JOB_INFO"]
 
 
 def test_no_backfill_cycle_yet_reads_na(capsys: Any) -> None:

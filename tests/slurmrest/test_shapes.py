@@ -57,6 +57,8 @@ def test_v0038_objects_have_the_golden_keys(running: Any, rest: Any) -> None:
     assert set(ping) == set(golden_json("098")["pings"][0])
     stats = client.get("/slurm/v0.0.38/diag").json()["statistics"]
     assert set(stats) == set(golden_json("104")["statistics"])
+    for rows in ("rpcs_by_message_type", "rpcs_by_user"):  # the requests above
+        assert stats[rows] and set(stats[rows][0]) == set(golden_json("104")["statistics"][rows][0])
 
 
 def test_v0038_a_pending_job_has_no_job_resources_like_the_golden(cluster: Any,

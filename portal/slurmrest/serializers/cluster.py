@@ -150,10 +150,9 @@ _DIAG_TIMES = ("req_time", "req_time_start", "job_states_ts", "bf_when_last_cycl
 
 
 def diag(version: Version, figures: dict[str, Any]) -> dict[str, Any]:
-    """sdiag's statistics from ``scheduler.stats.figures``; no RPC counters (Drover keeps
-    none)."""
+    """sdiag's statistics from ``scheduler.stats.figures``, RPC counts included."""
     stats: dict[str, Any] = {
-        "rpcs_by_message_type": [], "rpcs_by_user": [], "parts_packed": 1,
+        "parts_packed": 1,
         "agent_count": 0, "agent_thread_count": 0, "dbd_agent_queue_size": 0,
     }
     stats.update({k: v for k, v in figures.items() if not k.startswith("bf_last_depth")})
@@ -161,4 +160,11 @@ def diag(version: Version, figures: dict[str, Any]) -> dict[str, Any]:
     if version.no_val:
         stats.update({"pending_rpcs": [], "pending_rpcs_by_hostlist": [],
                       "bf_exit": {}, "schedule_exit": {}})
+        # v0.0.39+: the average is a no_val number; a type also has its queue figures
+        stats["rpcs_by_message_type"] = [
+            {**r, "queued": 0, "dropped": 0, "cycle_last": 0, "cycle_max": 0,
+             "average_time": no_val(r["average_time"])}
+            for r in figures["rpcs_by_message_type"]]
+        stats["rpcs_by_user"] = [{**r, "average_time": no_val(r["average_time"])}
+                                 for r in figures["rpcs_by_user"]]
     return stats
