@@ -43,6 +43,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--memory", type=int, metavar="MB", help="memory to offer (default: detected)")
     p.add_argument("--gres", help="generic resources, e.g. gpu:h100:4 (default: detected)")
     p.add_argument("--features", default="", help="node features, comma separated")
+    p.add_argument(
+        "--slurm-conf",
+        default=os.environ.get("DROVER_SLURM_CONF"),
+        metavar="PATH",
+        help="the slurm.conf the cluster was configured from, given to jobs as SLURM_CONF "
+        "(default: $DROVER_SLURM_CONF; unset: no SLURM_CONF)",
+    )
     p.add_argument("--wait", type=float, default=20.0, help=argparse.SUPPRESS)
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     args = p.parse_args(argv)
@@ -82,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         agent = Agent(
             url=args.controller, key=key, node=args.node,
             spool_dir=_spool_dir(args.spool_dir, args.node), hardware=hw, wait_s=args.wait,
+            slurm_conf=os.path.abspath(args.slurm_conf) if args.slurm_conf else None,
         )  # fmt: skip
     except (ValueError, OSError) as exc:
         print(f"drover-nodeagent: error: {exc}", file=sys.stderr)

@@ -6,9 +6,10 @@ Threads and why:
   keep-alive connection, so an order reaches the node the moment the
   controller has one; it carries the acks of applied orders (so the
   controller stops re-sending them) but no events;
-* the *sender* carries events and acks on a second connection with
-  ``wait_s=0``. It sleeps on ``_wake`` (a threading.Event) that every new
-  event and every applied order sets, so the end of a job is reported at once
+* the *sender* carries events, acks and the running steps' latest usage
+  samples (``sstat``'s figures) on a second connection with ``wait_s=0``. It
+  sleeps on ``_wake`` (a threading.Event) that every new event and every
+  applied order sets, so the end of a job is reported at once
   even while the poller's request is parked at the controller; unacked events
   are re-sent every ``RESEND_S`` and a heartbeat goes out every
   ``heartbeat_s``. Woken, it first lets ``GATHER_S`` pass, so that what
@@ -158,8 +159,10 @@ class Agent:
         wait_s: float = 20.0,
         use_cgroups: bool | None = None,
         sample_s: float = 0.5,
+        slurm_conf: str | None = None,
     ) -> None:
         self.url = url
+        self.slurm_conf = slurm_conf
         self.node = node
         self.hardware = hardware
         self.wait_s = wait_s
@@ -209,6 +212,12 @@ class Agent:
     def running(self) -> list[int]:
         with self._lock:
             return sorted(self._steps)
+
+    def usage(self) -> list[protocol.StepUsage]:
+        """The latest usage sample of every running step that has one."""
+        with self._lock:
+            steps = [self._steps[j] for j in sorted(self._steps)]
+        return [u for u in (s.usage() for s in steps) if u is not None]
 
     def _connection(self) -> Connection:
         conn = Connection(self.url, self._key, self.node, self._nonces)
@@ -260,6 +269,8 @@ class Agent:
             "load": round(load, 2),
             "free_memory_mb": min(free, self.hardware.real_memory_mb),
         }
+        if events:  # the heartbeat carries the running steps' usage (sstat's figures)
+            body["usage"] = self.usage()
         answer = conn.post(protocol.SYNC_PATH, body, timeout=wait_s + 30)
         if self._stop.is_set():
             return  # stopped while the request was out: obey nothing more
@@ -370,8 +381,9 @@ class Agent:
         job_id = int(payload["job_id"])
         try:
             spawned = launch(
-                payload, spool_dir=self.spool_dir, node=self.node, use_cgroups=self.use_cgroups
-            )
+                payload, spool_dir=self.spool_dir, node=self.node,
+                use_cgroups=self.use_cgroups, slurm_conf=self.slurm_conf,
+            )  # fmt: skip
         except (LaunchError, OSError) as exc:
             log.error("job %s: launch failed: %s", job_id, exc)
             now = time.time()

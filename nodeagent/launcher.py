@@ -8,7 +8,8 @@ waits until the agent has put it in the job's cgroup, creates the missing
 parent directories of the output files and opens them (so they are created by
 the user, with the user's rights, as Slurm does), opens stdin, changes to the
 work directory (falling back to ``/tmp`` with Slurm's error message when that
-fails), and ``exec``s the script. The job is a session and process group of its
+fails), exports ``SLURM_TASK_PID`` (its own pid, which the script keeps) and
+``exec``s the script. The job is a session and process group of its
 own (``start_new_session``), whose id is the job's pid.
 """
 
@@ -58,6 +59,8 @@ if ! cd -- "$cwd" 2>/dev/null; then
 fi
 # cd sets OLDPWD: give the job back the environment it was given.
 if [ "$had_oldpwd" ]; then OLDPWD=$oldpwd; else unset OLDPWD; fi
+# The script takes over this shell's pid with exec: that is the batch task's pid.
+SLURM_TASK_PID=$$; export SLURM_TASK_PID
 exec "$script" "$@"
 """
 
@@ -95,10 +98,15 @@ def parse_signal(name: str | int) -> int:
         raise ValueError(f"unknown signal: {name}") from None
 
 
-def job_environment(payload: LaunchPayload, node: str) -> dict[str, str]:
-    """The controller's environment plus what only the node knows."""
+def job_environment(
+    payload: LaunchPayload, node: str, slurm_conf: str | None = None
+) -> dict[str, str]:
+    """The controller's environment plus what only the node knows (``slurm_conf``: the
+    slurm.conf the agent was told the cluster runs from; SLURM_CONF only then)."""
     env = {str(k): str(v) for k, v in payload["env"].items()}
     env["SLURMD_NODENAME"] = node
+    if slurm_conf:
+        env["SLURM_CONF"] = slurm_conf
     env.setdefault("SLURM_TOPOLOGY_ADDR", node)
     env.setdefault("SLURM_TOPOLOGY_ADDR_PATTERN", "node")
     cpus = payload.get("cpus")
@@ -160,7 +168,12 @@ def _job_dir(payload: LaunchPayload, spool_dir: Path, run_as: dict[str, object])
 
 
 def launch(
-    payload: LaunchPayload, *, spool_dir: Path, node: str, use_cgroups: bool = False
+    payload: LaunchPayload,
+    *,
+    spool_dir: Path,
+    node: str,
+    use_cgroups: bool = False,
+    slurm_conf: str | None = None,
 ) -> Spawned:
     """Start the job's batch script; raise LaunchError when it cannot start."""
     job_id = payload["job_id"]
@@ -190,7 +203,7 @@ def launch(
         with open(job_dir / "slurmstepd.log", "ab") as stepd_log:
             popen = subprocess.Popen(  # type: ignore[call-overload]
                 argv,
-                env=job_environment(payload, node),
+                env=job_environment(payload, node, slurm_conf),
                 cwd="/",
                 stdin=subprocess.DEVNULL,
                 stdout=stepd_log,

@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass
 
 import psutil
@@ -27,6 +28,10 @@ STEP_VAR = "SLURM_STEP_ID"
 class Sample:
     rss_kb: int
     cpu_time_s: float
+    vmsize_kb: int = 0
+    read_bytes: int = 0  # storage I/O of every process seen, as Slurm's fs/disk counts it
+    write_bytes: int = 0
+    time: float = 0.0  # when taken (0: never)
 
 
 class JobProcesses:
@@ -35,8 +40,12 @@ class JobProcesses:
         self.cgroup = cgroup
         self._known: dict[int, psutil.Process] = {}
         self._cpu: dict[tuple[int, float], float] = {}
+        self._io: dict[tuple[int, float], tuple[int, int]] = {}
         self._lock = threading.Lock()
         self.max_rss_kb = 0
+        self.max_vmsize_kb = 0
+        self.last = Sample(0, 0.0)
+        self.pids: list[int] = []
         with contextlib.suppress(psutil.Error):
             self._known[pid] = psutil.Process(pid)
 
@@ -61,22 +70,35 @@ class JobProcesses:
             return list(found.values())
 
     def sample(self) -> Sample:
-        """Current resident memory of the whole job; CPU time of every process seen."""
-        rss = 0
+        """Current resident and virtual memory of the whole job; CPU time and storage
+        I/O of every process seen. Kept as ``last`` (with the maxima) for usage reports."""
+        rss = vms = 0
+        pids: list[int] = []
         for proc in self.live():
             try:
                 with proc.oneshot():
-                    rss += proc.memory_info().rss
+                    mem = proc.memory_info()
                     t = proc.cpu_times()
                     cpu = t.user + t.system + t.children_user + t.children_system
-                    self._cpu[(proc.pid, proc.create_time())] = cpu
+                    key = (proc.pid, proc.create_time())
+                    self._cpu[key] = cpu
+                    self._io[key] = _io_bytes(proc)
             except psutil.Error:
                 continue
+            rss += mem.rss
+            vms += mem.vms
+            pids.append(proc.pid)
         rss_kb = rss // 1024
-        if self.cgroup is not None:
-            rss_kb = max(rss_kb, self.cgroup.peak_rss_kb())
-        self.max_rss_kb = max(self.max_rss_kb, rss_kb)
-        return Sample(rss_kb=rss_kb, cpu_time_s=sum(self._cpu.values()))
+        peak = self.cgroup.peak_rss_kb() if self.cgroup is not None else 0
+        self.max_rss_kb = max(self.max_rss_kb, rss_kb, peak)
+        self.max_vmsize_kb = max(self.max_vmsize_kb, vms // 1024)
+        self.pids = sorted(pids)
+        self.last = Sample(rss_kb=rss_kb, cpu_time_s=sum(self._cpu.values()),
+                           vmsize_kb=vms // 1024,
+                           read_bytes=sum(r for r, _ in self._io.values()),
+                           write_bytes=sum(w for _, w in self._io.values()),
+                           time=time.time())
+        return self.last
 
     def signal(self, sig: int) -> None:
         """Send ``sig`` once to every process of the job.
@@ -112,6 +134,16 @@ class JobProcesses:
 
     def cpu_time_s(self) -> float:
         return sum(self._cpu.values())
+
+
+def _io_bytes(proc: psutil.Process) -> tuple[int, int]:
+    """Bytes ``proc`` read and wrote (storage, not pipes); (0, 0) where the kernel
+    keeps no I/O accounting or it cannot be read."""
+    try:
+        io = proc.io_counters()
+    except (psutil.Error, AttributeError, OSError):
+        return 0, 0
+    return int(io.read_bytes), int(io.write_bytes)
 
 
 def _step_of(proc: psutil.Process | None) -> str | None:

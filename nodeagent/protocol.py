@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NotRequired, TypedDict
+from typing import Literal, NotRequired, TypedDict, TypeGuard, cast
 
 CREDENTIAL_TTL = 300
 HEADER = "X-Drover-Credential"
@@ -279,6 +279,23 @@ class Event(TypedDict):
     terminated_for: NotRequired[str | None]
 
 
+class StepUsage(TypedDict):
+    """The latest figures of a running step (what ``sstat`` shows), sent with heartbeats."""
+
+    job_id: int
+    step: str  # "batch": the agent runs the batch step; srun's steps are not recorded yet
+    ntasks: int
+    pids: list[int]
+    time: float  # when sampled
+    cpu_time_s: float
+    rss_kb: int
+    max_rss_kb: int
+    vmsize_kb: int
+    max_vmsize_kb: int
+    read_bytes: int
+    write_bytes: int
+
+
 class SyncBody(TypedDict):
     node: str
     running: list[int]
@@ -287,6 +304,55 @@ class SyncBody(TypedDict):
     wait_s: float
     load: float
     free_memory_mb: int
+    usage: NotRequired[list[StepUsage]]
+
+
+_USAGE_INTS = ("job_id", "ntasks", "rss_kb", "max_rss_kb", "vmsize_kb", "max_vmsize_kb",
+               "read_bytes", "write_bytes")
+_USAGE_NUMBERS = ("time", "cpu_time_s")
+_USAGE_KEYS = (*_USAGE_INTS, *_USAGE_NUMBERS, "step", "pids")
+MAX_USAGE_INT = 2**63 - 1  # what a PostgreSQL bigint holds
+MAX_USAGE_SECONDS = 253402300800.0  # year 10000: a time any datetime holds
+MAX_PIDS = 4096
+
+
+def parse_usage(value: object) -> list[StepUsage]:
+    """A sync's ``usage`` list checked field by field; ValueError naming the first fault.
+
+    Every key is required, counts are non-negative integers (bools are not), times
+    finite non-negative numbers, ``step`` a short name and ``pids`` a list of pids.
+    """
+    if not isinstance(value, list):
+        raise ValueError("usage must be a list")
+    out: list[StepUsage] = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise ValueError(f"usage[{i}] must be an object")
+        for key in _USAGE_INTS:
+            n = item.get(key)
+            if not _int(n) or not 0 <= n <= MAX_USAGE_INT:
+                raise ValueError(f"usage[{i}].{key} must be a non-negative integer")
+        for key in _USAGE_NUMBERS:
+            x = item.get(key)
+            if not _number(x) or not 0 <= x < MAX_USAGE_SECONDS:
+                raise ValueError(f"usage[{i}].{key} must be a non-negative number of seconds")
+        step = item.get("step")
+        if not isinstance(step, str) or not step or len(step) > 16:
+            raise ValueError(f"usage[{i}].step must be a step name")
+        pids = item.get("pids")
+        if (not isinstance(pids, list) or len(pids) > MAX_PIDS
+                or not all(_int(p) and 0 < p < 2**31 for p in pids)):
+            raise ValueError(f"usage[{i}].pids must be a list of process ids")
+        out.append(cast(StepUsage, {k: item[k] for k in _USAGE_KEYS}))
+    return out
+
+
+def _int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: object) -> TypeGuard[float]:
+    return _int(value) or isinstance(value, float)
 
 
 class SyncAnswer(TypedDict):

@@ -31,6 +31,7 @@ import psutil
 
 from nodeagent.launcher import Spawned
 from nodeagent.monitor import JobProcesses
+from nodeagent.protocol import StepUsage
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,21 @@ class Step:
                 self.procs.signal_steps(sig)
             else:
                 self.procs.signal(sig)
+
+    def usage(self) -> StepUsage | None:
+        """The latest sample of the batch step (what ``sstat`` shows), None before the
+        first: the supervising thread takes one every ``sample_s``; this only reads it."""
+        procs = self.procs
+        last = procs.last
+        if not last.time:
+            return None
+        return {
+            "job_id": self.job_id, "step": "batch", "ntasks": 1, "pids": list(procs.pids),
+            "time": last.time, "cpu_time_s": round(last.cpu_time_s, 3),
+            "rss_kb": last.rss_kb, "max_rss_kb": procs.max_rss_kb,
+            "vmsize_kb": last.vmsize_kb, "max_vmsize_kb": procs.max_vmsize_kb,
+            "read_bytes": last.read_bytes, "write_bytes": last.write_bytes,
+        }
 
     # ---- the supervising thread ----------------------------------------------
 

@@ -5,7 +5,8 @@ and authentication is the credential, not a user. A request is accepted when
 its credential verifies (MAC, body digest, age, unseen nonce; nonces are kept
 in the cache for CREDENTIAL_TTL), was made as root or as the controller's own
 user (emulated nodes share one host, so the host is not tied to the node), and
-names a node of slurm.conf. Answers are signed the same way.
+names a node of slurm.conf. Answers are signed the same way. A sync whose
+``usage`` reports are malformed is refused whole (400), as a body that is not JSON is.
 
 Sync is a long poll: events and acks are applied first; if no order waits, the
 view listens on the channel-layer group ``agent.<node>`` for up to
@@ -165,11 +166,21 @@ async def _wait_for_doorbell(layer: Any, channel: str | None, node: str, wait_s:
             return
 
 
+def _check_sync(data: dict[str, Any]) -> dict[str, Any]:
+    """A sync body's ``usage`` checked (raises Rejected naming the fault)."""
+    if "usage" in data:
+        try:
+            data["usage"] = protocol.parse_usage(data["usage"])
+        except ValueError as err:
+            raise Rejected(400, "Failure during parsing", str(err)) from None
+    return data
+
+
 @csrf_exempt
 @require_POST
 async def sync(request: HttpRequest) -> HttpResponse:
     try:
-        data = await _db(_authenticate)(request)
+        data = _check_sync(await _db(_authenticate)(request))
     except Rejected as err:
         return _error(err.status, err.error, err.detail)
     node = data["node"]

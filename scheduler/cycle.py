@@ -33,7 +33,7 @@ from scheduler.core import reservations
 from scheduler.core import types as core
 from scheduler.core.cycle import Memo, run_cycle
 from scheduler.ids import allocate_job_ids
-from scheduler.launch import launch_payload
+from scheduler.launch import launch_payload, working_cluster
 from scheduler.models import AgentOrder, Job, JobState, Node
 from scheduler.records import compress_hosts
 from scheduler.validation import expand_ids, node_gres
@@ -201,6 +201,7 @@ def _apply_starts(decision: core.Decision, now: datetime
     cluster = conf.get("ClusterName") or "drover"
     kill_wait = conf.get_int("KillWait")
     def_mem_cpu = conf.get_int("DefMemPerCPU")
+    working = working_cluster(conf.settings_map())
     gpu_used: dict[str, set[int]] = {}
     started: list[int] = []
     metas: dict[int, int] = {}
@@ -221,7 +222,7 @@ def _apply_starts(decision: core.Decision, now: datetime
         host = nodes[row.batch_host]
         payload = launch_payload(row, cluster=cluster, kill_wait_s=kill_wait,
                                  array_tasks=array_tasks.get(start.job_id, ()),
-                                 default_mem_per_cpu=def_mem_cpu)
+                                 default_mem_per_cpu=def_mem_cpu, working=working)
         AgentOrder.objects.create(node=host, kind="launch", job=row, payload=payload)
         woken.add(host.name)
         started.append(row.pk)

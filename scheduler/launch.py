@@ -10,9 +10,10 @@ absolute against the job's work dir; the default is ``slurm-%j.out`` (arrays
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from accounting.records import cluster_record
 from scheduler.models import Job
 from scheduler.records import compress_hosts
 
@@ -88,9 +89,24 @@ def _spec_ids(spec: str) -> tuple[list[int], int]:
     return ids, step
 
 
+# Slurm's select plugin ids (``SELECT_PLUGIN_*``), the last part of SLURM_WORKING_CLUSTER.
+_SELECT_PLUGIN_IDS = {"select/cons_res": 101, "select/linear": 102, "select/cons_tres": 109}
+
+
+def working_cluster(settings: Mapping[str, str]) -> str:
+    """SLURM_WORKING_CLUSTER as slurmctld writes it: ``cluster:address:port:rpc:select``,
+    the controller's address being the one in ``SlurmctldHost=name(address)`` if given."""
+    rec = cluster_record(dict(settings))
+    name, _, addr = str(rec["control_host"]).partition("(")
+    select = _SELECT_PLUGIN_IDS.get(settings.get("SelectType", ""), 109)
+    return (f"{rec['name']}:{addr.rstrip(')') or name}:{rec['control_port']}:{rec['rpc']}:"
+            f"{select}")
+
+
 def job_env(job: Job, cluster: str, array_tasks: Sequence[int] = (),
-            default_mem_per_cpu: int = 0) -> dict[str, str]:
-    """The environment of ``job``'s batch script (the job must hold its allocation)."""
+            default_mem_per_cpu: int = 0, working: str = "") -> dict[str, str]:
+    """The environment of ``job``'s batch script (the job must hold its allocation);
+    ``working``: SLURM_WORKING_CLUSTER (:func:`working_cluster`), unset when empty."""
     alloc: dict[str, dict[str, Any]] = job.alloc or {}
     # The batch host first, as Slurm orders SLURM_JOB_CPUS_PER_NODE.
     names = sorted(alloc, key=lambda n: (n != job.batch_host, n))
@@ -131,7 +147,10 @@ def job_env(job: Job, cluster: str, array_tasks: Sequence[int] = (),
         "SLURM_TOPOLOGY_ADDR": job.batch_host,
         "SLURM_TOPOLOGY_ADDR_PATTERN": "node",
         "SLURM_JOB_START_TIME": str(start),
+        "SLURM_NODE_ALIASES": "(null)",  # no cloud nodes with addresses set at boot
     }
+    if working:
+        slurm["SLURM_WORKING_CLUSTER"] = working
     if job.account:
         slurm["SLURM_JOB_ACCOUNT"] = job.account
     if job.time_limit_min is not None and start:
@@ -166,8 +185,8 @@ def job_env(job: Job, cluster: str, array_tasks: Sequence[int] = (),
 
 
 def launch_payload(job: Job, *, cluster: str, kill_wait_s: int,
-                   array_tasks: Sequence[int] = (), default_mem_per_cpu: int = 0
-                   ) -> dict[str, Any]:
+                   array_tasks: Sequence[int] = (), default_mem_per_cpu: int = 0,
+                   working: str = "") -> dict[str, Any]:
     """The ``launch`` order's payload for ``job`` on its batch host."""
     fp = _filepattern()
     host = (job.alloc or {}).get(job.batch_host, {})
@@ -178,7 +197,7 @@ def launch_payload(job: Job, *, cluster: str, kill_wait_s: int,
         "gid": job.gid,
         "script": job.script,
         "argv": list(job.argv or []),
-        "env": job_env(job, cluster, array_tasks, default_mem_per_cpu),
+        "env": job_env(job, cluster, array_tasks, default_mem_per_cpu, working),
         "cwd": job.work_dir,
         "stdout": expand_path(job.stdout, job, fp.default_output(job.array_task_id is not None)),
         "stderr": expand_path(job.stderr, job),

@@ -231,6 +231,16 @@ class JobStep(models.Model):
     exit_signal = models.IntegerField(default=0)
     cpu_time_s = models.FloatField(default=0.0)
     max_rss_kb = models.BigIntegerField(default=0)
+    # While the step runs, cpu_time_s and max_rss_kb above and these hold the agent's
+    # latest sample (sstat); its end leaves the final cpu_time_s and max_rss_kb.
+    ntasks = models.PositiveIntegerField(default=1)
+    pids = models.JSONField(default=list)
+    rss_kb = models.BigIntegerField(default=0)
+    vmsize_kb = models.BigIntegerField(default=0)
+    max_vmsize_kb = models.BigIntegerField(default=0)
+    read_bytes = models.BigIntegerField(default=0)
+    write_bytes = models.BigIntegerField(default=0)
+    usage_time = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         unique_together = [("job", "step")]

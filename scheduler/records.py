@@ -153,6 +153,16 @@ def step_record(step: Any) -> dict[str, Any]:
     }
 
 
+def step_usage_record(step: Any) -> dict[str, Any]:
+    """A running step's latest usage sample (``sstat``): the step record and its figures."""
+    return {
+        **step_record(step), "ntasks": step.ntasks, "pids": list(step.pids or []),
+        "rss_kb": step.rss_kb, "vmsize_kb": step.vmsize_kb, "max_vmsize_kb": step.max_vmsize_kb,
+        "read_bytes": step.read_bytes, "write_bytes": step.write_bytes,
+        "usage_time": epoch(step.usage_time),
+    }
+
+
 _DEPEND_ITEM = re.compile(r"^([a-z]+)((?::[^:]+)*)$")
 
 

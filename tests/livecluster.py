@@ -355,7 +355,7 @@ def _start_production(cluster: LiveCluster, conf: Path, nodes: list[tuple[str, i
         cluster.spawn(f"agent-{name}", [
             sys.executable, "-m", "nodeagent", "--controller", cluster.url, "--node", name,
             "--key-file", str(key_file), "--spool-dir", str(cluster.state_dir / "spool" / name),
-            "--cpus", str(cpus), "--memory", str(mem)])
+            "--cpus", str(cpus), "--memory", str(mem), "--slurm-conf", str(conf)])
 
 
 def _start_embedded(cluster: LiveCluster, conf: Path) -> None:

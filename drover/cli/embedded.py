@@ -100,6 +100,7 @@ class AgentPool:
     spool_root: Path
     log_dir: Path | None = None
     env: dict[str, str] | None = None
+    slurm_conf: Path | None = None  # given to the agents, which give it to jobs (SLURM_CONF)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)
 
@@ -113,6 +114,8 @@ class AgentPool:
             cmd += ["--gres", node.gres]
         if node.features:
             cmd += ["--features", node.features]
+        if self.slurm_conf is not None:
+            cmd += ["--slurm-conf", str(self.slurm_conf)]
         return cmd
 
     def start(self, nodes: Sequence[EmulatedNode]) -> None:

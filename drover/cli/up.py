@@ -244,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
     settings = _server("django.conf").settings
     log_dir = state_dir / "log"
     pool = AgentPool(controller=url, key_file=Path(settings.KEY_FILE),
-                     spool_root=state_dir / "spool", log_dir=log_dir)
+                     spool_root=state_dir / "spool", log_dir=log_dir, slurm_conf=conf_path)
     stop_watch = threading.Event()
 
     def on_started() -> None:  # in the server's event loop

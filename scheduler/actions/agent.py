@@ -1,4 +1,5 @@
-"""An agent's sync call: heartbeat, acks of orders, events; and the orders waiting for it.
+"""An agent's sync call: heartbeat, acks of orders, events, the running steps' usage; and
+the orders waiting for it.
 
 Events are applied in ``seq`` order and each is acknowledged once handled, even
 when it changes nothing (a duplicate, or a job that has moved on): the agent
@@ -20,18 +21,30 @@ from scheduler import events
 from scheduler.actions.agent_events import apply_events
 from scheduler.actions.errors import SlurmError
 from scheduler.actions.nodes import return_to_service
+from scheduler.actions.step_usage import record_step_usage
 from scheduler.models import AgentOrder, Node
 
 log = logging.getLogger(__name__)
 
 
 def do_agent_sync(node_name: str, body: dict[str, Any]) -> list[int]:
-    """Apply a sync body; returns the ``seq`` of every event handled (to acknowledge)."""
+    """Apply a sync body; returns the ``seq`` of every event handled (to acknowledge).
+
+    Precondition: ``body["usage"]``, if any, passed ``protocol.parse_usage``. It is
+    applied after the events, so a step started in this sync takes its first figures
+    and one that ended in it keeps its final ones.
+    """
     _heartbeat(node_name, body)
     acks = [int(a) for a in body.get("acks") or [] if isinstance(a, int)]
     if acks:
         AgentOrder.objects.filter(node__name=node_name, id__in=acks,
                                   acked__isnull=True).update(acked=timezone.now())
+    handled = _apply_events(node_name, body)
+    record_step_usage(node_name, body.get("usage") or [])
+    return handled
+
+
+def _apply_events(node_name: str, body: dict[str, Any]) -> list[int]:
     raw = [e for e in body.get("events") or [] if isinstance(e, dict)]
     batch = sorted(raw, key=lambda e: int(e.get("seq") or 0))
     if not batch:

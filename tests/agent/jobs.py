@@ -40,9 +40,10 @@ def payload(tmp: Path, script: str, job_id: int = 1, **over: Any) -> LaunchPaylo
 class Running:
     """A job started with launch() and supervised by a Step."""
 
-    def __init__(self, tmp: Path, p: LaunchPayload, *, watchdog: bool = True) -> None:
+    def __init__(self, tmp: Path, p: LaunchPayload, *, watchdog: bool = True,
+                 slurm_conf: str | None = None) -> None:
         self.ended: queue.Queue[Ending] = queue.Queue()
-        self.spawned = launch(p, spool_dir=tmp / "spool", node="n1")
+        self.spawned = launch(p, spool_dir=tmp / "spool", node="n1", slurm_conf=slurm_conf)
         self.step = Step(
             self.spawned,
             on_end=lambda _s, e: self.ended.put(e),

@@ -364,3 +364,22 @@ def test_a_lowered_time_limit_is_kept_in_the_spool(
     assert agent.spool.jobs[12]["time_limit_s"] == 300.0
     controller.send({"id": 121, "kind": "terminate", "job_id": 12, "payload": {"reason": "cancel"}})
     controller.wait_for(lambda: controller.ended(12), timeout=5)
+
+
+def test_heartbeats_carry_the_running_steps_usage_and_long_polls_do_not(
+    controller: FakeController, agent: Agent, tmp_path: Path
+) -> None:
+    _sleeping(controller, agent, tmp_path, 12)
+    agent.heartbeat_s = 0.2
+    agent._wake.set()  # end the sender's 10 s wait: beat every 0.2 s from now
+    beat = controller.wait_for(
+        lambda: [s for s in controller.syncs if s.get("usage")], timeout=5)[0]
+    [usage] = beat["usage"]
+    assert (usage["job_id"], usage["step"], usage["ntasks"]) == (12, "batch", 1)
+    assert usage["max_rss_kb"] > 0 and usage["pids"]
+    assert all("usage" not in s for s in controller.syncs if s["wait_s"] > 0)
+    controller.send({"id": 120, "kind": "terminate", "job_id": 12, "payload": {}})
+    controller.wait_for(lambda: controller.ended(12))
+    n = len(controller.syncs)
+    beats = controller.wait_for(lambda: [s for s in controller.syncs[n:] if s["wait_s"] == 0])
+    assert beats[-1]["usage"] == []  # nothing runs: nothing reported

@@ -14,7 +14,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from nodeagent.launcher import parse_signal
+from nodeagent.launcher import launch, parse_signal
+from nodeagent.protocol import parse_usage
+from nodeagent.step import Step
 from tests.agent.jobs import Running, payload, run
 
 
@@ -42,7 +44,8 @@ def test_it_honours_env_cwd_args_and_the_shebang(tmp_path: Path) -> None:
     # Exactly the given environment plus the node's own variables: nothing of the agent's.
     assert eval(second) == sorted(
         ["PATH", "SLURM_JOB_ID", "SLURM_JOB_CPUS_PER_NODE", "SLURMD_NODENAME",
-         "SLURM_TOPOLOGY_ADDR", "SLURM_TOPOLOGY_ADDR_PATTERN", "SLURM_CPUS_ON_NODE"]
+         "SLURM_TOPOLOGY_ADDR", "SLURM_TOPOLOGY_ADDR_PATTERN", "SLURM_CPUS_ON_NODE",
+         "SLURM_TASK_PID"]
     )  # fmt: skip
     assert "SLURM_JOB_CPUS_PER_NODE" in second
 
@@ -50,6 +53,22 @@ def test_it_honours_env_cwd_args_and_the_shebang(tmp_path: Path) -> None:
 def test_it_sets_gpu_variables_for_allocated_gpus(tmp_path: Path) -> None:
     run(tmp_path, "#!/bin/sh\necho $CUDA_VISIBLE_DEVICES $SLURM_JOB_GPUS\n", gpus=[1, 3])
     assert (tmp_path / "out.txt").read_text() == "1,3 1,3\n"
+
+
+def test_slurm_task_pid_is_the_batch_scripts_own_pid(tmp_path: Path) -> None:
+    job = Running(tmp_path, payload(tmp_path, "#!/bin/bash\necho $SLURM_TASK_PID $$\n"))
+    job.wait()
+    task_pid, own = (tmp_path / "out.txt").read_text().split()
+    assert task_pid == own == str(job.spawned.pid)
+
+
+def test_slurm_conf_is_set_only_when_the_agent_knows_the_file(tmp_path: Path) -> None:
+    script = "#!/bin/sh\necho \"${SLURM_CONF-unset}\"\n"
+    run(tmp_path, script)
+    assert (tmp_path / "out.txt").read_text() == "unset\n"
+    job = Running(tmp_path, payload(tmp_path, script), slurm_conf="/etc/slurm/slurm.conf")
+    job.wait()
+    assert (tmp_path / "out.txt").read_text() == "/etc/slurm/slurm.conf\n"
 
 
 def test_it_creates_missing_output_directories_and_a_separate_stderr(tmp_path: Path) -> None:
@@ -222,6 +241,35 @@ def test_usage_is_measured(tmp_path: Path) -> None:
     end = run(tmp_path, script)
     assert end.cpu_time_s >= 0.35
     assert end.max_rss_kb >= 30 * 1024
+
+
+def test_a_running_jobs_latest_sample_is_its_usage_report(tmp_path: Path) -> None:
+    script = (
+        "#!/bin/bash\n$PYTHON -c 'import time\nb = bytearray(40 << 20)\n"
+        "open(\"f\", \"wb\").write(b\"x\" * (1 << 20))\ntime.sleep(30)'\n"
+    )
+    job = Running(tmp_path, payload(tmp_path, script, kill_wait_s=0.2))
+    deadline = time.monotonic() + 10
+    while (u := job.step.usage()) is None or u["max_rss_kb"] < 40 * 1024:
+        assert time.monotonic() < deadline, u
+        time.sleep(0.05)
+    assert (u["job_id"], u["step"], u["ntasks"]) == (1, "batch", 1)
+    assert job.spawned.pid in u["pids"] and len(u["pids"]) == 2  # bash and its python
+    assert 40 * 1024 <= u["rss_kb"] <= u["max_rss_kb"]
+    assert u["vmsize_kb"] >= u["rss_kb"] and u["max_vmsize_kb"] >= u["vmsize_kb"]
+    assert abs(u["time"] - time.time()) < 2
+    assert parse_usage([u]) == [u]  # what the controller accepts
+    job.step.terminate("cancel")
+    assert job.wait().max_rss_kb >= 40 * 1024
+
+
+def test_no_usage_is_reported_before_the_first_sample(tmp_path: Path) -> None:
+    spawned = launch(payload(tmp_path, "#!/bin/sh\nsleep 5\n"), spool_dir=tmp_path, node="n1")
+    step = Step(spawned, on_end=lambda _s, _e: None)
+    assert step.usage() is None
+    os.killpg(spawned.pid, signal.SIGKILL)
+    assert spawned.popen is not None
+    spawned.popen.wait()
 
 
 @pytest.mark.parametrize(

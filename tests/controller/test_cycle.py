@@ -54,6 +54,20 @@ def test_it_starts_a_pending_job_and_writes_a_launch_order() -> None:
     assert env["SLURM_SUBMIT_HOST"] == "vm" and env["SLURMD_NODENAME"] == "n1"
     assert env["SLURM_CLUSTER_NAME"] == "drover" and env["ENVIRONMENT"] == "BATCH"
     assert "SLURM_CPUS_PER_TASK" not in env and "SLURM_ARRAY_JOB_ID" not in env
+    assert env["SLURM_NODE_ALIASES"] == "(null)"
+    assert env["SLURM_WORKING_CLUSTER"] == "drover:localhost:6817:9728:109"
+
+
+def test_slurm_working_cluster_names_the_controllers_address_port_and_select_plugin() -> None:
+    make_cluster()
+    # golden 139: SlurmctldHost=vm(127.0.0.1), SlurmctldPort=18801, cons_tres
+    for key, value in (("ClusterName", "anchor"), ("SlurmctldHost", "vm(127.0.0.1)"),
+                       ("SlurmctldPort", "18801")):
+        set_param(key, value)
+    job = make_job()
+    run_cycle_once()
+    env = AgentOrder.objects.get(job=job).payload["env"]
+    assert env["SLURM_WORKING_CLUSTER"] == "anchor:127.0.0.1:18801:9728:109"
 
 
 def test_a_multi_node_job_gets_every_node_and_slurm_counts() -> None:

@@ -138,8 +138,9 @@ def _alloc_cpus(row: Row) -> int:
     return v.num(job, "num_cpus", 0)
 
 
-def _total_cpu(seconds: float) -> str:
-    """sacct TotalCPU/UserCPU: ``MM:SS.mmm`` under an hour, else ``[D-]HH:MM:SS``."""
+def cpu_time(seconds: float) -> str:
+    """sacct TotalCPU/UserCPU (and sstat AveCPU/MinCPU): ``MM:SS.mmm`` under an hour,
+    else ``[D-]HH:MM:SS``."""
     ms = int(round(seconds * 1000))
     secs, ms = divmod(ms, 1000)
     if secs < 3600:
@@ -155,11 +156,16 @@ def _cpu_time_s(row: Row) -> float:
     return float(sum(float(s.get("cpu_time_s") or 0) for s in steps if isinstance(s, dict)))
 
 
+def kilobytes(kb: int) -> str:
+    """A memory figure as sacct and sstat print it (MaxRSS, AveVMSize...): ``1264K``."""
+    return f"{kb}K"
+
+
 def _max_rss(row: Row) -> str:
     step = _step(row)
     if step is None or step.get("max_rss_kb") is None:
         return ""
-    return f"{v.num(step, 'max_rss_kb')}K"
+    return kilobytes(v.num(step, "max_rss_kb"))
 
 
 def _nodelist(row: Row) -> str:
@@ -253,13 +259,13 @@ FIELDS: dict[str, Field] = dict([
     _f("Submit", 19, _stamp(lambda row: (_step(row) or {}).get("start_time")
                             if _step(row) is not None else _job(row).get("submit_time"))),
     _f("SubmitLine", 20, _job_only(_jt("submit_line"))),
-    _f("SystemCPU", 10, lambda row: _total_cpu(0)),
+    _f("SystemCPU", 10, lambda row: cpu_time(0)),
     _f("Timelimit", 10, _job_only(_timelimit)),
     _f("TimelimitRaw", 10, _job_only(lambda j: v.text(j, "time_limit_min", "UNLIMITED"))),
-    _f("TotalCPU", 10, lambda row: _total_cpu(_cpu_time_s(row))),
+    _f("TotalCPU", 10, lambda row: cpu_time(_cpu_time_s(row))),
     _f("UID", 5, _job_only(_jt("uid"))),
     _f("User", 9, _job_only(_jt("user"))),
-    _f("UserCPU", 10, lambda row: _total_cpu(_cpu_time_s(row))),
+    _f("UserCPU", 10, lambda row: cpu_time(_cpu_time_s(row))),
     _f("WCKey", 10, _job_only(_jt("wckey"))),
     _f("WorkDir", 15, _job_only(_jt("work_dir"))),
     # the rest of "sacct -l": usage statistics Drover does not gather (yet) print blank

@@ -1,4 +1,5 @@
-"""/api/jobs/: submit, list, show, update, signal/cancel, hold, release, requeue."""
+"""/api/jobs/: submit, list, show, update, running steps (sstat), signal/cancel, hold,
+release, requeue."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from scheduler.actions import jobs as job_actions
 from scheduler.actions.access import can_act_on
 from scheduler.actions.errors import SlurmError
 from scheduler.actions.submit import do_submit_job
-from scheduler.models import FINISHED_STATES, Job
-from scheduler.records import accounted, job_record, job_records, job_rows
+from scheduler.models import FINISHED_STATES, Job, JobState, JobStep
+from scheduler.records import accounted, job_record, job_records, job_rows, step_usage_record
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -71,6 +72,17 @@ class JobDetailView(APIView):  # type: ignore[misc]
         job = job_actions.rows_to_act_on(request.user, job_id)[0]
         job = job_actions.do_update_job(request.user, job, _body(request))
         return Response(job_record(job))
+
+
+class JobStepsView(APIView):  # type: ignore[misc]
+    @extend_schema(responses=OpenApiTypes.OBJECT,
+                   summary="The running steps of a job and their latest usage (sstat)")
+    def get(self, request: Request, job_id: str) -> Response:
+        job = visible_job(request.user, job_id)
+        steps = JobStep.objects.filter(job=job, state=JobState.RUNNING).order_by("id") \
+            if job.state in job_actions.RUNNING_STATES else []
+        return Response({"job_id": job.id, "state": job.state,
+                         "steps": [step_usage_record(s) for s in steps]})
 
 
 class JobSignalView(APIView):  # type: ignore[misc]
