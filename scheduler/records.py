@@ -222,6 +222,7 @@ JOB_FIELDS: dict[str, Callable[[Any, datetime], Any]] = {
     "start_time": lambda j, now: epoch(j.start_time),
     "end_time": lambda j, now: epoch(j.end_time),
     "time_limit_min": lambda j, now: j.time_limit_min,
+    "time_min_min": lambda j, now: j.time_min_min,
     "run_time_s": run_time_s,
     "nodes": lambda j, now: j.nodes,
     "num_nodes": lambda j, now: _num_nodes(j),

@@ -5,6 +5,8 @@
     scontrol ping | version | token [username=U] [lifespan=S]
     scontrol hold|uhold|release|requeue ID[,ID...] [ID...]
     scontrol update JobId=N TimeLimit=.. Partition=.. Name=.. Nice=.. Priority=.. Comment=..
+             NumNodes=.. NumTasks=.. NumCPUs=.. CPUsPerTask=.. MinMemoryNode=.. Features=..
+             Gres=.. ReqNodeList=.. ExcNodeList=.. Account=.. WorkDir=.. Requeue=.. ...
     scontrol update NodeName=LIST State=DRAIN|DOWN|RESUME|IDLE [Reason=..]
     scontrol create|update|delete|show reservation ... (drover/cli/reservation.py)
 
@@ -264,8 +266,88 @@ _JOB_KEYS: dict[str, str] = {
     "partition": "partition", "name": "name", "jobname": "name", "nice": "nice",
     "priority": "priority", "comment": "comment", "account": "account", "qos": "qos",
     "dependency": "dependency", "features": "constraint", "reqnodelist": "nodelist",
-    "excnodelist": "exclude", "starttime": "begin_time", "reservation": "reservation",
-    "reservationname": "reservation",
+    "nodelist": "nodelist", "excnodelist": "exclude", "starttime": "begin_time",
+    "reservation": "reservation", "reservationname": "reservation", "gres": "gres",
+    "trespernode": "gres", "wckey": "wckey", "workdir": "cwd", "stdout": "stdout",
+    "stderr": "stderr", "mailtype": "mail_type", "mailuser": "mail_user",
+}
+
+
+def _count(val: str) -> int:
+    """A whole number, as Slurm's parse_uint32 reads one."""
+    if not val.isdecimal():
+        raise ValueError(val)
+    return int(val)
+
+
+def _positive(val: str) -> int:
+    number = _count(val)
+    if number < 1:
+        raise ValueError(val)
+    return number
+
+
+def _node_count(val: str) -> dict[str, Any]:
+    """NumNodes=N (exactly N, as sbatch -N), N-M, or N- (no maximum)."""
+    first, dash, rest = val.partition("-")
+    low = _count(first)
+    return {"nodes_min": low, "nodes_max": _count(rest) if rest else (None if dash else low)}
+
+
+def _cpu_count(val: str) -> dict[str, Any]:
+    """NumCPUs=N or N-M: the job's least CPU count (no maximum is kept)."""
+    low, dash, high = val.partition("-")
+    least = _positive(low)
+    if dash and _count(high) < least:
+        raise ValueError(val)
+    return {"min_cpus": least}
+
+
+def _oversubscribe(val: str) -> dict[str, Any]:
+    """YES/NO (any prefix, as Slurm) or a number: NO is an exclusive job."""
+    word = val.upper()
+    if word and "YES".startswith(word):
+        return {"exclusive": False}
+    if word and "NO".startswith(word):
+        return {"exclusive": True}
+    return {"exclusive": _count(val) == 0}
+
+
+def _time_min(val: str) -> dict[str, Any]:
+    from drover.timefmt import parse_time_limit
+
+    return {"time_min_min": parse_time_limit(val) or 0}
+
+
+def _memory(key: str, other: str) -> Callable[[str], dict[str, Any]]:
+    """MinMemoryNode / MinMemoryCPU (MB, or K/M/G/T); one replaces the other, as in Slurm."""
+    def convert(val: str) -> dict[str, Any]:
+        from drover.units import parse_mem_mb
+
+        return {key: parse_mem_mb(val), other: None}
+
+    return convert
+
+
+# Key -> (Slurm's words for a bad value, its conversion to the request's keys).
+_JOB_VALUES: dict[str, tuple[str, Callable[[str], dict[str, Any]]]] = {
+    "numnodes": ('Invalid numeric value "{val}" for requested node count.', _node_count),
+    "reqnodes": ('Invalid numeric value "{val}" for requested node count.', _node_count),
+    "numtasks": ("Invalid NumTasks value: {val}", lambda val: {"ntasks": _count(val)}),
+    "reqprocs": ("Invalid NumTasks value: {val}", lambda val: {"ntasks": _count(val)}),
+    "numcpus": ("Invalid NumCPUs value: {val}", _cpu_count),
+    "cpuspertask": ("Invalid CPUsPerTask value: {val}",
+                    lambda val: {"cpus_per_task": _positive(val)}),
+    "mincpusnode": ("Invalid MinCPUsNode value: {val}",
+                    lambda val: {"min_cpus_per_node": _positive(val)}),
+    "minmemorynode": ("Invalid MinMemoryNode value: {val}",
+                      _memory("mem_per_node_mb", "mem_per_cpu_mb")),
+    "minmemorycpu": ("Invalid MinMemoryCPU value: {val}",
+                     _memory("mem_per_cpu_mb", "mem_per_node_mb")),
+    "requeue": ("Invalid Requeue value: {val}", lambda val: {"requeue": _count(val) > 0}),
+    "oversubscribe": ("Invalid OverSubscribe value: {val}", _oversubscribe),
+    "shared": ("Invalid OverSubscribe value: {val}", _oversubscribe),
+    "timemin": ("Invalid TimeMin value", _time_min),
 }
 
 
@@ -286,7 +368,7 @@ def update_job(ctl: Ctl, ids: str, pairs: Sequence[tuple[str, str]]) -> int:
             if sign:
                 delta = sign * (minutes or 0)
             body["time_limit_min"] = minutes
-        elif k in ("starttime", "begintime"):
+        elif k in ("starttime", "begintime", "eligibletime"):
             from datetime import datetime
 
             from drover.timefmt import parse_begin
@@ -309,6 +391,13 @@ def update_job(ctl: Ctl, ids: str, pairs: Sequence[tuple[str, str]]) -> int:
                 body[k] = int(val)
             except ValueError:
                 _err(f"scontrol: error: Invalid {key} value: {val}")
+                return 1
+        elif k in _JOB_VALUES:
+            message, convert = _JOB_VALUES[k]
+            try:
+                body.update(convert(val))
+            except ValueError:
+                _err("scontrol: error: " + message.format(val=val))
                 return 1
         elif k in _JOB_KEYS:
             body[_JOB_KEYS[k]] = val
@@ -334,6 +423,7 @@ def update_job(ctl: Ctl, ids: str, pairs: Sequence[tuple[str, str]]) -> int:
                     continue
                 ctl.patch(f"/api/jobs/{job_id}/", changes)
             except _errors() as exc:
+                _err(f"{_why(exc)} for job {job_id}")
                 _err(f"slurm_update error: {_why(exc)}")
                 rc = 1
     return rc

@@ -25,8 +25,10 @@ from django.utils import timezone
 
 from accounting.usage import record_job_usage
 from scheduler import config, events, priority_load
+from scheduler.actions import job_request
 from scheduler.actions.access import actor_uid, check_job_access, is_operator
 from scheduler.actions.errors import SlurmError
+from scheduler.actions.submit import LIMIT_ERRORS, job_limit_reasons
 from scheduler.models import (
     ACTIVE_STATES,
     FINISHED_STATES,
@@ -35,7 +37,6 @@ from scheduler.models import (
     JobState,
     JobStep,
     Node,
-    Partition,
 )
 from scheduler.validation import check_dependency, compress_ids, expand_ids, in_range
 
@@ -369,12 +370,13 @@ def _requeue_locked(job: Job) -> None:
 
 # ---- update -----------------------------------------------------------------------------------
 
-UPDATABLE = ("time_limit_min", "partition", "nice", "name", "qos", "priority", "comment",
-             "reservation", "array_max_tasks", "dependency", "begin_time")
+UPDATABLE = frozenset({"time_limit_min", "nice", "name", "priority", "comment", "reservation",
+                       "array_max_tasks", "dependency", "begin_time", *job_request.KEYS})
 
 
 def do_update_job(actor: Any, job: Job, changes: dict[str, Any]) -> Job:
-    """scontrol update job: owners may lower the time limit and edit pending jobs; operators all."""
+    """scontrol update job: owners may lower the time limit and edit pending jobs (their
+    size, placement and files too: ``job_request``); operators all."""
     check_job_access(actor, job)
     unknown = [k for k in changes if k not in UPDATABLE]
     if unknown:
@@ -398,8 +400,7 @@ def do_update_job(actor: Any, job: Job, changes: dict[str, Any]) -> Job:
         if "comment" in changes:
             job.comment = _text(changes["comment"], "comment")
             dirty.append("comment")
-        for key in ("partition", "nice", "qos", "priority", "reservation", "dependency",
-                    "begin_time"):
+        for key in ("nice", "priority", "reservation", "dependency", "begin_time"):
             if key not in changes:
                 continue
             if not pending:
@@ -408,11 +409,14 @@ def do_update_job(actor: Any, job: Job, changes: dict[str, Any]) -> Job:
             dirty += {"priority": [key, "admin_priority", "hold", "reason"],
                       "dependency": [key, "eligible_time", "reason"],
                       "begin_time": [key, "eligible_time", "reason"]}.get(key, [key])
-        if pending and job.reason in ("PartitionTimeLimit", "None"):
-            part = Partition.objects.filter(name=job.partition).first()
-            over = part is not None and part.max_time_min is not None and (
-                job.time_limit_min is None or job.time_limit_min > part.max_time_min)
-            job.reason = "PartitionTimeLimit" if over else "None"
+        request = {k: v for k, v in changes.items() if k in job_request.REQUEST}
+        if request:
+            if not pending:
+                raise SlurmError("JOB_NOT_PENDING")
+            dirty += job_request.update_request(job, request, operator)
+        dirty += job_request.update_plain(job, changes, pending)
+        if pending and job.reason in (*LIMIT_ERRORS, "None"):
+            job.reason = next(iter(job_limit_reasons(job)), "None")
             dirty.append("reason")
         job.save(update_fields=sorted(set(dirty)))
         if "time_limit_min" in changes and job.state == JobState.RUNNING:
@@ -466,13 +470,7 @@ def _update_time_limit(job: Job, value: Any, operator: bool) -> None:
 
 
 def _update_pending_field(job: Job, key: str, value: Any, operator: bool) -> None:
-    if key == "partition":
-        from scheduler.actions.submit import _check_groups, _partition
-
-        part = _partition(_text(value, key))
-        _check_groups(part, job.user, job.gid, job.uid)
-        job.partition = part.name
-    elif key == "nice":
+    if key == "nice":
         nice = _int(value, key)
         if abs(nice) > 2147483645:
             raise SlurmError("INVALID_NICE")
@@ -486,10 +484,6 @@ def _update_pending_field(job: Job, key: str, value: Any, operator: bool) -> Non
             raise SlurmError("REST_FAIL_PARSING", "reservation must be a string")
         _check_reservation(value.strip(), job.user, job.account)
         job.reservation = value.strip()  # "" leaves the reservation
-    elif key == "qos":
-        from scheduler.actions.submit import _qos
-
-        job.qos = _qos(_text(value, key))
     elif key == "dependency":
         if not isinstance(value, str):
             raise SlurmError("REST_FAIL_PARSING", "dependency must be a string")

@@ -42,7 +42,8 @@ ACTIVE = (JobState.PENDING, JobState.RUNNING, JobState.SUSPENDED, JobState.COMPL
 def check_submit_limits(username: str, fields: dict[str, Any], count: int,
                         time_given: bool) -> None:
     """Raise ACCOUNTING_POLICY if the job (``count`` tasks) breaks a limit; may lower
-    ``fields["time_limit_min"]`` to MaxWall when the user gave no time."""
+    ``fields["time_limit_min"]`` to MaxWall when the user gave no time. ``count`` 0: a
+    queued job changed by ``scontrol update``, already counted by the submit limits."""
     enforce = config.get("AccountingStorageEnforce")
     if {w.strip().lower() for w in enforce.split(",")} & {"qos", "safe"}:
         _check_qos_allowed(username, fields)
@@ -61,7 +62,8 @@ def check_submit_limits(username: str, fields: dict[str, Any], count: int,
     _cap_time(fields, sets, time_given, deny)
     if deny:
         _check_size(fields, sets)
-    _check_submit(username, account, qos, count)
+    if count:
+        _check_submit(username, account, qos, count)
 
 
 def _check_qos_allowed(username: str, fields: dict[str, Any]) -> None:

@@ -78,7 +78,7 @@ def do_submit_job(user: Any, desc: dict[str, Any]) -> SubmitResult:
 
     With ``test_only`` nothing is stored: the answer says when and where it would start.
     """
-    d = _normalize(desc)
+    d = normalize(desc)
     checked = _check(user, d)
     if d.get("test_only"):
         if checked.bad_constraints:
@@ -101,7 +101,8 @@ def do_submit_job(user: Any, desc: dict[str, Any]) -> SubmitResult:
 # ---- parsing -------------------------------------------------------------------------------
 
 
-def _normalize(desc: Any) -> dict[str, Any]:
+def normalize(desc: Any) -> dict[str, Any]:
+    """A job description with its known keys type-checked; empty and null values left out."""
     if not isinstance(desc, dict):
         raise SlurmError("REST_INVALID_JOBS_DESC")
     out: dict[str, Any] = {}
@@ -163,10 +164,7 @@ def _check(user: Any, d: dict[str, Any]) -> _Checked:
     except KeyError:
         group = str(pw.pw_gid)
     operator = is_operator(user)
-    part = _partition(d.get("partition"))
-    _check_groups(part, username, pw.pw_gid, pw.pw_uid)
-    account = _account(username, d.get("account"), part.name)
-    qos = _qos(d.get("qos"))
+    part, account, qos = placement(d, username, pw.pw_gid, pw.pw_uid)
     _check_reservation(d.get("reservation"), username, account)
     dependency = d.get("dependency", "")
     try:
@@ -206,12 +204,8 @@ def _check(user: Any, d: dict[str, Any]) -> _Checked:
         "cpus_per_task_set": "cpus_per_task" in d,
     }
     checked = _Checked(fields=fields, array_ids=array_ids)
-    nodes = _partition_nodes(part)
-    _check_node_lists(d, part, nodes, fields)
-    _check_size(d, fields)
-    limit_reasons = _check_limits(d, part, nodes, fields)
-    check_submit_limits(username, fields, len(array_ids) or 1, "time_limit_min" in d)
-    checked.bad_constraints = _check_never(d, nodes, fields)
+    limit_reasons, checked.bad_constraints = check_request(username, d, part, fields,
+                                                           len(array_ids) or 1)
     begin = d.get("begin_time")
     if begin is not None:
         fields["begin_time"] = datetime.fromtimestamp(begin, tz=UTC)
@@ -225,6 +219,29 @@ def _check(user: Any, d: dict[str, Any]) -> _Checked:
     elif dependency:
         checked.reason = "Dependency"
     return checked
+
+
+def placement(d: dict[str, Any], username: str, gid: int,
+              uid: int) -> tuple[Partition, str, str]:
+    """The partition (one the user's groups may use), account and QOS a request names."""
+    part = _partition(d.get("partition"))
+    _check_groups(part, username, gid, uid)
+    return part, _account(username, d.get("account"), part.name), _qos(d.get("qos"))
+
+
+def check_request(username: str, d: dict[str, Any], part: Partition, fields: dict[str, Any],
+                  count: int) -> tuple[list[str], str]:
+    """What a request asks of its partition's nodes, into ``fields``: node lists, sizes,
+    partition limits, QOS and association limits (``count`` new jobs; 0 for one already
+    queued), and what no node could ever hold. Submit and ``scontrol update`` both check
+    with this. Returns (the reasons to pend, the detail line of a memory request no node
+    has, else "")."""
+    nodes = _partition_nodes(part)
+    _check_node_lists(d, part, nodes, fields)
+    _check_size(d, fields)
+    reasons = _check_limits(d, part, nodes, fields)
+    check_submit_limits(username, fields, count, "time_limit_min" in d)
+    return reasons, _check_never(d, nodes, fields)
 
 
 def _partition(name: str | None) -> Partition:
@@ -328,8 +345,7 @@ def _check_size(d: dict[str, Any], fields: dict[str, Any]) -> None:
     nodes_max = d.get("nodes_max")
     if nodes_max is not None and nodes_max < nodes_min:
         raise SlurmError("INVALID_NODE_COUNT")
-    per_node = d.get("ntasks_per_node")
-    ntasks = d.get("ntasks") or (per_node * nodes_min if per_node else nodes_min)
+    ntasks = task_count(d)
     if ntasks < 1:
         raise SlurmError("BAD_TASK_COUNT")
     cpt = d.get("cpus_per_task") or 1
@@ -341,51 +357,81 @@ def _check_size(d: dict[str, Any], fields: dict[str, Any]) -> None:
             mem_node = config.get_int("DefMemPerNode")
     tl, tmin = d.get("time_limit_min"), d.get("time_min_min")
     fields.update(nodes_min=nodes_min, nodes_max=nodes_max, ntasks=ntasks, cpus_per_task=cpt,
-                  ntasks_per_node=per_node, mem_per_node_mb=mem_node, mem_per_cpu_mb=mem_cpu,
-                  time_limit_min=None if tl == 0 else tl, time_min_min=tmin or None,
-                  gres=d.get("gres", ""), constraint=d.get("constraint", ""))
+                  ntasks_per_node=d.get("ntasks_per_node"), mem_per_node_mb=mem_node,
+                  mem_per_cpu_mb=mem_cpu, time_limit_min=None if tl == 0 else tl,
+                  time_min_min=tmin or None, gres=d.get("gres", ""),
+                  constraint=d.get("constraint", ""))
     if tmin and tl and tmin > tl:
         raise SlurmError("INVALID_TIME_MIN_LIMIT")
 
 
+def task_count(d: dict[str, Any]) -> int:
+    """-n, else --ntasks-per-node times the nodes, else one task per node."""
+    nodes_min = d.get("nodes_min") or 1
+    per_node = d.get("ntasks_per_node")
+    return int(d.get("ntasks") or (per_node * nodes_min if per_node else nodes_min))
+
+
+def tasks_on_busiest_node(fields: dict[str, Any]) -> int:
+    """The tasks on the node with the most of them (over nodes_min nodes)."""
+    return int(fields["ntasks_per_node"] or -(-fields["ntasks"] // fields["nodes_min"]))
+
+
 def _cpus_on_busiest_node(fields: dict[str, Any]) -> int:
     """CPUs the job needs on one node at least (its largest share over nodes_min nodes)."""
-    cpt, ntasks, nodes_min = fields["cpus_per_task"], fields["ntasks"], fields["nodes_min"]
-    per_node = fields["ntasks_per_node"] or -(-ntasks // nodes_min)
-    return int(max(cpt, per_node * cpt))
+    cpt = fields["cpus_per_task"]
+    return int(max(cpt, tasks_on_busiest_node(fields) * cpt))
+
+
+LIMIT_ERRORS = {"PartitionTimeLimit": "INVALID_TIME_LIMIT",
+                 "PartitionNodeLimit": "INVALID_NODE_COUNT",
+                 "PartitionConfig": "TOO_MANY_REQUESTED_CPUS"}
 
 
 def _check_limits(d: dict[str, Any], part: Partition, nodes: list[Node],
                   fields: dict[str, Any]) -> list[str]:
     """Partition limits: reasons to stay pending (EnforcePartLimits=NO) or a rejection."""
-    enforce = config.get("EnforcePartLimits").strip().upper() in ("ALL", "ANY", "YES")
+    if "time_limit_min" not in d:
+        fields["time_limit_min"] = (part.default_time_min if part.default_time_min is not None
+                                    else part.max_time_min)
+    reasons = limit_reasons(part, nodes, fields)
+    if reasons and config.get("EnforcePartLimits").strip().upper() in ("ALL", "ANY", "YES"):
+        raise SlurmError(LIMIT_ERRORS[reasons[0]])
+    return reasons
+
+
+def limit_reasons(part: Partition, nodes: list[Node], fields: dict[str, Any]) -> list[str]:
+    """The partition limits a request is over, in Slurm's order, as pending reasons."""
     reasons: list[str] = []
     tl = fields["time_limit_min"]
-    if "time_limit_min" not in d:
-        tl = part.default_time_min if part.default_time_min is not None else part.max_time_min
-        fields["time_limit_min"] = tl
     if part.max_time_min is not None and (tl is None or tl > part.max_time_min):
-        if enforce:
-            raise SlurmError("INVALID_TIME_LIMIT")
         reasons.append("PartitionTimeLimit")
     nodes_min = fields["nodes_min"]
-    if part.max_nodes is not None and nodes_min > part.max_nodes:
-        if enforce:
-            raise SlurmError("INVALID_NODE_COUNT")
-        reasons.append("PartitionNodeLimit")
-    if nodes_min < part.min_nodes and (fields["nodes_max"] or nodes_min) < part.min_nodes:
-        if enforce:
-            raise SlurmError("INVALID_NODE_COUNT")
+    if (part.max_nodes is not None and nodes_min > part.max_nodes) or (
+            nodes_min < part.min_nodes and (fields["nodes_max"] or nodes_min) < part.min_nodes):
         reasons.append("PartitionNodeLimit")
     total_cpus = fields["ntasks"] * fields["cpus_per_task"]
-    too_big = (nodes_min > len(nodes)
-               or _cpus_on_busiest_node(fields) > max((n.cpus for n in nodes), default=0)
-               or total_cpus > sum(n.cpus for n in nodes))
-    if too_big:
-        if enforce:
-            raise SlurmError("TOO_MANY_REQUESTED_CPUS")
+    if (nodes_min > len(nodes)
+            or _cpus_on_busiest_node(fields) > max((n.cpus for n in nodes), default=0)
+            or total_cpus > sum(n.cpus for n in nodes)):
         reasons.append("PartitionConfig")
     return reasons
+
+
+def job_partition(job: Job) -> Partition | None:
+    """A stored job's partition (the first it names), if it still exists."""
+    return Partition.objects.filter(name=job.partition.split(",")[0]).first()
+
+
+def job_limit_reasons(job: Job) -> list[str]:
+    """The partition limits a stored job is over now."""
+    part = job_partition(job)
+    if part is None:
+        return []
+    fields = {key: getattr(job, key) for key in (
+        "time_limit_min", "nodes_min", "nodes_max", "ntasks", "cpus_per_task",
+        "ntasks_per_node")}
+    return limit_reasons(part, _partition_nodes(part), fields)
 
 
 def _check_never(d: dict[str, Any], nodes: list[Node], fields: dict[str, Any]) -> str:

@@ -233,6 +233,37 @@ def test_hold_release_requeue_and_update_endpoints(cluster: Any, api: Any) -> No
     assert (r.status_code, r.json()["errors"][0]["error_number"]) == (404, 2017)
 
 
+def test_a_pending_jobs_new_resources_show_in_its_record_and_scontrol_show_job(
+        cluster: Any, api: Any) -> None:
+    from drover.cli.formats.records import render_job
+
+    job = make_job("daemon")
+    body = {"nodes_min": 2, "nodes_max": 2, "ntasks": 4, "mem_per_cpu_mb": 200,
+            "constraint": "", "nodelist": "n[1-2]", "exclude": "n4", "requeue": False,
+            "cwd": "/srv", "mail_type": "END", "mail_user": "d@x"}
+    r = api("daemon").patch(f"/api/jobs/{job.id}/", body, format="json")
+    assert r.status_code == 200
+    shown = render_job(r.json())
+    for line in ("Requeue=0 ", "ReqNodeList=n[1-2] ExcNodeList=n4",
+                 "NumNodes=2-2 NumCPUs=4 NumTasks=4 CPUs/Task=1 ", "MinMemoryCPU=200M ",
+                 "WorkDir=/srv", "MailUser=d@x MailType=END"):
+        assert line in shown
+    r = api("daemon").patch(f"/api/jobs/{job.id}/", {"min_cpus": 8}, format="json")
+    assert "NumCPUs=8 NumTasks=4 CPUs/Task=2 " in render_job(r.json())
+
+
+def test_resource_updates_answer_slurms_errors(cluster: Any, api: Any) -> None:
+    job = make_job("daemon")
+    r = api("daemon").patch(f"/api/jobs/{job.id}/", {"gres": "gpu:1"}, format="json")
+    assert (r.status_code, r.json()["errors"][0]["error_number"]) == (400, 2072)
+    r = api("bin").patch(f"/api/jobs/{job.id}/", {"nodes_min": 2}, format="json")
+    assert r.status_code == 403
+    running = make_running(cluster[0])
+    r = api("daemon").patch(f"/api/jobs/{running.id}/", {"ntasks": 2}, format="json")
+    assert (r.status_code, r.json()["errors"][0]["error"]) == (
+        409, "Job is no longer pending execution")
+
+
 def test_nodes_partitions_config_ping(cluster: Any, api: Any) -> None:
     client = api("daemon")
     nodes = client.get("/api/nodes/").json()["nodes"]

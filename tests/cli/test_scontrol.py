@@ -29,6 +29,11 @@ def test_show_job_prints_the_record_as_slurm_does(capsys: pytest.CaptureFixture[
     assert run(capsys, ["show", "job", "7"], jobs_ctl(job7())) == (g.stdout, g.stderr, 0)
 
 
+def test_show_job_prints_a_minimum_time_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    out, _, _ = run(capsys, ["show", "job", "7"], jobs_ctl(job7(time_min_min=90)))
+    assert " TimeMin=01:30:00\n" in out
+
+
 def test_oneliner(capsys: pytest.CaptureFixture[str]) -> None:
     g = golden.load("076")
     assert run(capsys, ["-o", "show", "job", "7"], jobs_ctl(job7())) == (g.stdout, "", 0)
@@ -163,6 +168,79 @@ def test_update_with_a_bad_time_limit(capsys: pytest.CaptureFixture[str]) -> Non
     g = golden.load("044")
     assert run(capsys, ["update", "jobid=7", "TimeLimit=banana"], FakeCtl()) == \
         ("", g.stderr, 1)
+
+
+def test_update_a_pending_jobs_resources_placement_and_files(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    ctl = FakeCtl()
+    argv = ["update", "JobId=16", "NumNodes=2-4", "NumTasks=8", "CPUsPerTask=2",
+            "MinMemoryNode=4G", "Features=intel&ib", "Gres=gpu:2", "ReqNodeList=n[1-4]",
+            "ExcNodeList=n5", "Account=physics", "WCKey=sim", "WorkDir=/srv", "StdOut=o_%j",
+            "StdErr=e_%j", "Requeue=0", "OverSubscribe=NO", "MailType=END",
+            "MailUser=d@x", "TimeMin=10"]
+    assert run(capsys, argv, ctl) == ("", "", 0)
+    assert ctl.calls == [("PATCH", "/api/jobs/16/", {
+        "nodes_min": 2, "nodes_max": 4, "ntasks": 8, "cpus_per_task": 2,
+        "mem_per_node_mb": 4096, "mem_per_cpu_mb": None, "constraint": "intel&ib",
+        "gres": "gpu:2", "nodelist": "n[1-4]", "exclude": "n5", "account": "physics",
+        "wckey": "sim", "cwd": "/srv", "stdout": "o_%j", "stderr": "e_%j", "requeue": False,
+        "exclusive": True, "mail_type": "END", "mail_user": "d@x", "time_min_min": 10})]
+
+
+@pytest.mark.parametrize("word, body", [
+    ("NumNodes=3", {"nodes_min": 3, "nodes_max": 3}),
+    ("ReqNodes=2-", {"nodes_min": 2, "nodes_max": None}),
+    ("ReqProcs=4", {"ntasks": 4}),
+    ("NumCPUs=4-8", {"min_cpus": 4}),
+    ("MinCPUsNode=4", {"min_cpus_per_node": 4}),
+    ("MinMemoryCPU=512K", {"mem_per_cpu_mb": 1, "mem_per_node_mb": None}),
+    ("NodeList=n1", {"nodelist": "n1"}),
+    ("TresPerNode=gres:gpu:1", {"gres": "gres:gpu:1"}),
+    ("Shared=y", {"exclusive": False}),
+    ("Requeue=1", {"requeue": True}),
+    ("Features=", {"constraint": ""}),
+])
+def test_update_job_aliases_and_value_forms(capsys: pytest.CaptureFixture[str], word: str,
+                                            body: dict[str, object]) -> None:
+    ctl = FakeCtl()
+    assert run(capsys, ["update", "JobId=16", word], ctl) == ("", "", 0)
+    assert ctl.calls == [("PATCH", "/api/jobs/16/", body)]
+
+
+def test_eligible_time_is_the_start_time(capsys: pytest.CaptureFixture[str]) -> None:
+    ctl = FakeCtl()
+    assert run(capsys, ["update", "JobId=16", "EligibleTime=now+1hour"], ctl)[2] == 0
+    assert list(ctl.calls[0][2]) == ["begin_time"]
+
+
+@pytest.mark.parametrize("word, message", [
+    ("NumNodes=abc", 'Invalid numeric value "abc" for requested node count.'),
+    ("NumNodes=2-x", 'Invalid numeric value "2-x" for requested node count.'),
+    ("NumTasks=-1", "Invalid NumTasks value: -1"),
+    ("NumCPUs=0", "Invalid NumCPUs value: 0"),
+    ("NumCPUs=8-4", "Invalid NumCPUs value: 8-4"),
+    ("CPUsPerTask=x", "Invalid CPUsPerTask value: x"),
+    ("MinCPUsNode=0", "Invalid MinCPUsNode value: 0"),
+    ("MinMemoryNode=4Q", "Invalid MinMemoryNode value: 4Q"),
+    ("MinMemoryCPU=", "Invalid MinMemoryCPU value: "),
+    ("Requeue=yes", "Invalid Requeue value: yes"),
+    ("OverSubscribe=maybe", "Invalid OverSubscribe value: maybe"),
+    ("TimeMin=soon", "Invalid TimeMin value"),
+])
+def test_update_job_with_a_bad_value_sends_nothing(capsys: pytest.CaptureFixture[str],
+                                                   word: str, message: str) -> None:
+    ctl = FakeCtl()
+    assert run(capsys, ["update", "JobId=16", word], ctl) == (
+        "", f"scontrol: error: {message}\n", 1)
+    assert ctl.calls == []
+
+
+def test_update_job_refused_by_the_controller(capsys: pytest.CaptureFixture[str]) -> None:
+    refusal = api_error("Job is no longer pending execution", 409)
+    ctl = FakeCtl({("PATCH", "/api/jobs/16/"): refusal})
+    assert run(capsys, ["update", "JobId=16", "NumNodes=2"], ctl) == (
+        "", "Job is no longer pending execution for job 16\n"
+            "slurm_update error: Job is no longer pending execution\n", 1)
 
 
 def test_update_node(capsys: pytest.CaptureFixture[str]) -> None:

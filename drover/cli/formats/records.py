@@ -88,7 +88,8 @@ def job_lines(r: Record) -> list[str]:
         f"Requeue={0 if r.get('requeue') is False else 1} Restarts={v.num(r, 'restarts')} "
         f"BatchFlag=1 Reboot=0 ExitCode={v.exit_code(r)}",
         f"RunTime={format_hms(v.num(r, 'run_time_s'))} "
-        f"TimeLimit={_limit(r.get('time_limit_min'))} TimeMin=N/A",
+        f"TimeLimit={_limit(r.get('time_limit_min'))} "
+        f"TimeMin={_limit(r.get('time_min_min')) if r.get('time_min_min') else 'N/A'}",
         f"SubmitTime={_ts(r.get('submit_time'))} EligibleTime={_ts(r.get('eligible_time'))}",
         f"AccrueTime={_ts(r.get('accrue_time') or r.get('eligible_time'))}",
         f"StartTime={_ts(start)} EndTime={v.expected_end(r, 'Unknown')} Deadline=N/A",
