@@ -217,7 +217,7 @@ class Agent:
         """The latest usage sample of every running step that has one."""
         with self._lock:
             steps = [self._steps[j] for j in sorted(self._steps)]
-        return [u for u in (s.usage() for s in steps) if u is not None]
+        return [u for s in steps for u in s.usage()]
 
     def _connection(self) -> Connection:
         conn = Connection(self.url, self._key, self.node, self._nonces)
@@ -359,7 +359,8 @@ class Agent:
                 log.info("signal for job %s, which does not run here", job_id)
                 return
             step.send_signal(parse_signal(cast(str, payload.get("signal") or "KILL")),
-                             cast(str, payload.get("scope") or "full"))
+                             cast(str, payload.get("scope") or "full"),
+                             cast("str | None", payload.get("step")))
         elif kind == "terminate":
             if step is None:
                 log.info("terminate for job %s, which does not run here", job_id)

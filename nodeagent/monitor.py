@@ -4,7 +4,10 @@
 creation time, so a recycled pid is never mistaken for one of ours): a process
 that called ``setsid`` or was reparented to init after its parent exited is
 still found, signalled and counted. Without cgroups this tracked tree is also
-what the memory watchdog measures.
+what the memory watchdog measures. Each sample is also split by step, as
+slurmstepd accounts each step apart: a process belongs to the srun step its
+environment names (``SLURM_STEP_ID``, read once per process), else to the batch
+step.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from nodeagent.cgroups import JobCgroup
 
 # srun sets it in each task's environment; the batch shell has none of its own.
 STEP_VAR = "SLURM_STEP_ID"
+TASK_VAR = "SLURM_PROCID"
+BATCH = "batch"
 
 
 @dataclass
@@ -32,6 +37,25 @@ class Sample:
     read_bytes: int = 0  # storage I/O of every process seen, as Slurm's fs/disk counts it
     write_bytes: int = 0
     time: float = 0.0  # when taken (0: never)
+
+
+@dataclass
+class StepSample:
+    """One step's part of a sample: its live processes' memory, the CPU time and I/O of
+    every process of it seen, and its maxima so far."""
+
+    pids: list[int]
+    ntasks: int
+    rss_kb: int
+    vmsize_kb: int
+    cpu_time_s: float
+    read_bytes: int
+    write_bytes: int
+    max_rss_kb: int
+    max_vmsize_kb: int
+
+
+Key = tuple[int, float]  # (pid, creation time)
 
 
 class JobProcesses:
@@ -45,9 +69,13 @@ class JobProcesses:
         self.max_rss_kb = 0
         self.max_vmsize_kb = 0
         self.last = Sample(0, 0.0)
-        self.pids: list[int] = []
+        self._tags: dict[Key, tuple[str, str | None]] = {}  # -> (step, task)
+        self._peaks: dict[str, tuple[int, int]] = {}  # step -> (max rss, max vmsize) KB
+        self.steps: dict[str, StepSample] = {}  # the steps with live processes, last sample
+        self._batch_var: str | None = None
         with contextlib.suppress(psutil.Error):
             self._known[pid] = psutil.Process(pid)
+            self._batch_var = _environ(self._known[pid]).get(STEP_VAR)
 
     def live(self) -> list[psutil.Process]:
         """Every live process of the job: the tracked tree, its new descendants, the cgroup."""
@@ -73,7 +101,7 @@ class JobProcesses:
         """Current resident and virtual memory of the whole job; CPU time and storage
         I/O of every process seen. Kept as ``last`` (with the maxima) for usage reports."""
         rss = vms = 0
-        pids: list[int] = []
+        live: list[tuple[Key, int, int]] = []
         for proc in self.live():
             try:
                 with proc.oneshot():
@@ -85,20 +113,62 @@ class JobProcesses:
                     self._io[key] = _io_bytes(proc)
             except psutil.Error:
                 continue
+            if key not in self._tags:
+                self._tags[key] = self._tag(proc)
             rss += mem.rss
             vms += mem.vms
-            pids.append(proc.pid)
+            live.append((key, mem.rss, mem.vms))
         rss_kb = rss // 1024
         peak = self.cgroup.peak_rss_kb() if self.cgroup is not None else 0
+        self.steps = self._by_step(live, peak)
         self.max_rss_kb = max(self.max_rss_kb, rss_kb, peak)
         self.max_vmsize_kb = max(self.max_vmsize_kb, vms // 1024)
-        self.pids = sorted(pids)
         self.last = Sample(rss_kb=rss_kb, cpu_time_s=sum(self._cpu.values()),
                            vmsize_kb=vms // 1024,
                            read_bytes=sum(r for r, _ in self._io.values()),
                            write_bytes=sum(w for _, w in self._io.values()),
                            time=time.time())
         return self.last
+
+    def _tag(self, proc: psutil.Process) -> tuple[str, str | None]:
+        """(step, task) of ``proc``: the srun step and task its environment names, or
+        the batch step's when it names none or the one the batch shell inherited."""
+        env = _environ(proc)
+        step = env.get(STEP_VAR)
+        if step is None or step == self._batch_var:
+            return BATCH, None
+        return step, env.get(TASK_VAR)
+
+    def _by_step(self, live: list[tuple[Key, int, int]], job_peak_kb: int) -> dict[str, StepSample]:
+        """The steps of the ``live`` processes ((key, rss, vms) in bytes), each with its
+        CPU time and I/O over every process of it seen; raises the steps' maxima. The
+        job's peak (its cgroup's) is the batch step's while no srun step has run."""
+        steps: dict[str, StepSample] = {}
+        tasks: dict[str, set[str]] = {}
+        for key, rss, vms in live:
+            step, task = self._tags[key]
+            got = steps.setdefault(step, StepSample([], 0, 0, 0, 0.0, 0, 0, 0, 0))
+            got.pids.append(key[0])
+            got.rss_kb += rss // 1024
+            got.vmsize_kb += vms // 1024
+            if task is not None:
+                tasks.setdefault(step, set()).add(task)
+        for key, cpu in self._cpu.items():
+            into = steps.get(self._tags.get(key, (BATCH, None))[0])
+            if into is not None:
+                read, write = self._io.get(key, (0, 0))
+                into.cpu_time_s += cpu
+                into.read_bytes += read
+                into.write_bytes += write
+        batch_only = set(steps) | set(self._peaks) <= {BATCH}
+        for step, got in steps.items():
+            peak_rss, peak_vms = self._peaks.get(step, (0, 0))
+            got.max_rss_kb = max(peak_rss, got.rss_kb, job_peak_kb if batch_only else 0)
+            got.max_vmsize_kb = max(peak_vms, got.vmsize_kb)
+            self._peaks[step] = (got.max_rss_kb, got.max_vmsize_kb)
+            got.ntasks = max(1, len(tasks.get(step, ())))
+            got.pids.sort()
+        return steps
 
     def signal(self, sig: int) -> None:
         """Send ``sig`` once to every process of the job.
@@ -117,18 +187,18 @@ class JobProcesses:
         if sig == signal.SIGKILL and self.cgroup is not None:
             self.cgroup.signal(sig)  # cgroup.kill: also what forked meanwhile
 
-    def signal_steps(self, sig: int) -> None:
-        """Send ``sig`` to the job's steps only: the tasks srun started and their
-        children, not the batch shell nor its other children (Slurm's default for
-        ``scancel --signal``). A step's process is told by its environment naming a
-        step the batch shell's does not (the shell may have inherited one at submit).
+    def signal_steps(self, sig: int, step: str | None = None) -> None:
+        """Send ``sig`` to the job's steps only (``step``: that one alone): the tasks
+        srun started and their children, not the batch shell nor its other children
+        (Slurm's default for ``scancel --signal``; ``scancel N.S`` names one step). A
+        step's process is told by its environment naming a step the batch shell's
+        does not (the shell may have inherited one at submit).
         """
-        batch = _step_of(self._known.get(self.pid))
         for proc in self.live():
             if proc.pid == self.pid:
                 continue
-            step = _step_of(proc)
-            if step is not None and step != batch:
+            tag = self._tag(proc)[0]
+            if tag != BATCH and (step is None or tag == step):
                 with contextlib.suppress(psutil.Error):
                     proc.send_signal(sig)
 
@@ -146,15 +216,12 @@ def _io_bytes(proc: psutil.Process) -> tuple[int, int]:
     return int(io.read_bytes), int(io.write_bytes)
 
 
-def _step_of(proc: psutil.Process | None) -> str | None:
-    """The step id in ``proc``'s environment; None without one or when unreadable."""
-    if proc is None:
-        return None
+def _environ(proc: psutil.Process) -> dict[str, str]:
+    """``proc``'s environment; empty when it cannot be read."""
     try:
-        step = proc.environ().get(STEP_VAR)
+        return dict(proc.environ())
     except (psutil.Error, OSError):
-        return None
-    return None if step is None else str(step)
+        return {}
 
 
 def node_load() -> tuple[float, int]:

@@ -246,6 +246,8 @@ class SignalPayload(TypedDict):
     # scancel's flags: steps only (default), -b the batch shell alone, -f everything.
     # Absent (a controller from before scopes): "full".
     scope: NotRequired[SignalScope]
+    # With scope "steps": that srun step's processes alone (scancel N.S).
+    step: NotRequired[str]
 
 
 class TerminatePayload(TypedDict):
@@ -283,7 +285,7 @@ class StepUsage(TypedDict):
     """The latest figures of a running step (what ``sstat`` shows), sent with heartbeats."""
 
     job_id: int
-    step: str  # "batch": the agent runs the batch step; srun's steps are not recorded yet
+    step: str  # "batch", or the srun step's id ("0", "1", ...: its tasks' SLURM_STEP_ID)
     ntasks: int
     pids: list[int]
     time: float  # when sampled

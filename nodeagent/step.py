@@ -107,10 +107,11 @@ class Step:
             self._deadline = start + time_limit_s if time_limit_s else None
         self._wake()
 
-    def send_signal(self, sig: int, scope: str = "full") -> None:
+    def send_signal(self, sig: int, scope: str = "full", step: str | None = None) -> None:
         """``scope`` is what scancel's flags pick: "steps" (the default there: srun's
-        tasks only), "batch" (``-b``: the batch shell alone, not its children) or
-        "full" (``-f``: the shell, its children and the steps)."""
+        tasks only; ``step``: that step's alone), "batch" (``-b``: the batch shell
+        alone, not its children) or "full" (``-f``: the shell, its children and the
+        steps)."""
         with self._lock:
             if self._reaped:
                 return
@@ -119,24 +120,24 @@ class Step:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(self.spawned.pid, sig)
             elif scope == "steps":
-                self.procs.signal_steps(sig)
+                self.procs.signal_steps(sig, step)
             else:
                 self.procs.signal(sig)
 
-    def usage(self) -> StepUsage | None:
-        """The latest sample of the batch step (what ``sstat`` shows), None before the
-        first: the supervising thread takes one every ``sample_s``; this only reads it."""
-        procs = self.procs
-        last = procs.last
-        if not last.time:
-            return None
-        return {
-            "job_id": self.job_id, "step": "batch", "ntasks": 1, "pids": list(procs.pids),
-            "time": last.time, "cpu_time_s": round(last.cpu_time_s, 3),
-            "rss_kb": last.rss_kb, "max_rss_kb": procs.max_rss_kb,
-            "vmsize_kb": last.vmsize_kb, "max_vmsize_kb": procs.max_vmsize_kb,
-            "read_bytes": last.read_bytes, "write_bytes": last.write_bytes,
-        }
+    def usage(self) -> list[StepUsage]:
+        """The latest sample of each step with live processes, the batch step's and
+        srun's (what ``sstat`` shows); none before the first: the supervising thread
+        takes one every ``sample_s``; this only reads it."""
+        taken = self.procs.last.time
+        if not taken:
+            return []
+        return [{
+            "job_id": self.job_id, "step": name, "ntasks": got.ntasks, "pids": got.pids,
+            "time": taken, "cpu_time_s": round(got.cpu_time_s, 3),
+            "rss_kb": got.rss_kb, "max_rss_kb": got.max_rss_kb,
+            "vmsize_kb": got.vmsize_kb, "max_vmsize_kb": got.max_vmsize_kb,
+            "read_bytes": got.read_bytes, "write_bytes": got.write_bytes,
+        } for name, got in self.procs.steps.items()]
 
     # ---- the supervising thread ----------------------------------------------
 

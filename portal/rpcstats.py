@@ -37,6 +37,8 @@ RPCS: dict[tuple[str, str], str] = {
     ("api-job", "GET"): _JOB,
     ("api-job", "PATCH"): _UPDATE,
     ("api-job-steps", "GET"): "REQUEST_JOB_STEP_INFO",
+    ("api-job-steps", "POST"): "REQUEST_JOB_STEP_CREATE",
+    ("api-job-step", "PATCH"): "REQUEST_STEP_COMPLETE",
     ("api-job-signal", "POST"): _KILL,
     ("api-job-hold", "POST"): _UPDATE,
     ("api-job-release", "POST"): _UPDATE,

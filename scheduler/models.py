@@ -223,12 +223,15 @@ class JobStep(models.Model):
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="steps")
     step = models.CharField(max_length=16)
+    name = models.CharField(max_length=200, blank=True)  # srun's command basename
     state = models.CharField(max_length=16, default=JobState.RUNNING)
     nodes = models.CharField(max_length=1024, blank=True)
     start_time = models.DateTimeField(null=True, blank=True)
     end_time = models.DateTimeField(null=True, blank=True)
     exit_code = models.IntegerField(default=0)
     exit_signal = models.IntegerField(default=0)
+    cpus = models.PositiveIntegerField(default=0)  # srun steps' CPUs; 0: the job's
+    cancelled_by = models.IntegerField(null=True, blank=True)  # uid (scancel N.S, or the job's)
     cpu_time_s = models.FloatField(default=0.0)
     max_rss_kb = models.BigIntegerField(default=0)
     # While the step runs, cpu_time_s and max_rss_kb above and these hold the agent's

@@ -145,22 +145,34 @@ def accounted(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def step_record(step: Any) -> dict[str, Any]:
-    return {
-        "step": step.step, "state": step.state,
+    """A step as the contract has it; ``name`` is srun's command ("" for the batch step),
+    ``num_cpus`` only where the step has its own count (srun's), else the job's counts."""
+    record = {
+        "step": step.step, "name": step.name, "state": step.state,
+        "cancelled_by": step.cancelled_by,
         "exit_code": [step.exit_code, step.exit_signal],
         "start_time": epoch(step.start_time), "end_time": epoch(step.end_time),
         "nodes": step.nodes, "cpu_time_s": step.cpu_time_s, "max_rss_kb": step.max_rss_kb,
+        "ntasks": step.ntasks, "rss_kb": step.rss_kb, "vmsize_kb": step.vmsize_kb,
+        "max_vmsize_kb": step.max_vmsize_kb, "read_bytes": step.read_bytes,
+        "write_bytes": step.write_bytes,
     }
+    if step.cpus:
+        record["num_cpus"] = step.cpus
+    return record
+
+
+def ordered_steps(steps: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Step records in sacct's order: batch, extern, then srun's 0, 1, ..."""
+    from scheduler.actions.steps import step_order
+
+    return sorted(steps, key=lambda s: step_order(str(s["step"])))
 
 
 def step_usage_record(step: Any) -> dict[str, Any]:
-    """A running step's latest usage sample (``sstat``): the step record and its figures."""
-    return {
-        **step_record(step), "ntasks": step.ntasks, "pids": list(step.pids or []),
-        "rss_kb": step.rss_kb, "vmsize_kb": step.vmsize_kb, "max_vmsize_kb": step.max_vmsize_kb,
-        "read_bytes": step.read_bytes, "write_bytes": step.write_bytes,
-        "usage_time": epoch(step.usage_time),
-    }
+    """A running step's latest usage sample (``sstat``): the step record and its pids."""
+    return {**step_record(step), "pids": list(step.pids or []),
+            "usage_time": epoch(step.usage_time)}
 
 
 _DEPEND_ITEM = re.compile(r"^([a-z]+)((?::[^:]+)*)$")
@@ -304,7 +316,7 @@ def job_record(job: Job, now: datetime | None = None,
     if steps is None:
         steps = [step_record(s) for s in job.steps.all()]  # type: ignore[attr-defined]
     record = {key: get(job, now) for key, get in JOB_FIELDS.items()}
-    record["steps"] = steps
+    record["steps"] = ordered_steps(steps)
     return record
 
 
@@ -342,8 +354,9 @@ def job_rows(jobs: Iterable[Any], fields: list[str],
 # The columns a job record needs: everything but the script and its environment,
 # which can be large and which no record shows.
 LIST_DEFER = ("script", "environment", "argv", "row_version")
-_STEP_FIELDS = ("job_id", "step", "state", "exit_code", "exit_signal", "start_time",
-                "end_time", "nodes", "cpu_time_s", "max_rss_kb")
+_STEP_FIELDS = ("job_id", "step", "name", "cpus", "cancelled_by", "state", "exit_code",
+                "exit_signal", "start_time", "end_time", "nodes", "cpu_time_s", "max_rss_kb",
+                "ntasks", "rss_kb", "vmsize_kb", "max_vmsize_kb", "read_bytes", "write_bytes")
 
 
 class JobRow:
@@ -371,18 +384,16 @@ def list_rows(qs: Any, fields: Iterable[str] | None = None) -> list[Any]:
 
 def steps_by_job(ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """The step records of the jobs ``ids``, in a query per 900 ids (plain values, no models)."""
+    from types import SimpleNamespace
+
     from scheduler.models import JobStep
 
     out: dict[int, list[dict[str, Any]]] = {}
     for i in range(0, len(ids), 900):
         rows = (JobStep.objects.filter(job_id__in=ids[i:i + 900])
-                .order_by("id").values_list(*_STEP_FIELDS))
-        for (job_id, step, state, rc, sig, start, end, nodes, cpu, rss) in rows:
-            out.setdefault(job_id, []).append({
-                "step": step, "state": state, "exit_code": [rc, sig],
-                "start_time": epoch(start), "end_time": epoch(end),
-                "nodes": nodes, "cpu_time_s": cpu, "max_rss_kb": rss,
-            })
+                .order_by("id").values(*_STEP_FIELDS))
+        for row in rows:
+            out.setdefault(row["job_id"], []).append(step_record(SimpleNamespace(**row)))
     return out
 
 

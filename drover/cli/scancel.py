@@ -159,7 +159,7 @@ def _api_queue(params: Mapping[str, str]) -> list[Record]:
 
 def main(argv: Sequence[str] | None = None, send: Signal | None = None,
          queue: Queue | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_intermixed_args(argv)  # getopt: ids and options mixed
     send = send or _api_signal
     queue = queue or _api_queue
     specs: list[JobSpec] = []

@@ -234,15 +234,21 @@ def job_action(ctl: Ctl, action: str, ids: Sequence[str]) -> int:
     path = {"uhold": "hold", "hold": "hold", "release": "release",
             "requeue": "requeue", "requeue_hold": "requeue"}[action]
     rc = 0
-    for text in split_job_ids(ids):
-        text = text.split("=", 1)[1] if "=" in text else text
+    for arg in ids:
+        arg = arg.split("=", 1)[1] if "=" in arg else arg
         try:
-            targets = parse_job_spec(text).api_ids()
+            specs = [parse_job_spec(text) for text in split_job_ids(arg)]
         except ValueError:
-            _err(f"Invalid job id specified for job {text}")
+            specs = []
+        if not specs or any(spec.step is not None for spec in specs):
+            # Slurm checks each argument whole (update_job.c ``_is_job_id``): a step id or a
+            # stray character refuses all of it; hold and release add their perror line.
+            _err(f"Invalid job id specified for job {arg}")
+            if path != "requeue":
+                _err("slurm_suspend error: Invalid job id specified")
             rc = 1
             continue
-        for job_id in targets:
+        for job_id in (target for spec in specs for target in spec.api_ids()):
             try:
                 ctl.post(f"/api/jobs/{job_id}/{path}/", {})
             except _errors() as exc:
@@ -546,9 +552,17 @@ def run(argv: Sequence[str], ctl_factory: Callable[[], Ctl]) -> int:
     words: list[str] = []
     args = list(argv)
     i = 0
-    while i < len(args) and args[i].startswith("-") and not words:
+    # getopt permutes: options go anywhere, up to "--" or a setdebug/setdebugflags command
+    # (whose "-level" and "-flag" words are its own)
+    while i < len(args):
         a = args[i]
-        if a in ("-o", "--oneliner"):
+        if a == "--":
+            words.extend(args[i + 1:])
+            break
+        if not a.startswith("-") or a == "-" or words[:1] and \
+                words[0].lower().startswith("setdebug"):
+            words.append(a)
+        elif a in ("-o", "--oneliner"):
             opts.oneliner = True
         elif a in ("-d", "--details"):
             opts.details = True
@@ -556,9 +570,9 @@ def run(argv: Sequence[str], ctl_factory: Callable[[], Ctl]) -> int:
             opts.quiet = True
         elif a.startswith("-v") and set(a[1:]) == {"v"} or a == "--verbose":
             opts.verbose += 1
-        elif a in ("-a", "--all", "--local", "--sibling", "-u", "--federation"):
+        elif a in ("-a", "--all", "--local", "--sibling", "--federation"):
             pass
-        elif a in ("-M", "--clusters"):
+        elif a in ("-M", "--clusters", "-u", "--uid"):
             i += 1
         elif a.startswith("--clusters=") or (a.startswith("-M") and len(a) > 2):
             pass
@@ -573,7 +587,6 @@ def run(argv: Sequence[str], ctl_factory: Callable[[], Ctl]) -> int:
             _err('Try "scontrol --help" for more information')
             return 1
         i += 1
-    words = args[i:]
     if not words:
         _err("scontrol: error: no command given (interactive mode is not supported)")
         return 1

@@ -1,12 +1,15 @@
-"""``srun`` inside a batch job: run ``-n N`` copies of a command as local child processes.
+"""``srun`` inside a batch job: a job step of ``-n N`` copies of a command, run as local
+child processes.
 
 The allocation is found through ``SLURM_JOB_ID``/``SLURM_JOBID`` (or ``--jobid``),
 even when every other ``SLURM_*`` variable was stripped (snakemake, submitit do
-that). Each task gets ``SLURM_PROCID/LOCALID/NODEID/NTASKS/STEP_ID/JOB_ID``;
-``-o/-e`` patterns are expanded per task; stdin goes to task 0; the exit status
-is the first failing task's. Steps are not recorded with the controller yet, and
-every task runs on this node. Outside an allocation srun refuses (interactive
-allocations come later).
+that). The step is recorded with the controller (``drover.cli.srunstep``: its id,
+then its end, exit status and usage), so sacct lists it as ``N.<step>``, sstat
+shows it while it runs and ``scancel N.<step>`` reaches it. Each task gets
+``SLURM_PROCID/LOCALID/NODEID/NTASKS/STEP_ID/JOB_ID``; ``-o/-e`` patterns are
+expanded per task; stdin goes to task 0; the exit status is the first failing
+task's. Every task runs on this node. Outside an allocation srun refuses
+(interactive allocations come later).
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
+from drover.cli import srunstep
 from drover.cli.slurmargs import SlurmArgumentParser, add_version
 
 OUTSIDE = "srun: error: interactive srun outside an allocation is not supported yet; use sbatch"
@@ -70,25 +73,6 @@ def job_id_from(env: Mapping[str, str], option: str | None) -> str | None:
         if value and value.strip():
             return value.strip()
     return None
-
-
-def next_step_id(job_id: str) -> int:
-    """Step ids count up per job (0, 1, ...), kept in a small file beside the job's temp."""
-    path = os.path.join(tempfile.gettempdir(), f"drover-steps-{os.getuid()}-{job_id}")
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:
-        return 0
-    with os.fdopen(fd, "r+") as f:
-        import fcntl
-
-        fcntl.flock(f, fcntl.LOCK_EX)
-        text = f.read().strip()
-        step = int(text) + 1 if text.isdigit() else 0
-        f.seek(0)
-        f.truncate()
-        f.write(str(step))
-    return step
 
 
 def task_env(base: Mapping[str, str], *, job_id: str, step: int, task: int, ntasks: int,
@@ -147,8 +131,9 @@ class Files:
 def run_tasks(command: Sequence[str], ntasks: int, *, job_id: str, step: int,
               env: Mapping[str, str], output: str | None = None, error: str | None = None,
               stdin: str | None = None, cpus_per_task: int | None = None,
-              job_name: str | None = None, cwd: str | None = None) -> int:
-    """Start the tasks, wait for all; the first failing task's status (128+N for signal N)."""
+              job_name: str | None = None, cwd: str | None = None) -> list[int]:
+    """Start the tasks, wait for all; their wait statuses (-N: killed by signal N). A
+    command that cannot be started stops the tasks started and counts as exit code 2."""
     files = Files()
     procs: list[subprocess.Popen[bytes]] = []
     try:
@@ -178,7 +163,7 @@ def run_tasks(command: Sequence[str], ntasks: int, *, job_id: str, step: int,
             except OSError as exc:
                 print(f"srun: error: execve(): {command[0]}: {exc.strerror}", file=sys.stderr)
                 _stop(procs)
-                return 2
+                return [2]
             finally:
                 if inp not in (None, subprocess.DEVNULL):
                     inp.close()
@@ -195,7 +180,7 @@ def _stop(procs: Sequence[subprocess.Popen[bytes]]) -> None:
         p.wait()
 
 
-def _wait(procs: Sequence[subprocess.Popen[bytes]]) -> int:
+def _wait(procs: Sequence[subprocess.Popen[bytes]]) -> list[int]:
     def forward(signum: int, _frame: object) -> None:
         for p in procs:
             with contextlib.suppress(OSError):
@@ -204,10 +189,15 @@ def _wait(procs: Sequence[subprocess.Popen[bytes]]) -> int:
     old = {s: signal.signal(s, forward)
            for s in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)}
     try:
-        codes = [p.wait() for p in procs]
+        return [p.wait() for p in procs]
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
+
+
+def exit_status(codes: Sequence[int]) -> int:
+    """srun's exit status: the first failing task's (128+N for signal N), each failure
+    reported on stderr."""
     host = socket.gethostname()
     status = 0
     for task, code in enumerate(codes):
@@ -243,11 +233,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ntasks < 1:
         print("srun: error: Invalid number of tasks (-n 0)", file=sys.stderr)
         return 1
+    try:
+        step, recorded = srunstep.create(job_id, args.job_name or os.path.basename(command[0]),
+                                         ntasks, args.cpus_per_task)
+    except srunstep.StepRefused as exc:
+        print(f"srun: error: Unable to create step for job {job_id}: {exc}", file=sys.stderr)
+        return 1
     sys.stdout.flush()
-    return run_tasks(command, ntasks, job_id=job_id, step=next_step_id(job_id), env=env,
-                     output=args.output, error=args.error, stdin=args.input,
-                     cpus_per_task=args.cpus_per_task, job_name=args.job_name,
-                     cwd=args.chdir)
+    codes = run_tasks(command, ntasks, job_id=job_id, step=step, env=env,
+                      output=args.output, error=args.error, stdin=args.input,
+                      cpus_per_task=args.cpus_per_task, job_name=args.job_name,
+                      cwd=args.chdir)
+    if recorded:
+        srunstep.end(job_id, step, codes)
+    return exit_status(codes)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ urlpatterns = [
     re_path(r"^jobs/?$", jobs.JobsView.as_view(), name="api-jobs"),
     re_path(rf"^jobs/{JOB}/?$", jobs.JobDetailView.as_view(), name="api-job"),
     re_path(rf"^jobs/{JOB}/steps/?$", jobs.JobStepsView.as_view(), name="api-job-steps"),
+    re_path(rf"^jobs/{JOB}/steps/(?P<step>[^/]+)/?$", jobs.JobStepView.as_view(),
+            name="api-job-step"),
     re_path(rf"^jobs/{JOB}/signal/?$", jobs.JobSignalView.as_view(), name="api-job-signal"),
     re_path(rf"^jobs/{JOB}/hold/?$", jobs.JobHoldView.as_view(), name="api-job-hold"),
     re_path(rf"^jobs/{JOB}/release/?$", jobs.JobReleaseView.as_view(), name="api-job-release"),

@@ -40,7 +40,7 @@ _JOB_FIELDS = ["state", "reason", "exit_code", "exit_signal", "derived_exit_code
                "start_time", "end_time", "cpu_time_s", "max_rss_kb", "kill_requested",
                "alloc"]
 _STEP_FIELDS = ["state", "start_time", "end_time", "exit_code", "exit_signal", "cpu_time_s",
-                "max_rss_kb", "nodes"]
+                "max_rss_kb", "nodes", "cancelled_by"]
 
 
 def event_time(event: dict[str, Any]) -> datetime:
@@ -130,6 +130,7 @@ def _started(rows: _Batch, job: Job, event: dict[str, Any]) -> bool:
 def _ended(rows: _Batch, job: Job, event: dict[str, Any]) -> bool:
     """Finish ``job`` in memory as ``do_finish_job`` would; True for a requeue (done later)."""
     from scheduler.actions.jobs import end_state, mark_ended
+    from scheduler.actions.steps import end_open_steps
 
     exit_code = int(event.get("exit_code") or 0)
     sig = int(event.get("signal") or 0)
@@ -151,7 +152,8 @@ def _ended(rows: _Batch, job: Job, event: dict[str, Any]) -> bool:
                                                  nodes=job.batch_host)
     mark_ended(job, step, state, reason, exit_code, sig, now,
                float(event.get("cpu_time_s") or 0.0), int(event.get("max_rss_kb") or 0))
-    rows.touch(step)
+    for changed in (step, *end_open_steps(job, rows.steps.get(job.id, []), now)):
+        rows.touch(changed)
     rows.changed.add(job.id)
     return False
 

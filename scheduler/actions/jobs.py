@@ -28,6 +28,7 @@ from scheduler import config, events, priority_load
 from scheduler.actions import job_request
 from scheduler.actions.access import actor_uid, check_job_access, is_operator
 from scheduler.actions.errors import SlurmError
+from scheduler.actions.steps import close_open_steps, step_end_state
 from scheduler.actions.submit import LIMIT_ERRORS, job_limit_reasons
 from scheduler.models import (
     ACTIVE_STATES,
@@ -364,6 +365,7 @@ def _requeue_locked(job: Job) -> None:
                             "batch_host", "sched_nodes", "kill_requested", "cancelled_by",
                             "eligible_time"])
     JobStep.objects.filter(job=job, step="batch").update(state=JobState.REQUEUED)
+    close_open_steps(job, job.eligible_time)
     events.broadcast_nodes(nodes)
     events.request_cycle()
 
@@ -655,9 +657,7 @@ def batch_step_state(job_state: str, exit_code: int, signal: int) -> str:
     (a TIMEOUT or PREEMPTED job's script, killed with SIGTERM, is CANCELLED 0:15)."""
     if job_state in (JobState.OUT_OF_MEMORY, JobState.NODE_FAIL):
         return job_state
-    if signal:
-        return JobState.CANCELLED
-    return JobState.FAILED if exit_code else JobState.COMPLETED
+    return step_end_state(exit_code, signal)
 
 
 def mark_ended(job: Job, step: JobStep, state: str, reason: str, exit_code: int,
@@ -692,5 +692,6 @@ def _finish_locked(job: Job, state: str, exit_code: int, signal: int, *,
                             "start_time", "end_time", "cpu_time_s", "max_rss_kb",
                             "kill_requested"])
     step.save()
+    close_open_steps(job, now)
     events.broadcast_nodes(nodes)
     events.request_cycle()

@@ -41,7 +41,7 @@ def record_step_usage(node: str, reports: Sequence[StepUsage]) -> int:
         taken = datetime.fromtimestamp(report["time"], tz=UTC)
         if step.usage_time is not None and step.usage_time > taken:
             continue
-        step.ntasks = report["ntasks"]
+        step.ntasks = max(step.ntasks, report["ntasks"])  # srun's count: tasks may start late
         step.pids = report["pids"]
         step.cpu_time_s = max(step.cpu_time_s, float(report["cpu_time_s"]))
         step.rss_kb = report["rss_kb"]

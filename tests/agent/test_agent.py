@@ -185,6 +185,13 @@ def test_a_signal_order_reaches_the_scope_it_names(
                      "payload": {"signal": "USR1", "scope": "batch"}})
     controller.wait_for(lambda: "shell USR1" in out.read_text())
     assert out.read_text().count("step USR1") == 1
+    controller.send({"id": 113, "kind": "signal", "job_id": 10,  # scancel 10.1: not step 0
+                     "payload": {"signal": "USR1", "scope": "steps", "step": "1"}})
+    controller.send({"id": 114, "kind": "signal", "job_id": 10,  # scancel 10.0
+                     "payload": {"signal": "USR1", "scope": "steps", "step": "0"}})
+    controller.wait_for(lambda: out.read_text().count("step USR1") == 2)
+    time.sleep(0.3)
+    assert out.read_text().count("step USR1") == 2
     controller.send({"id": 112, "kind": "terminate", "job_id": 10, "payload": {"reason": "cancel"}})
     controller.wait_for(lambda: controller.ended(10), timeout=5)
 

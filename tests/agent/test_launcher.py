@@ -198,27 +198,31 @@ while :; do wait; done
 
 
 @pytest.mark.parametrize("scope,env,got", [
-    ("steps", {}, {"step"}),
     # a SLURM_STEP_ID inherited from where the job was submitted does not make a step
-    ("steps", {"SLURM_STEP_ID": "7"}, {"step"}),
+    ("steps", {"SLURM_STEP_ID": "7"}, {"step", "other"}),
     ("batch", {}, {"shell"}),
-    ("full", {}, {"shell", "child", "step"}),
+    ("full", {}, {"shell", "child", "step", "other"}),
+    ("steps", {}, {"step", "other"}),
+    ("steps:0", {}, {"step"}),  # scancel N.0
 ])
 def test_a_signal_reaches_the_steps_the_batch_shell_or_everything(
         tmp_path: Path, scope: str, env: dict[str, str], got: set[str]) -> None:
-    p = payload(tmp_path, _SCOPED)
+    script = _SCOPED.replace("sleep 0.3", "SLURM_STEP_ID=1 bash -c 'trap \"echo other USR1\" "
+                             "USR1; while :; do sleep 0.05; done' &\nsleep 0.3")
+    p = payload(tmp_path, script)
     p["env"].update(env)
     job = Running(tmp_path, p)
     out = tmp_path / "out.txt"
     _wait_for_text(out, "ready")
-    job.step.send_signal(signal.SIGUSR1, scope)
+    scope, _, step = scope.partition(":")
+    job.step.send_signal(signal.SIGUSR1, scope, step or None)
     for who in got:
         _wait_for_text(out, f"{who} USR1")
     time.sleep(0.3)  # what should not get it has had the time to
     job.step.terminate("cancel")
     job.wait()
     text = out.read_text()
-    assert {who for who in ("shell", "child", "step") if f"{who} USR1" in text} == got
+    assert {who for who in ("shell", "child", "step", "other") if f"{who} USR1" in text} == got
 
 
 def test_the_memory_watchdog_kills_a_job_over_its_limit(tmp_path: Path) -> None:
@@ -250,9 +254,10 @@ def test_a_running_jobs_latest_sample_is_its_usage_report(tmp_path: Path) -> Non
     )
     job = Running(tmp_path, payload(tmp_path, script, kill_wait_s=0.2))
     deadline = time.monotonic() + 10
-    while (u := job.step.usage()) is None or u["max_rss_kb"] < 40 * 1024:
-        assert time.monotonic() < deadline, u
+    while not (got := job.step.usage()) or got[0]["max_rss_kb"] < 40 * 1024:
+        assert time.monotonic() < deadline, got
         time.sleep(0.05)
+    [u] = got
     assert (u["job_id"], u["step"], u["ntasks"]) == (1, "batch", 1)
     assert job.spawned.pid in u["pids"] and len(u["pids"]) == 2  # bash and its python
     assert 40 * 1024 <= u["rss_kb"] <= u["max_rss_kb"]
@@ -263,10 +268,34 @@ def test_a_running_jobs_latest_sample_is_its_usage_report(tmp_path: Path) -> Non
     assert job.wait().max_rss_kb >= 40 * 1024
 
 
+def test_each_srun_step_is_sampled_apart_from_the_batch_step(tmp_path: Path) -> None:
+    # Two tasks of step 3 as srun starts them; the shell and its sleep are the batch step's.
+    script = (
+        "#!/bin/bash\n"
+        "SLURM_STEP_ID=3 SLURM_PROCID=0 $PYTHON -c 'import time\nb = bytearray(30 << 20)\n"
+        "time.sleep(30)' &\n"
+        "SLURM_STEP_ID=3 SLURM_PROCID=1 sleep 30 &\n"
+        "sleep 30\n"
+    )
+    job = Running(tmp_path, payload(tmp_path, script, kill_wait_s=0.2))
+    deadline = time.monotonic() + 10
+    while (usage := {u["step"]: u for u in job.step.usage()}).get("3", {}).get(
+            "max_rss_kb", 0) < 30 * 1024 or len(usage["3"]["pids"]) < 2:
+        assert time.monotonic() < deadline, usage
+        time.sleep(0.05)
+    batch, step = usage["batch"], usage["3"]
+    assert (step["ntasks"], batch["ntasks"]) == (2, 1)
+    assert job.spawned.pid in batch["pids"] and not set(batch["pids"]) & set(step["pids"])
+    assert batch["max_rss_kb"] < 30 * 1024 <= step["max_rss_kb"]
+    assert parse_usage(list(usage.values())) == list(usage.values())
+    job.step.terminate("cancel")
+    job.wait()
+
+
 def test_no_usage_is_reported_before_the_first_sample(tmp_path: Path) -> None:
     spawned = launch(payload(tmp_path, "#!/bin/sh\nsleep 5\n"), spool_dir=tmp_path, node="n1")
     step = Step(spawned, on_end=lambda _s, _e: None)
-    assert step.usage() is None
+    assert step.usage() == []
     os.killpg(spawned.pid, signal.SIGKILL)
     assert spawned.popen is not None
     spawned.popen.wait()

@@ -191,7 +191,10 @@ def test_another_users_job_is_invisible_and_untouchable(cluster: Any, api: Any) 
     assert job.state == "CANCELLED"
 
 
-def test_a_step_id_is_not_taken_for_its_job(cluster: Any, api: Any) -> None:
+def test_a_step_the_job_does_not_have_is_an_invalid_id_not_its_job(cluster: Any,
+                                                                   api: Any) -> None:
+    # A known step gets the signal alone (tests/api/test_steps_api.py); an unknown one
+    # is Slurm's error, and neither cancels nor signals the job.
     from scheduler.actions.agent import pending_orders
     from scheduler.models import Node
 

@@ -122,3 +122,32 @@ def test_a_job_that_ended_lists_no_running_steps(running: Any) -> None:
     post("/api/agent/sync/", sync_body(events=[ended]))
     got = client_for("daemon").get(f"/api/jobs/{running.id}/steps/").json()
     assert (got["state"], got["steps"]) == ("COMPLETED", [])
+
+
+def test_sacct_gets_an_ended_steps_final_figures(running: Any) -> None:
+    post("/api/agent/sync/", sync_body(usage=[report(running.id)]))
+    ended = {"seq": 2, "kind": "ended", "job_id": running.id, "time": time.time(),
+             "exit_code": 0, "signal": 0, "cpu_time_s": 9.0, "max_rss_kb": 777}
+    post("/api/agent/sync/", sync_body(events=[ended]))
+    [job] = client_for("daemon").get("/api/accounting/jobs/").json()["jobs"]
+    [step] = job["steps"]
+    assert {k: step[k] for k in ("state", "ntasks", "cpu_time_s", "max_rss_kb",
+                                 "max_vmsize_kb", "read_bytes", "write_bytes")} == {
+        "state": "COMPLETED", "ntasks": 1, "cpu_time_s": 9.0, "max_rss_kb": 777,
+        "max_vmsize_kb": 210000, "read_bytes": 4096, "write_bytes": 1048576}
+
+
+def test_an_srun_steps_usage_is_taken_and_the_jobs_end_ends_the_step(running: Any) -> None:
+    created = client_for("daemon").post(f"/api/jobs/{running.id}/steps/",
+                                        {"name": "sleep", "ntasks": 2}, format="json")
+    assert created.json()["step"] == "0"
+    post("/api/agent/sync/", sync_body(usage=[report(running.id, step="0", ntasks=1,
+                                                     max_rss_kb=3000, rss_kb=2000)]))
+    step = JobStep.objects.get(job=running, step="0")
+    assert (step.max_rss_kb, step.ntasks, step.pids) == (3000, 2, [4242, 4243])
+    ended = {"seq": 2, "kind": "ended", "job_id": running.id, "time": time.time(),
+             "exit_code": 0, "signal": 0}
+    post("/api/agent/sync/", sync_body(events=[ended]))
+    step.refresh_from_db()
+    assert (step.state, step.exit_signal, step.max_rss_kb) == ("CANCELLED", 15, 3000)
+    assert step.end_time is not None

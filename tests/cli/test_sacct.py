@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping
 from typing import Any
@@ -158,6 +159,56 @@ def test_step_ids_select_steps(capsys: pytest.CaptureFixture[str]) -> None:
     assert out == "2.batch|FAILED\n"
     out, _, _, _ = run(capsys, ["-j", "2.7", "-nP", "-o", "JobID"], accounting_jobs())
     assert out == ""
+
+
+USAGE = ("JobID,NTasks,MaxRSS,MaxRSSNode,MaxRSSTask,AveRSS,MaxVMSize,MaxVMSizeNode,"
+         "AveVMSize,AveCPU,MinCPU,MinCPUNode,MinCPUTask,TotalCPU,MaxDiskRead,MaxDiskReadNode,"
+         "AveDiskRead,MaxDiskWrite,MaxDiskWriteTask,AveDiskWrite,TRESUsageInAve,"
+         "TRESUsageInMaxNode,TRESUsageOutTot")
+
+
+def used(state: str, **kw: Any) -> dict[str, Any]:
+    """A step with the figures the node agent reported."""
+    figures = {"nodes": "n2", "ntasks": 1, "cpu_time_s": 65.4, "max_rss_kb": 1264,
+               "rss_kb": 1000, "max_vmsize_kb": 102400, "vmsize_kb": 90000,
+               "read_bytes": 5329, "write_bytes": 7 << 19}
+    return step(state, **{**figures, **kw})
+
+
+def test_ended_steps_print_their_usage_in_slurms_units(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    jobs = [scenario.job(5, state="COMPLETED", nodes="n2", steps=[used("COMPLETED")])]
+    out, _, _, _ = run(capsys, ["-nP", "-o", USAGE], jobs)
+    job_row, step_row = out.splitlines()
+    assert job_row == "5|" + "|" * 12 + "01:05.400" + "|" * 9  # the job's: blank but TotalCPU
+    assert step_row.split("|") == [
+        "5.batch", "1", "1264K", "n2", "0", "1264K", "100M", "n2", "100M", "00:01:05",
+        "00:01:05", "n2", "0", "01:05.400", "0.01M", "n2", "0.01M", "3.50M", "0", "3.50M",
+        "cpu=00:01:05,energy=0,fs/disk=5329,mem=1264K,pages=0,vmem=100M",
+        "cpu=n2,energy=n2,fs/disk=n2,mem=n2,pages=n2,vmem=n2", "energy=0,fs/disk=3670016"]
+
+
+def test_usage_is_averaged_over_tasks_and_blank_until_the_step_ends(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    steps = [used("COMPLETED", ntasks=2, write_bytes=3 << 30, step="0"), used("RUNNING")]
+    out, _, _, _ = run(capsys, ["-nP", "-o", "JobID,NTasks,MaxRSS,AveRSS,AveCPU,MaxDiskWrite,"
+                                "AveDiskWrite"], [scenario.running(5, "wrap", "n2", steps=steps)])
+    assert out.splitlines() == ["5||||||", "5.0|2|1264K|632K|00:00:32|3G|1.50G",
+                                "5.batch|1|||||"]
+
+
+def test_sacct_long_lays_out_usage_as_golden_118(capsys: pytest.CaptureFixture[str]) -> None:
+    g = golden.load("118")
+    jobs = [scenario.job(2, "failer", state="FAILED", exit_code=[3, 0], steps=[
+        step("FAILED", (3, 0), nodes="n1", max_rss_kb=1264)])]
+    out, _, _, _ = run(capsys, ["-j", "2", "-l"], jobs)
+    header, dashes, _, batch = out.splitlines()
+    assert (header, dashes) == tuple(g.stdout.splitlines()[:2])
+    starts = [m.start() for m in re.finditer(r"-+", dashes)]
+    cells = {name: batch[start:start + len(d)].strip() for name, d, start in zip(
+        header.split(), dashes.split(), starts, strict=True)}
+    assert (cells["MaxRSS"], cells["MaxRSSNode"], cells["AveCPU"], cells["NTasks"]) == \
+        ("1264K", "n1", "00:00:00", "1")
 
 
 @pytest.mark.parametrize("argv", [["--bogus"], ["stray"], ["-j", "1", "extra"], ["-Z"],

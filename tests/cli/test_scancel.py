@@ -44,12 +44,27 @@ def run(capsys: pytest.CaptureFixture[str], argv: list[str], sent: Sent,
     (["12", "--signal=SIGTERM"], [("12", "TERM")]),
     (["12", "-s", "10"], [("12", "USR1")]),
     (["--signal", "KILL", "12", "-Q", "--clusters=all"], [("12", "KILL")]),
+    (["3", "-s", "USR1", "4"], [("3", "USR1"), ("4", "USR1")]),  # getopt's permutation
+    (["3", "-b", "4,5", "-Q", "6"], [("3", None), ("4", None), ("5", None), ("6", None)]),
 ])
 def test_ids_and_signals_before_or_after(capsys: pytest.CaptureFixture[str], argv: list[str],
                                          calls: list[tuple[str, str | None]]) -> None:
     sent = Sent()
     assert run(capsys, argv, sent) == ("", "", 0)
     assert sent.calls == calls
+
+
+def test_ids_after_options_meet_the_filters_and_bad_words_still_fail(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    queue = [{"job_id": 3, "user": "root", "state": "RUNNING"},
+             {"job_id": 4, "user": "bin", "state": "RUNNING"}]
+    sent = Sent()
+    assert run(capsys, ["3", "-u", "root", "4"], sent, queue) == ("", "", 0)
+    assert sent.calls == [("3", None)]
+    with pytest.raises(SystemExit) as exc:
+        run(capsys, ["3", "--bogus", "4"], Sent())
+    assert exc.value.code == 1
+    assert capsys.readouterr().err.startswith("scancel: unrecognized option '--bogus'\n")
 
 
 @pytest.mark.parametrize("flags,scope", [

@@ -120,6 +120,34 @@ def test_hold_release_requeue_post_to_the_job(capsys: pytest.CaptureFixture[str]
                                          "/api/jobs/8/requeue/"]
 
 
+@pytest.mark.parametrize("action", ["hold", "uhold", "release"])
+def test_hold_and_release_refuse_a_step_id_without_touching_the_job(
+        capsys: pytest.CaptureFixture[str], action: str) -> None:
+    ctl = FakeCtl()
+    out, err, rc = run(capsys, [action, "3.0", "4.batch,5", "6"], ctl)
+    assert (out, rc) == ("", 1)
+    assert err == ("Invalid job id specified for job 3.0\n"
+                   "slurm_suspend error: Invalid job id specified\n"
+                   "Invalid job id specified for job 4.batch,5\n"
+                   "slurm_suspend error: Invalid job id specified\n")
+    assert [c[1] for c in ctl.calls] == [f"/api/jobs/6/{action.lstrip('u')}/"]
+
+
+def test_requeue_refuses_a_step_id_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    ctl = FakeCtl()
+    assert run(capsys, ["requeue", "JobId=3.0"], ctl) == (
+        "", "Invalid job id specified for job 3.0\n", 1)
+    assert ctl.calls == []
+
+
+def test_options_go_anywhere_as_getopt_permutes_them(capsys: pytest.CaptureFixture[str]) -> None:
+    ctl = FakeCtl()
+    assert run(capsys, ["hold", "-Q", "15", "--uid", "alice", "16"], ctl) == ("", "", 0)
+    assert [c[1] for c in ctl.calls] == ["/api/jobs/15/hold/", "/api/jobs/16/hold/"]
+    assert run(capsys, ["hold", "15", "-x"], FakeCtl())[1:] == (
+        "scontrol: unrecognized option '-x'\nTry \"scontrol --help\" for more information\n", 1)
+
+
 def test_update_job(capsys: pytest.CaptureFixture[str]) -> None:
     ctl = FakeCtl()
     argv = ["update", "jobid=16", "TimeLimit=00:30:00", "Partition=short", "Name=x", "Nice=5"]

@@ -1,13 +1,21 @@
-"""srun inside an allocation: real child processes, one per task."""
+"""srun inside an allocation: real child processes, one per task; its step recorded
+with the controller (a fake one here) when there is one."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from drover.api import ApiUnreachable
+from drover.cli import srun as srun_cli
+from drover.cli import srunstep
+from tests.cli.fakectl import FakeCtl, api_error
 
 SRUN = [sys.executable, "-c", "import sys; from drover.cli.srun import main; sys.exit(main())"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,9 +24,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def srun(args: list[str], env: dict[str, str], tmp_path: Path,
          stdin: str = "") -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("SLURM_", "SRUN_", "SBATCH_"))}
+            if not k.startswith(("SLURM_", "SRUN_", "SBATCH_", "DROVER_"))}
     base["PYTHONPATH"] = str(ROOT)
     base["TMPDIR"] = str(tmp_path)
+    base["XDG_CONFIG_HOME"] = str(tmp_path / "no-config")  # no controller: steps unrecorded
     return subprocess.run(SRUN + args, env={**base, **env}, input=stdin, text=True,
                           capture_output=True, cwd=tmp_path, timeout=60)
 
@@ -71,3 +80,81 @@ def test_outside_an_allocation_it_refuses(tmp_path: Path) -> None:
     assert r.returncode == 1
     assert r.stderr == ("srun: error: interactive srun outside an allocation is not "
                         "supported yet; use sbatch\n")
+
+
+def test_without_a_controller_the_tasks_run_as_an_unrecorded_step(tmp_path: Path) -> None:
+    for expected in ("0", "1"):
+        r = srun(["sh", "-c", "echo $SLURM_STEP_ID"], {"SLURM_JOB_ID": "6"}, tmp_path)
+        assert (r.returncode, r.stdout) == (0, f"{expected}\n")
+        assert r.stderr.startswith("srun: warning: Unable to create step for job 6: "
+                                   "drover: no controller configured")
+        assert r.stderr.endswith("; running it unrecorded\n")
+
+
+# ---- with a (fake) controller -----------------------------------------------------------------
+
+
+@pytest.fixture()
+def ctl(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeCtl:
+    fake = FakeCtl({("POST", "/api/jobs/12/steps/"): {"job_id": 12, "step": "3"}})
+    monkeypatch.setattr(srunstep, "_client", lambda: fake)
+    for key in [k for k in os.environ if k.startswith("SLURM_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("SLURM_JOB_ID", "12")
+    monkeypatch.chdir(tmp_path)
+    return fake
+
+
+def test_the_step_is_created_run_with_its_id_and_ended(
+        ctl: FakeCtl, tmp_path: Path) -> None:
+    rc = srun_cli.main(["-n", "2", "-o", "out-%t", "sh", "-c", "echo $SLURM_STEP_ID/$SLURM_STEPID;"
+                        " [ $SLURM_PROCID = 1 ] && exit 4; exit 0"])
+    assert rc == 4
+    assert (tmp_path / "out-0").read_text() == (tmp_path / "out-1").read_text() == "3/3\n"
+    (post, path, body), (patch, end_path, end) = ctl.calls
+    assert (post, path, body) == ("POST", "/api/jobs/12/steps/",
+                                  {"name": "sh", "ntasks": 2, "cpus_per_task": 1})
+    assert (patch, end_path) == ("PATCH", "/api/jobs/12/steps/3/")
+    assert (end["exit_code"], end["signal"]) == (4, 0)
+    assert end["cpu_time_s"] >= 0 and end["max_rss_kb"] > 0 and end["end_time"] > 0
+
+
+def test_a_task_killed_by_a_signal_is_reported_as_that_signal(ctl: FakeCtl) -> None:
+    assert srun_cli.main(["-J", "named", "-c", "2", "sh", "-c", "kill -9 $$"]) == 137
+    assert ctl.calls[0][2] == {"name": "named", "ntasks": 1, "cpus_per_task": 2}
+    assert (ctl.calls[1][2]["exit_code"], ctl.calls[1][2]["signal"]) == (0, 9)
+
+
+def test_a_step_the_controller_refuses_fails_srun(
+        ctl: FakeCtl, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    ctl.answers[("POST", "/api/jobs/12/steps/")] = api_error(
+        "Job/step already completing or completed", 409)
+    assert srun_cli.main(["touch", "ran"]) == 1
+    assert capsys.readouterr().err == ("srun: error: Unable to create step for job 12: "
+                                       "Job/step already completing or completed\n")
+    assert not (tmp_path / "ran").exists() and len(ctl.calls) == 1
+
+
+def test_an_unreachable_controller_leaves_the_step_unrecorded_but_run(
+        ctl: FakeCtl, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the local counter is
+    ctl.answers[("POST", "/api/jobs/12/steps/")] = ApiUnreachable("connection refused")
+    assert srun_cli.main(["sh", "-c", "echo $SLURM_STEP_ID > ran"]) == 0
+    assert (tmp_path / "ran").read_text() == "0\n"
+    assert [c[0] for c in ctl.calls] == ["POST"]  # no end to report for an unrecorded step
+    assert capsys.readouterr().err == ("srun: warning: Unable to create step for job 12: "
+                                       "connection refused; running it unrecorded\n")
+
+
+def test_an_end_the_controller_cannot_take_is_a_warning(
+        ctl: FakeCtl, capsys: pytest.CaptureFixture[str]) -> None:
+    ctl.answers[("PATCH", "/api/jobs/12/steps/3/")] = ApiUnreachable("timed out")
+    assert srun_cli.main(["true"]) == 0
+    assert capsys.readouterr().err == ("srun: warning: Unable to record the end of step "
+                                       "12.3: timed out\n")
+
+
+def test_a_job_id_that_is_no_number_is_refused(ctl: FakeCtl, capsys: Any) -> None:
+    assert srun_cli.main(["--jobid", "x/y", "true"]) == 1
+    assert "Invalid job id specified" in capsys.readouterr().err and ctl.calls == []

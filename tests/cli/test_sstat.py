@@ -9,7 +9,7 @@ import pytest
 
 from drover.api import ApiError
 from drover.cli import sstat
-from drover.cli.formats.stat import exact_units
+from drover.cli.formats.values import exact_units
 
 
 def usage(step: str = "batch", **kw: Any) -> dict[str, Any]:
@@ -49,8 +49,8 @@ def test_the_batch_step_in_slurms_default_fields(capsys: pytest.CaptureFixture[s
                              "     MaxRSS MaxRSSNode MaxRSSTask     AveRSS MaxPages")
     assert dashes.startswith("------------ ---------- -------------- ")
     assert line.startswith("7.batch         310000K             n1              0    300000K"
-                           "    204800K         n1          0    102400K        0")
-    assert "  01:05.000         n1          0  01:05.000        1          0       Unknown" in line
+                           "       200M         n1          0       100M        0")
+    assert "   00:01:05         n1          0   00:01:05        1          0       Unknown" in line
     assert len(header.split()) == 47 and header.endswith("TRESUsageOutTot ")
 
 
@@ -58,25 +58,26 @@ def test_fields_widths_and_the_parsable_layouts(capsys: pytest.CaptureFixture[st
     fields = "JobID,MaxRSS,MaxRSSNode,MaxRSSTask,AveRSS,NTasks,AveCPU,MinCPU,MinCPUNode"
     rc, out, _ = run(capsys, "-j", "7.batch", "-P", "-o", fields)
     assert out == (f"{fields.replace(',', '|')}\n"
-                   "7.batch|204800K|n1|0|102400K|1|01:05.000|01:05.000|n1\n")
+                   "7.batch|200M|n1|0|100M|1|00:01:05|00:01:05|n1\n")
     _, out, _ = run(capsys, "-j7.batch", "-p", "-n", "--format=maxrss%12,jobid%-9,pids")
-    assert out == "204800K|7.batch|596,601|\n"
+    assert out == "200M|7.batch|596,601|\n"
     _, out, _ = run(capsys, "-j", "7.batch", "-n", "-o", "maxrss%12,jobid%-9,ave,consumedenergy")
-    assert out == "     204800K 7.batch    01:05.000              0 \n"
+    assert out == "        200M 7.batch     00:01:05              0 \n"
 
 
 def test_disk_and_tres_usage(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run(capsys, "-j", "7.batch", "-nP", "-o",
                     "MaxDiskRead,AveDiskWrite,TRESUsageInTot,TRESUsageOutMaxNode")
-    assert out == ("5329|2M|cpu=00:01:05,energy=0,fs/disk=5329,mem=102400K,pages=0,"
+    assert out == ("5329|2M|cpu=00:01:05,energy=0,fs/disk=5329,mem=100M,pages=0,"
                    "vmem=300000K|energy=n1,fs/disk=n1\n")
-    assert [exact_units(n) for n in (0, 1023, 2048, 5 << 30)] == ["0", "1023", "2K", "5G"]
+    assert [exact_units(n) for n in (0, 1023, 1536, 2048, 5 << 30)] == \
+        ["0", "1023", "1.50K", "2K", "5G"]
 
 
 def test_averages_are_over_the_steps_tasks(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run(capsys, "-j", "8.0", "-nP", "-o", "JobID,NTasks,AveRSS,MaxRSS,AveCPU,"
                     "Nodelist,MaxRSSNode")
-    assert out == "8.0|2|500K|204800K|00:32.000|n[1-2]|n1\n"
+    assert out == "8.0|2|500K|200M|00:00:32|n[1-2]|n1\n"
 
 
 def test_a_job_id_alone_picks_the_lowest_step_but_not_the_batch_step(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from drover.cli.formats import stat as sf
 from drover.cli.formats import values as v
 from drover.cli.formats.engine import Field
 from drover.timefmt import format_hms, format_time_limit_padded, format_timestamp
@@ -79,10 +80,8 @@ def job_state_text(job: Record) -> str:
 
 
 def _state(row: Row) -> str:
-    step = _step(row)
-    if step is None:
-        return job_state_text(_job(row))
-    return str(step.get("state") or "UNKNOWN").upper()
+    step = _step(row)  # a step cancelled by someone (scancel N.S, or its job's) says who
+    return job_state_text(_job(row) if step is None else step)
 
 
 # Jobs the controller ends (cancel, time limit, preemption): Slurm's accounting
@@ -138,34 +137,12 @@ def _alloc_cpus(row: Row) -> int:
     return v.num(job, "num_cpus", 0)
 
 
-def cpu_time(seconds: float) -> str:
-    """sacct TotalCPU/UserCPU (and sstat AveCPU/MinCPU): ``MM:SS.mmm`` under an hour,
-    else ``[D-]HH:MM:SS``."""
-    ms = int(round(seconds * 1000))
-    secs, ms = divmod(ms, 1000)
-    if secs < 3600:
-        return f"{secs // 60:02d}:{secs % 60:02d}.{ms:03d}"
-    return format_hms(secs)
-
-
 def _cpu_time_s(row: Row) -> float:
     step = _step(row)
     if step is not None:
         return float(step.get("cpu_time_s") or 0)
     steps = _job(row).get("steps") or []
     return float(sum(float(s.get("cpu_time_s") or 0) for s in steps if isinstance(s, dict)))
-
-
-def kilobytes(kb: int) -> str:
-    """A memory figure as sacct and sstat print it (MaxRSS, AveVMSize...): ``1264K``."""
-    return f"{kb}K"
-
-
-def _max_rss(row: Row) -> str:
-    step = _step(row)
-    if step is None or step.get("max_rss_kb") is None:
-        return ""
-    return kilobytes(v.num(step, "max_rss_kb"))
 
 
 def _nodelist(row: Row) -> str:
@@ -208,8 +185,42 @@ def _cpu_time(row: Row) -> str:
     return format_hms(_elapsed_s(row) * _alloc_cpus(row))
 
 
+def _ended(get: RowGetter) -> RowGetter:
+    """A step's usage figure. Accounting keeps the figures a step ended with, so job rows
+    and steps not ended print blank, as Slurm's (sstat shows a running step's)."""
+    def fmt(row: Row) -> str:
+        step = _step(row)
+        if step is None or step.get("max_rss_kb") is None or \
+                str(step.get("state") or "").upper() in v.ACTIVE_STATES:
+            return ""
+        return get(row)
+    return fmt
+
+
+def _megabytes(n: int) -> str:
+    """sacct's disk figures (Slurm's ``_print_small_double`` of bytes / 2**20): ``2M``,
+    ``5.30M``, under one ``0.01M``, none ``0``."""
+    mb = n / (1 << 20)
+    if mb > 1:
+        return v.exact_units(mb, 2)
+    return f"{mb:.2f}M" if mb > 0 else "0"
+
+
+# A step's final figures are its peaks and totals (sstat's record keys): the average and
+# the minimum are those over its tasks, and task 0 on its first node holds the extremes.
+_AVE_RSS, _AVE_VM = sf.ave("max_rss_kb"), sf.ave("max_vmsize_kb")
+_READ, _AVE_READ = sf.total("read_bytes"), sf.ave("read_bytes")
+_WRITE, _AVE_WRITE = sf.total("write_bytes"), sf.ave("write_bytes")
+_TRES_IN_AVE = sf.tres_in(sf.cpu_s, _AVE_READ, _AVE_RSS, _AVE_VM)
+
+
 def _f(name: str, width: int, get: RowGetter) -> tuple[str, Field]:
     return name, Field(name, get, abs(width), width > 0)
+
+
+def _usage(name: str, width: int, get: RowGetter | None = None) -> tuple[str, Field]:
+    """A usage column: sstat's figure (or ``get``), for ended steps only."""
+    return _f(name, width, _ended(get or sf.FIELDS[name].get))
 
 
 def _blank(name: str, width: int) -> tuple[str, Field]:
@@ -239,7 +250,6 @@ FIELDS: dict[str, Field] = dict([
     _f("JobID", -12, _job_id),
     _f("JobIDRaw", -12, _job_id_raw),
     _f("JobName", 10, _job_name),
-    _f("MaxRSS", 10, _max_rss),
     _f("NCPUS", 10, lambda row: str(_alloc_cpus(row))),
     _f("NNodes", 8, lambda row: str(v.num(_job(row), "num_nodes", 1))),
     _f("NodeList", -15, _nodelist),
@@ -259,33 +269,40 @@ FIELDS: dict[str, Field] = dict([
     _f("Submit", 19, _stamp(lambda row: (_step(row) or {}).get("start_time")
                             if _step(row) is not None else _job(row).get("submit_time"))),
     _f("SubmitLine", 20, _job_only(_jt("submit_line"))),
-    _f("SystemCPU", 10, lambda row: cpu_time(0)),
+    _f("SystemCPU", 10, lambda row: v.cpu_time(0)),
     _f("Timelimit", 10, _job_only(_timelimit)),
     _f("TimelimitRaw", 10, _job_only(lambda j: v.text(j, "time_limit_min", "UNLIMITED"))),
-    _f("TotalCPU", 10, lambda row: cpu_time(_cpu_time_s(row))),
+    _f("TotalCPU", 10, lambda row: v.cpu_time(_cpu_time_s(row))),
     _f("UID", 5, _job_only(_jt("uid"))),
     _f("User", 9, _job_only(_jt("user"))),
-    _f("UserCPU", 10, lambda row: cpu_time(_cpu_time_s(row))),
+    _f("UserCPU", 10, lambda row: v.cpu_time(_cpu_time_s(row))),
     _f("WCKey", 10, _job_only(_jt("wckey"))),
     _f("WorkDir", 15, _job_only(_jt("work_dir"))),
-    # the rest of "sacct -l": usage statistics Drover does not gather (yet) print blank
-    _blank("MaxVMSize", 10), _blank("MaxVMSizeNode", 14), _blank("MaxVMSizeTask", 14),
-    _blank("AveVMSize", 10), _blank("MaxRSSNode", 10), _blank("MaxRSSTask", 10),
-    _blank("AveRSS", 10), _blank("MaxPages", 8), _blank("MaxPagesNode", 12),
-    _blank("MaxPagesTask", 14), _blank("AvePages", 10), _blank("MinCPU", 10),
-    _blank("MinCPUNode", 10), _blank("MinCPUTask", 10), _blank("AveCPU", 10),
-    _blank("AveCPUFreq", 10), _blank("ReqCPUFreqMin", 13), _blank("ReqCPUFreqMax", 13),
-    _blank("ReqCPUFreqGov", 13), _blank("ConsumedEnergy", 14), _blank("MaxDiskRead", 12),
-    _blank("MaxDiskReadNode", 15), _blank("MaxDiskReadTask", 15), _blank("AveDiskRead", 14),
-    _blank("MaxDiskWrite", 12), _blank("MaxDiskWriteNode", 16),
-    _blank("MaxDiskWriteTask", 16), _blank("AveDiskWrite", 14),
-    _blank("TRESUsageInAve", 14), _blank("TRESUsageInMax", 14),
-    _blank("TRESUsageInMaxNode", 18), _blank("TRESUsageInMaxTask", 18),
-    _blank("TRESUsageInMin", 14), _blank("TRESUsageInMinNode", 18),
-    _blank("TRESUsageInMinTask", 18), _blank("TRESUsageInTot", 14),
-    _blank("TRESUsageOutMax", 15), _blank("TRESUsageOutMaxNode", 19),
-    _blank("TRESUsageOutMaxTask", 19), _blank("TRESUsageOutAve", 15),
-    _blank("TRESUsageOutTot", 15),
+    _usage("MaxVMSize", 10), _usage("MaxVMSizeNode", 14), _usage("MaxVMSizeTask", 14),
+    _usage("AveVMSize", 10, lambda row: v.kilobytes(_AVE_VM(row))),
+    _usage("MaxRSS", 10), _usage("MaxRSSNode", 10), _usage("MaxRSSTask", 10),
+    _usage("AveRSS", 10, lambda row: v.kilobytes(_AVE_RSS(row))),
+    _usage("MaxPages", 8), _usage("MaxPagesNode", 12), _usage("MaxPagesTask", 14),
+    _usage("AvePages", 10), _usage("MinCPU", 10), _usage("MinCPUNode", 10),
+    _usage("MinCPUTask", 10), _usage("AveCPU", 10), _usage("AveCPUFreq", 10),
+    _usage("ConsumedEnergy", 14),
+    _usage("MaxDiskRead", 12, lambda row: _megabytes(_READ(row))),
+    _usage("MaxDiskReadNode", 15), _usage("MaxDiskReadTask", 15),
+    _usage("AveDiskRead", 14, lambda row: _megabytes(_AVE_READ(row))),
+    _usage("MaxDiskWrite", 12, lambda row: _megabytes(_WRITE(row))),
+    _usage("MaxDiskWriteNode", 16), _usage("MaxDiskWriteTask", 16),
+    _usage("AveDiskWrite", 14, lambda row: _megabytes(_AVE_WRITE(row))),
+    _usage("TRESUsageInAve", 14, _TRES_IN_AVE), _usage("TRESUsageInMax", 14),
+    _usage("TRESUsageInMaxNode", 18), _usage("TRESUsageInMaxTask", 18),
+    _usage("TRESUsageInMin", 14, _TRES_IN_AVE), _usage("TRESUsageInMinNode", 18),
+    _usage("TRESUsageInMinTask", 18),
+    _usage("TRESUsageInTot", 14, sf.tres_in(lambda row: sf.cpu_s(row) * sf.ntasks(row),
+                                            _READ, sf.total("max_rss_kb"),
+                                            sf.total("max_vmsize_kb"))),
+    _usage("TRESUsageOutMax", 15), _usage("TRESUsageOutMaxNode", 19),
+    _usage("TRESUsageOutMaxTask", 19), _usage("TRESUsageOutAve", 15),
+    _usage("TRESUsageOutTot", 15),
+    _blank("ReqCPUFreqMin", 13), _blank("ReqCPUFreqMax", 13), _blank("ReqCPUFreqGov", 13),
 ])
 
 DEFAULT_FIELDS = "JobID,JobName,Partition,Account,AllocCPUS,State,ExitCode"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from drover.timefmt import format_timestamp
+from drover.timefmt import format_hms, format_timestamp
 
 TYPE_CHECKING = False  # importing typing costs a command ~15 ms of start-up
 if TYPE_CHECKING:
@@ -181,3 +181,30 @@ def expected_end(r: Record, missing: str) -> str:
     if isinstance(start, (int, float)) and start > 0 and isinstance(lim, int):
         return format_timestamp(start + lim * 60)
     return missing
+
+
+def exact_units(n: float, unit: int = 0) -> str:
+    """Slurm's ``convert_num_unit`` as sacct and sstat call it (CONVERT_NUM_UNIT_EXACT):
+    divide by 1024 while the value stays whole or a half, starting from ``unit``
+    (0 none, 1 K, 2 M...). ``0``, ``5329``, ``2048`` → ``2K``, ``1536`` → ``1.50K``."""
+    if int(n) == 0:
+        return "0"
+    while n >= 1024 and int(n) % 512 == 0 and unit < 5:
+        n /= 1024
+        unit += 1
+    return f"{int(n) if n == int(n) else f'{n:.2f}'}{' KMGTP'[unit].strip()}"
+
+
+def kilobytes(kb: int) -> str:
+    """A memory figure as sacct and sstat print it (MaxRSS, AveVMSize...): ``1264K``,
+    ``102400`` → ``100M``."""
+    return exact_units(kb, 1)
+
+
+def cpu_time(seconds: float) -> str:
+    """A CPU time as sacct and sstat print it (TotalCPU, AveCPU...; Slurm's ``_elapsed_time``):
+    ``[D-]HH:MM:SS`` from an hour or for whole seconds, else ``MM:SS.mmm``."""
+    secs, ms = divmod(int(round(seconds * 1000)), 1000)
+    if secs >= 3600 or not ms:
+        return format_hms(secs)
+    return f"{secs // 60:02d}:{secs % 60:02d}.{ms:03d}"

@@ -1,5 +1,5 @@
-"""/api/jobs/: submit, list, show, update, running steps (sstat), signal/cancel, hold,
-release, requeue."""
+"""/api/jobs/: submit, list, show, update, steps (sstat's running ones; srun's create and
+end), signal/cancel (a job or one step), hold, release, requeue."""
 
 from __future__ import annotations
 
@@ -14,11 +14,20 @@ from rest_framework.views import APIView
 from portal.api.views.queries import accounting_jobs, parse_fields, queue_jobs, recent_cutoff
 from scheduler import config
 from scheduler.actions import jobs as job_actions
+from scheduler.actions import steps as step_actions
 from scheduler.actions.access import can_act_on
 from scheduler.actions.errors import SlurmError
 from scheduler.actions.submit import do_submit_job
 from scheduler.models import FINISHED_STATES, Job, JobState, JobStep
-from scheduler.records import accounted, job_record, job_records, job_rows, step_usage_record
+from scheduler.records import (
+    accounted,
+    job_record,
+    job_records,
+    job_rows,
+    ordered_steps,
+    step_record,
+    step_usage_record,
+)
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -79,10 +88,24 @@ class JobStepsView(APIView):  # type: ignore[misc]
                    summary="The running steps of a job and their latest usage (sstat)")
     def get(self, request: Request, job_id: str) -> Response:
         job = visible_job(request.user, job_id)
-        steps = JobStep.objects.filter(job=job, state=JobState.RUNNING).order_by("id") \
+        steps = JobStep.objects.filter(job=job, state=JobState.RUNNING) \
             if job.state in job_actions.RUNNING_STATES else []
         return Response({"job_id": job.id, "state": job.state,
-                         "steps": [step_usage_record(s) for s in steps]})
+                         "steps": ordered_steps(step_usage_record(s) for s in steps)})
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT,
+                   summary="Create a step of a running job (srun)")
+    def post(self, request: Request, job_id: str) -> Response:
+        step = step_actions.do_create_step(request.user, job_id, _body(request))
+        return Response({"job_id": step.job_id, **step_record(step)}, status=201)
+
+
+class JobStepView(APIView):  # type: ignore[misc]
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT,
+                   summary="Report a step's end (srun); idempotent")
+    def patch(self, request: Request, job_id: str, step: str) -> Response:
+        row = step_actions.do_end_step(request.user, job_id, step, _body(request))
+        return Response({"job_id": row.job_id, **step_record(row)})
 
 
 class JobSignalView(APIView):  # type: ignore[misc]
@@ -91,8 +114,12 @@ class JobSignalView(APIView):  # type: ignore[misc]
                            "scope: steps (default), batch (-b) or full (-f)")
     def post(self, request: Request, job_id: str) -> Response:
         body = _body(request)
-        job_actions.do_cancel_jobs(request.user, job_id, body.get("signal"),
-                                   str(body.get("scope") or "steps"))
+        spec, step = step_actions.split_step_spec(job_id)
+        if step is not None:  # scancel N.S: that step alone
+            step_actions.do_signal_step(request.user, spec, step, body.get("signal"))
+        else:
+            job_actions.do_cancel_jobs(request.user, job_id, body.get("signal"),
+                                       str(body.get("scope") or "steps"))
         return Response({})
 
 
