@@ -17,7 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from scheduler import config as conf
 from scheduler import cycle_features as features
-from scheduler import events, kick, reservations_load, snapshot, stats
+from scheduler import events, kick, passes, reservations_load, snapshot, stats
 from scheduler.actions.jobs import split_array_task
 from scheduler.bulk import update_rows
 from scheduler.core import reservations
@@ -51,6 +51,7 @@ class CycleResult:
     pending: int = 0
     seconds: float = 0.0
     decide_seconds: float = 0.0
+    planned: bool = False  # the backfill pass ran (the pending rows' expected starts)
 
 
 @contextmanager
@@ -124,16 +125,32 @@ def run_cycle_once(now: datetime | None = None, wait_s: float = 0.0,
         with conf.cached():  # the parameters, read once (a dozen reads otherwise)
             loaded = snapshot.load(now)
             t0 = time.perf_counter()
-            decision = run_cycle(loaded.snapshot, loaded.config, int(now.timestamp()), _MEMO)
+            decision, planned = _decide(loaded, int(now.timestamp()))
             decision = reservations.explain(decision, loaded.restricted)
             decided = time.perf_counter() - t0
-            result = _commit(loaded, decision, now)
+            result = _commit(loaded, decision, now, planned)
         seen = kick.requests_so_far() if connection.vendor == "sqlite" else asked
     _seen_requests = -1 if seen is None else seen  # committed
     result.seconds = time.perf_counter() - began
     result.decide_seconds = decided
+    result.planned = planned
     _record_stats(loaded, decision, result)
     return result
+
+
+def _decide(loaded: snapshot.Loaded, now: int) -> tuple[core.Decision, bool]:
+    """The core's decision, and whether it ran the backfill pass (scheduler/passes.py:
+    the main pass alone unless the backfill is due or could start a job now)."""
+    config = loaded.config
+    planned = passes.backfill_due(config)
+    main_only = config if planned or not config.backfill else replace(config, backfill=False)
+    decision = run_cycle(loaded.snapshot, main_only, now, _MEMO)
+    if not planned and config.backfill and passes.room_left(loaded.snapshot, decision):
+        planned = True
+        decision = run_cycle(loaded.snapshot, config, now, _MEMO)
+    if planned:
+        passes.backfilled()
+    return decision, planned
 
 
 def _record_stats(loaded: snapshot.Loaded, decision: core.Decision, result: CycleResult) -> None:
@@ -141,13 +158,11 @@ def _record_stats(loaded: snapshot.Loaded, decision: core.Decision, result: Cycl
     stats.record(stats.Cycle(
         seconds=result.seconds, depth=len(pending), depth_try=sum(j.eligible for j in pending),
         queue=len(loaded.rows), planned=len(decision.planned),
-        backfilled=decision.backfilled, backfill=loaded.config.backfill))
+        backfilled=decision.backfilled, backfill=result.planned))
 
 
 def plan_start(job: Job) -> tuple[datetime, list[str]] | None:
     """Expected start and nodes of an unsaved job (``sbatch --test-only``), or None."""
-    from dataclasses import replace
-
     now = timezone.now()
     loaded = snapshot.load(now)
     probe = snapshot._pending(_job_row(job), int(now.timestamp()), (0, 0))
@@ -172,11 +187,12 @@ def _job_row(job: Job) -> dict[str, Any]:
 # ---- commit ---------------------------------------------------------------------------------
 
 
-def _commit(loaded: snapshot.Loaded, decision: core.Decision, now: datetime) -> CycleResult:
+def _commit(loaded: snapshot.Loaded, decision: core.Decision, now: datetime,
+            planned: bool) -> CycleResult:
     result = CycleResult(ran=True, pending=len(loaded.rows))
     started, woken, nodes_touched, metas = _apply_starts(decision, now)
     result.started = started
-    changed, shown = _write_pending(loaded, decision, now, set(started), metas)
+    changed, shown = _write_pending(loaded, decision, now, set(started), metas, planned)
     result.updated = len(changed)
     features.after_cycle(loaded, decision, now)
     for name in sorted(woken):
@@ -332,12 +348,13 @@ def _node_state(node: Node, now: datetime) -> None:
 
 
 def _write_pending(loaded: snapshot.Loaded, decision: core.Decision, now: datetime,
-                   started: set[int], started_meta: dict[int, int]
+                   started: set[int], started_meta: dict[int, int], planned: bool
                    ) -> tuple[list[int], list[int]]:
-    """Write reasons, priorities and planned starts of rows that changed. Returns their
-    ids, and those of the rows where more than the plan changed: the ones to announce
-    (no page shows a planned start, which moves for most of the queue whenever a job
-    ends before its limit; squeue --start reads it from the row)."""
+    """Write reasons, priorities and planned starts of rows that changed (the planned
+    starts only when the backfill pass ran: ``planned``). Returns their ids, and those
+    of the rows where more than the plan changed: the ones to announce (no page shows a
+    planned start, which moves for most of the queue whenever a job ends before its
+    limit; squeue --start reads it from the row)."""
     changed: list[Job] = []
     shown: set[int] = set()
     now_running = dict(loaded.array_running)
@@ -352,9 +369,12 @@ def _write_pending(loaded: snapshot.Loaded, decision: core.Decision, now: dateti
             reason = "JobArrayTaskLimit"
         prio = 0 if reason in ("JobHeldUser", "JobHeldAdmin") else \
             decision.priorities.get(jid, old.priority)
-        plan = decision.planned.get(jid)
-        sched_time = datetime.fromtimestamp(plan.start_time, tz=UTC) if plan else None
-        sched_nodes = compress_hosts(plan.nodes) if plan else ""
+        if planned:
+            plan = decision.planned.get(jid)
+            sched_time = datetime.fromtimestamp(plan.start_time, tz=UTC) if plan else None
+            sched_nodes = compress_hosts(plan.nodes) if plan else ""
+        else:
+            sched_time, sched_nodes = old.sched_start_time, old.sched_nodes
         eligible = old.eligible_time
         if eligible is None and jid not in loaded.reasons:
             eligible = now

@@ -7,9 +7,9 @@ the shared cache (Redis in production, where the cycle runs in the worker and th
 question comes to the web process; the process's memory when embedded), so a
 restart of the cache starts them again, as a restart of slurmctld does Slurm's.
 
-One Drover cycle is Slurm's main pass and backfill pass in one, so each cycle counts
-in both sections: the backfill figures are the main ones, when the cycles plan
-(SchedulerType sched/backfill), else zero. Definitions:
+Every cycle counts in the main section; those that also ran the backfill pass
+(scheduler/passes.py: every ``bf_interval``, or at once when the main pass left
+CPUs free while jobs wait) count in the backfill section too. Definitions:
 
 * depth: the pending jobs (array tasks counted one by one) the core examined;
   "try" depth: those of them eligible to start (no hold, dependency, begin time);
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -40,23 +40,29 @@ FAILED = (JobState.FAILED, JobState.TIMEOUT, JobState.NODE_FAIL, JobState.OUT_OF
 
 @dataclass(slots=True)
 class Totals:
-    """The running sums behind the figures (what the cache holds)."""
+    """The running sums behind the figures (what the cache holds): every cycle's, and
+    those of the cycles that ran the backfill pass (``bf_``)."""
 
     since: float
     cycles: int = 0
-    planning: bool = False  # the last cycle ran the backfill pass
-    when: float = 0.0  # the last cycle's end
     last_us: int = 0
     max_us: int = 0
     total_us: int = 0
-    last_depth: int = 0
-    last_depth_try: int = 0
     total_depth: int = 0
-    total_depth_try: int = 0
     last_queue: int = 0
-    total_queue: int = 0
-    last_table: int = 0
-    total_table: int = 0
+    bf_cycles: int = 0
+    bf_when: float = 0.0  # the last backfill cycle's end
+    bf_last_us: int = 0
+    bf_max_us: int = 0
+    bf_total_us: int = 0
+    bf_last_depth: int = 0
+    bf_last_depth_try: int = 0
+    bf_total_depth: int = 0
+    bf_total_depth_try: int = 0
+    bf_last_queue: int = 0
+    bf_total_queue: int = 0
+    bf_last_table: int = 0
+    bf_total_table: int = 0
     backfilled: int = 0
 
 
@@ -75,7 +81,10 @@ class Cycle:
 
 def _load() -> Totals:
     stored = shared_cache().get(KEY)
-    return Totals(**stored) if stored else Totals(since=time.time())
+    if not stored:
+        return Totals(since=time.time())
+    known = {f.name for f in fields(Totals)}  # sums kept by an earlier version are dropped
+    return Totals(**{k: v for k, v in stored.items() if k in known})
 
 
 def record(cycle: Cycle, now: float | None = None) -> None:
@@ -83,13 +92,19 @@ def record(cycle: Cycle, now: float | None = None) -> None:
     t = _load()
     us = int(cycle.seconds * 1_000_000)
     t.cycles += 1
-    t.planning, t.when = cycle.backfill, time.time() if now is None else now
     t.last_us, t.max_us, t.total_us = us, max(t.max_us, us), t.total_us + us
-    t.last_depth, t.total_depth = cycle.depth, t.total_depth + cycle.depth
-    t.last_depth_try, t.total_depth_try = cycle.depth_try, t.total_depth_try + cycle.depth_try
-    t.last_queue, t.total_queue = cycle.queue, t.total_queue + cycle.queue
-    t.last_table, t.total_table = cycle.planned, t.total_table + cycle.planned
+    t.total_depth += cycle.depth
+    t.last_queue = cycle.queue
     t.backfilled += cycle.backfilled
+    if cycle.backfill:
+        t.bf_cycles += 1
+        t.bf_when = time.time() if now is None else now
+        t.bf_last_us, t.bf_max_us, t.bf_total_us = us, max(t.bf_max_us, us), t.bf_total_us + us
+        t.bf_last_depth, t.bf_total_depth = cycle.depth, t.bf_total_depth + cycle.depth
+        t.bf_last_depth_try = cycle.depth_try
+        t.bf_total_depth_try += cycle.depth_try
+        t.bf_last_queue, t.bf_total_queue = cycle.queue, t.bf_total_queue + cycle.queue
+        t.bf_last_table, t.bf_total_table = cycle.planned, t.bf_total_table + cycle.planned
     shared_cache().set(KEY, asdict(t), None)
 
 
@@ -145,21 +160,18 @@ def figures(now: float | None = None) -> dict[str, Any]:
 
 
 def _backfill(t: Totals) -> dict[str, Any]:
-    """The backfill section: the same cycles' figures while they plan, else zeros."""
-    n = t.cycles if t.planning else 0
+    """The backfill section: the cycles that ran the backfill pass."""
+    n = t.bf_cycles
     return {
         "bf_backfilled_jobs": t.backfilled, "bf_last_backfilled_jobs": t.backfilled,
         "bf_backfilled_het_jobs": 0, "bf_cycle_counter": n,
-        "bf_cycle_mean": _mean(t.total_us, n), "bf_depth_mean": _mean(t.total_depth, n),
-        "bf_depth_mean_try": _mean(t.total_depth_try, n),
-        "bf_cycle_last": t.last_us if n else 0, "bf_cycle_max": t.max_us if n else 0,
-        "bf_last_depth": t.last_depth if n else 0,
-        "bf_last_depth_try": t.last_depth_try if n else 0,
-        "bf_queue_len": t.last_queue if n else 0,
-        "bf_queue_len_mean": _mean(t.total_queue, n),
-        "bf_table_size": t.last_table if n else 0,
-        "bf_table_size_mean": _mean(t.total_table, n),
-        "bf_when_last_cycle": int(t.when) if n else None,
+        "bf_cycle_mean": _mean(t.bf_total_us, n), "bf_depth_mean": _mean(t.bf_total_depth, n),
+        "bf_depth_mean_try": _mean(t.bf_total_depth_try, n),
+        "bf_cycle_last": t.bf_last_us, "bf_cycle_max": t.bf_max_us,
+        "bf_last_depth": t.bf_last_depth, "bf_last_depth_try": t.bf_last_depth_try,
+        "bf_queue_len": t.bf_last_queue, "bf_queue_len_mean": _mean(t.bf_total_queue, n),
+        "bf_table_size": t.bf_last_table, "bf_table_size_mean": _mean(t.bf_total_table, n),
+        "bf_when_last_cycle": int(t.bf_when) if n else None,
     }
 
 

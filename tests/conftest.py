@@ -63,3 +63,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         if _cluster is not None:
             report.sections.append(("live cluster logs", _cluster.log_tails()))
     return report
+
+
+@pytest.fixture(autouse=True)
+def _fresh_backfill_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's first cycle plans, as a freshly started controller's does
+    (scheduler/passes.py: otherwise a cycle run by an earlier test within
+    ``bf_interval`` would leave the backfill pass to a later one)."""
+    from scheduler import passes
+
+    monkeypatch.setattr(passes, "_last_backfill", float("-inf"))

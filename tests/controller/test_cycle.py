@@ -305,6 +305,7 @@ def test_a_moved_plan_is_written_but_announced_only_with_other_changes(
     monkeypatch.setattr(events, "_send", sent.extend)
     monkeypatch.setattr(events, "heard_by", lambda prefixes: True)  # a page is open
     nodes = make_cluster()
+    set_param("SchedulerParameters", "bf_interval=0")  # every cycle plans
     holders = [make_running(n, cpus=2, time_limit_min=600) for n in nodes]
     big = make_job(nodes_min=4, nodes_max=4, cpus_per_task=2, time_limit_min=60)
     run_cycle_once()
@@ -318,3 +319,44 @@ def test_a_moved_plan_is_written_but_announced_only_with_other_changes(
     big.refresh_from_db()
     assert big.sched_start_time is not None and big.sched_start_time < first  # written
     assert big.id not in {r["job_id"] for g, m in sent if g == "queue" for r in m["jobs"]}
+
+
+def test_between_backfill_passes_the_main_pass_alone_runs_and_the_plan_stays() -> None:
+    nodes = make_cluster()
+    holders = [make_running(n, cpus=2, time_limit_min=600) for n in nodes]
+    big = make_job(nodes_min=4, nodes_max=4, cpus_per_task=2, time_limit_min=60)
+    assert run_cycle_once().planned
+    big.refresh_from_db()
+    first = big.sched_start_time
+    Job.objects.filter(pk__in=[h.pk for h in holders]).update(time_limit_min=120)
+    result = run_cycle_once()
+    assert not result.planned  # no CPU free: no job could start, the main pass says so
+    big.refresh_from_db()
+    assert big.sched_start_time == first and reason(big) == "Resources"
+
+
+def test_free_cpus_behind_a_blocked_job_bring_the_backfill_pass_at_once() -> None:
+    nodes = make_cluster()  # 4 nodes of 2 CPUs
+    make_running(nodes[0], cpus=2, time_limit_min=600)
+    assert run_cycle_once().planned  # the first cycle plans (nothing to plan yet)
+    big = make_job(nodes_min=4, nodes_max=4, cpus_per_task=2, time_limit_min=60)
+    small = make_job(time_limit_min=10)  # ends before the big job can start
+    result = run_cycle_once()
+    assert result.planned and result.started == [small.id]
+    assert reason(big) == "Resources"
+
+
+def test_the_backfill_pass_comes_back_after_bf_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from scheduler import passes
+
+    nodes = make_cluster()
+    set_param("SchedulerParameters", "bf_interval=5")
+    for n in nodes:
+        make_running(n, cpus=2, time_limit_min=600)
+    make_job(time_limit_min=10)
+    assert run_cycle_once().planned
+    assert not run_cycle_once().planned
+    monkeypatch.setattr(passes, "_last_backfill", time.monotonic() - 5)
+    assert run_cycle_once().planned
