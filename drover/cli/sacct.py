@@ -50,8 +50,9 @@ def rests_last(jobs: Sequence[Record]) -> list[Record]:
 
 def build_rows(jobs: Sequence[Record], *, allocations: bool = False,
                specs: Sequence[JobSpec] = (), states: set[str] | None = None,
-               names: Sequence[str] = ()) -> list[Row]:
-    """One row per job, followed by its step rows unless ``allocations`` (``-X``)."""
+               names: Sequence[str] = (), units: v.Units = v.EXACT) -> list[Row]:
+    """One row per job, followed by its step rows unless ``allocations`` (``-X``); each
+    row prints its sizes in ``units``."""
     rows: list[Row] = []
     for job in jobs:
         if states and v.state(job) not in states:
@@ -64,12 +65,12 @@ def build_rows(jobs: Sequence[Record], *, allocations: bool = False,
         only_steps = {s.step for s in matching if s.step is not None}
         whole = not matching or any(s.step is None for s in matching)
         if whole:
-            rows.append({"job": job, "step": None})
+            rows.append({"job": job, "step": None, "units": units})
         if allocations:
             continue
         for step in job.get("steps") or []:
             if isinstance(step, dict) and (whole or str(step.get("step")) in only_steps):
-                rows.append({"job": job, "step": step})
+                rows.append({"job": job, "step": step, "units": units})
     return rows
 
 
@@ -268,9 +269,27 @@ def _helpformat() -> str:
     return "\n".join("".join(n.ljust(20) for n in row).rstrip() for row in rows) + "\n"
 
 
+def size_units(letter: str | None, noconvert: bool) -> v.Units | None:
+    """``--units=[KMGTP]`` (its first letter, any case, as Slurm's ``get_unit_type``),
+    which overrides ``--noconvert``. None, after Slurm's two messages, when the letter
+    names no unit (sacct then exits 1)."""
+    if letter is None:
+        return v.Units(convert=not noconvert)
+    to = "KMGTP".find(letter[:1].upper()) + 1 if letter else 0
+    if to:
+        return v.Units(to)
+    print(f"sacct: error: Invalid unit type '{letter[:1]}'. Possible options are 'KMGTP'",
+          file=sys.stderr)
+    print("sacct: fatal: Invalid unit type", file=sys.stderr)
+    return None
+
+
 def main(argv: Sequence[str] | None = None, fetch: Fetch | None = None) -> int:
     args = build_parser().parse_args(argv)
     fetch = fetch or fetch_jobs
+    units = size_units(args.units, args.noconvert)
+    if units is None:
+        return 1
     if args.helpformat:
         sys.stdout.write(_helpformat())
         return 0
@@ -309,7 +328,7 @@ def main(argv: Sequence[str] | None = None, fetch: Fetch | None = None) -> int:
         sys.stdout.write(render_json(jobs))
         return 0
     rows = build_rows(rests_last(jobs), allocations=args.allocations, specs=specs, states=states,
-                      names=split_list(args.name))
+                      names=split_list(args.name), units=units)
     lines = render(rows, columns, header=not args.noheader, parsable=args.parsable,
                    parsable2=args.parsable2, delimiter=args.delimiter)
     if lines:

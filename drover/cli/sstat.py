@@ -8,7 +8,8 @@ header (``-j N.batch`` or ``-a`` show the batch step); a job with no running
 step gets ``No steps running for job N``, an unknown (or another user's) job
 ``couldn't get steps for job N``, both on stderr while the command goes on and
 exits 0. Output is sacct's (``drover.cli.sacct.render``); a ``-o`` name matches
-the first field it begins, as sstat's does.
+the first field it begins, as sstat's does. ``--noconvert`` prints sizes in bytes;
+sstat has no ``--units``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 
 from drover.cli.formats import stat as sf
+from drover.cli.formats import values as v
 from drover.cli.formats.engine import Column, parse_width
 from drover.cli.sacct import render
 from drover.cli.slurmargs import SlurmArgumentParser, add_version, split_job_ids
@@ -91,8 +93,10 @@ def select_steps(answer: Record, step: str | None, all_steps: bool) -> list[Reco
     return numbered[:1]  # the lowest running step (the controller lists them in order)
 
 
-def stat_job(text: str, fetch: Fetch, all_steps: bool) -> tuple[list[dict[str, Any]], str]:
-    """The rows for one ``-j`` item, or an error message (without ``sstat: error:``)."""
+def stat_job(text: str, fetch: Fetch, all_steps: bool,
+             units: v.Units = v.EXACT) -> tuple[list[dict[str, Any]], str]:
+    """The rows for one ``-j`` item (sizes in ``units``), or an error message (without
+    ``sstat: error:``)."""
     job, dot, step = text.partition(".")
     step_name = step.lower() if step.lower() in ("batch", "extern") else step
     try:
@@ -108,7 +112,7 @@ def stat_job(text: str, fetch: Fetch, all_steps: bool) -> tuple[list[dict[str, A
     chosen = select_steps(answer, step_name if dot else None, all_steps)
     if dot and not chosen:
         return [], f"StepId={job_id}.{step_name} not found running."
-    return [{"job": {"job_id": job_id}, "step": s} for s in chosen], ""
+    return [{"job": {"job_id": job_id}, "step": s, "units": units} for s in chosen], ""
 
 
 def _failures() -> tuple[type[Exception], ...]:
@@ -147,8 +151,9 @@ def main(argv: Sequence[str] | None = None, fetch: Fetch | None = None) -> int:
                     parsable2=args.parsable2)
     if header:
         out.write("\n".join(header) + "\n")
+    units = v.Units(convert=not args.noconvert)
     for text in jobs:
-        rows, error = stat_job(text, fetch, args.allsteps)
+        rows, error = stat_job(text, fetch, args.allsteps, units)
         if error:
             out.flush()
             print(f"sstat: error: {error}", file=sys.stderr, flush=True)

@@ -185,7 +185,7 @@ def test_ended_steps_print_their_usage_in_slurms_units(
         "5.batch", "1", "1264K", "n2", "0", "1264K", "100M", "n2", "100M", "00:01:05",
         "00:01:05", "n2", "0", "01:05.400", "0.01M", "n2", "0.01M", "3.50M", "0", "3.50M",
         "cpu=00:01:05,energy=0,fs/disk=5329,mem=1264K,pages=0,vmem=100M",
-        "cpu=n2,energy=n2,fs/disk=n2,mem=n2,pages=n2,vmem=n2", "energy=0,fs/disk=3670016"]
+        "cpu=n2,energy=n2,fs/disk=n2,mem=n2,pages=n2,vmem=n2", "energy=0,fs/disk=3.50M"]
 
 
 def test_usage_is_averaged_over_tasks_and_blank_until_the_step_ends(
@@ -195,6 +195,49 @@ def test_usage_is_averaged_over_tasks_and_blank_until_the_step_ends(
                                 "AveDiskWrite"], [scenario.running(5, "wrap", "n2", steps=steps)])
     assert out.splitlines() == ["5||||||", "5.0|2|1264K|632K|00:00:32|3G|1.50G",
                                 "5.batch|1|||||"]
+
+
+SIZES = ("JobID,ReqMem,ReqNodes,ReqTRES,MaxRSS,AveVMSize,MaxDiskRead,MaxDiskWrite,"
+         "TRESUsageInTot,TRESUsageOutTot")
+
+
+@pytest.mark.parametrize(("options", "job_row", "step_row"), [
+    ([], "5|1.50G|1|billing=1,cpu=1,mem=1.50G,node=1",
+     "1264K|100M|0.01M|3.50M|cpu=00:01:05,energy=0,fs/disk=5329,mem=1264K,pages=0,"
+     "vmem=100M|energy=0,fs/disk=3.50M"),
+    # every size in megabytes, even ReqNodes (Slurm converts it too); a disk figure
+    # up to 1M keeps its 0.01M
+    (["--units=m"], "5|1536M|0.00M|billing=1,cpu=1,mem=1536M,node=1",
+     "1.23M|100M|0.01M|3.50M|cpu=00:01:05,energy=0,fs/disk=0.01M,mem=1.23M,pages=0,"
+     "vmem=100M|energy=0,fs/disk=3.50M"),
+    (["--units=K"], "5|1572864K|0.00K|billing=1,cpu=1,mem=1572864K,node=1",
+     "1264K|102400K|0.01M|3584K|cpu=00:01:05,energy=0,fs/disk=5.20K,mem=1264K,pages=0,"
+     "vmem=102400K|energy=0,fs/disk=3584K"),
+    # each value in the unit Slurm keeps it in: megabytes requested, bytes used
+    (["--noconvert"], "5|1536M|1|billing=1,cpu=1,mem=1536M,node=1",
+     "1294336|104857600|0.01M|3.50M|cpu=00:01:05,energy=0,fs/disk=5329,mem=1294336,pages=0,"
+     "vmem=104857600|energy=0,fs/disk=3670016"),
+    (["--noconvert", "--units=Giga"], "5|1.50G|0.00G|billing=1,cpu=1,mem=1.50G,node=1",
+     "0.00G|0.10G|0.01M|0.00G|cpu=00:01:05,energy=0,fs/disk=0.00G,mem=0.00G,pages=0,"
+     "vmem=0.10G|energy=0,fs/disk=0.00G"),
+])
+def test_units_and_noconvert_print_every_size_as_slurms_convert_num_unit(
+        capsys: pytest.CaptureFixture[str], options: list[str], job_row: str,
+        step_row: str) -> None:
+    jobs = [scenario.job(5, state="COMPLETED", nodes="n2", mem_per_cpu_mb=None,
+                         mem_per_node_mb=1536, steps=[used("COMPLETED")])]
+    out, err, rc, _ = run(capsys, ["-nP", "-o", SIZES, *options], jobs)
+    assert (rc, err) == (0, "")
+    assert out.splitlines() == [job_row + "|" * 6, "5.batch||||" + step_row]
+
+
+@pytest.mark.parametrize(("value", "shown"), [("x", "x"), ("bytes", "b")])
+def test_an_invalid_unit_is_fatal(capsys: pytest.CaptureFixture[str], value: str,
+                                  shown: str) -> None:
+    out, err, rc, seen = run(capsys, [f"--units={value}", "-e"], accounting_jobs())
+    assert (out, rc, seen) == ("", 1, [])
+    assert err == (f"sacct: error: Invalid unit type '{shown}'. Possible options are 'KMGTP'\n"
+                   "sacct: fatal: Invalid unit type\n")
 
 
 def test_sacct_long_lays_out_usage_as_golden_118(capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from drover.api import ApiError
 from drover.cli import sstat
-from drover.cli.formats.values import exact_units
+from drover.cli.formats.values import Units
 
 
 def usage(step: str = "batch", **kw: Any) -> dict[str, Any]:
@@ -70,8 +70,19 @@ def test_disk_and_tres_usage(capsys: pytest.CaptureFixture[str]) -> None:
                     "MaxDiskRead,AveDiskWrite,TRESUsageInTot,TRESUsageOutMaxNode")
     assert out == ("5329|2M|cpu=00:01:05,energy=0,fs/disk=5329,mem=100M,pages=0,"
                    "vmem=300000K|energy=n1,fs/disk=n1\n")
-    assert [exact_units(n) for n in (0, 1023, 1536, 2048, 5 << 30)] == \
+    assert [Units()(n) for n in (0, 1023, 1536, 2048, 5 << 30)] == \
         ["0", "1023", "1.50K", "2K", "5G"]
+
+
+def test_noconvert_prints_sizes_in_bytes_and_units_is_not_an_sstat_option(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "-j", "7.batch", "-nP", "--noconvert", "-o",
+                    "MaxRSS,AveVMSize,MaxDiskRead,AveDiskWrite,TRESUsageInMax,TRESUsageOutTot")
+    assert out == ("209715200|307200000|5329|2097152|cpu=00:01:05,energy=0,fs/disk=5329,"
+                   "mem=209715200,pages=0,vmem=317440000|energy=0,fs/disk=2097152\n")
+    with pytest.raises(SystemExit) as exc:
+        sstat.main(["-j", "7.batch", "--units=M"], fetch=fetch)
+    assert exc.value.code == 1
 
 
 def test_averages_are_over_the_steps_tasks(capsys: pytest.CaptureFixture[str]) -> None:

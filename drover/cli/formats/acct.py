@@ -2,7 +2,10 @@
 
 Default widths and justification are sacct's (``sacct/sacct.c`` field table:
 a negative length there means left-justified). Field names match
-case-insensitively (``drover.cli.formats.engine.parse_names``).
+case-insensitively (``drover.cli.formats.engine.parse_names``). Sizes print in the
+row's ``"units"`` (``values.Units``: ``--units``, ``--noconvert``), wherever Slurm's
+``sacct/print.c`` passes them to ``convert_num_unit``: ReqMem and TRES mem (from
+megabytes), memory and disk usage, TRES usage (from bytes) and, as Slurm does, ReqNodes.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from drover.cli.formats import stat as sf
 from drover.cli.formats import values as v
 from drover.cli.formats.engine import Field
 from drover.timefmt import format_hms, format_time_limit_padded, format_timestamp
-from drover.units import format_mem_mb
 
 TYPE_CHECKING = False  # importing typing costs a command ~15 ms of start-up
 if TYPE_CHECKING:
@@ -36,9 +38,14 @@ def _step(row: Row) -> Record | None:
     return s if isinstance(s, dict) else None
 
 
+def _job_row(get: RowGetter) -> RowGetter:
+    """A job row's figure that step rows leave blank."""
+    return lambda row: "" if _step(row) is not None else get(row)
+
+
 def _job_only(get: v.Getter) -> RowGetter:
     """A job attribute that step rows leave blank."""
-    return lambda row: "" if _step(row) is not None else get(_job(row))
+    return _job_row(lambda row: get(_job(row)))
 
 
 def _both(get: v.Getter) -> RowGetter:
@@ -158,15 +165,14 @@ def _tres(row: Row, billing: bool) -> str:
     parts = {"cpu": str(cpus), "node": str(v.num(job, "num_nodes", 1))}
     mem = v.total_mem_mb(job)
     if mem:
-        parts["mem"] = format_mem_mb(mem)
+        parts["mem"] = v.units_of(row)(mem, 2)
     if billing:
         parts["billing"] = str(cpus)
     return ",".join(f"{k}={parts[k]}" for k in sorted(parts))
 
 
 def _req_mem(row: Row) -> str:
-    mem = v.total_mem_mb(_job(row))
-    return format_mem_mb(mem) if mem else "0"
+    return v.units_of(row)(v.total_mem_mb(_job(row)), 2)
 
 
 def _alloc_tres(row: Row) -> str:
@@ -197,13 +203,15 @@ def _ended(get: RowGetter) -> RowGetter:
     return fmt
 
 
-def _megabytes(n: int) -> str:
+def _megabytes(get: Callable[[Row], int]) -> RowGetter:
     """sacct's disk figures (Slurm's ``_print_small_double`` of bytes / 2**20): ``2M``,
-    ``5.30M``, under one ``0.01M``, none ``0``."""
-    mb = n / (1 << 20)
-    if mb > 1:
-        return v.exact_units(mb, 2)
-    return f"{mb:.2f}M" if mb > 0 else "0"
+    ``5.30M`` in the row's units; up to one ``0.01M`` and none ``0`` whatever the units."""
+    def fmt(row: Row) -> str:
+        mb = get(row) / (1 << 20)
+        if mb > 1:
+            return v.units_of(row)(mb, 2)
+        return f"{mb:.2f}M" if mb > 0 else "0"
+    return fmt
 
 
 # A step's final figures are its peaks and totals (sstat's record keys): the average and
@@ -260,9 +268,9 @@ FIELDS: dict[str, Field] = dict([
     _f("QOS", 10, _job_only(_jt("qos"))),
     _f("Reason", 20, _job_only(lambda j: v.reason(j))),
     _f("ReqCPUS", 8, _job_only(lambda j: str(v.num(j, "num_cpus", 1)))),
-    _f("ReqMem", 10, _job_only(lambda j: _req_mem({"job": j}))),
-    _f("ReqNodes", 8, _job_only(lambda j: str(v.num(j, "num_nodes", 1)))),
-    _f("ReqTRES", 10, _job_only(lambda j: _tres({"job": j}, billing=True))),
+    _f("ReqMem", 10, _job_row(_req_mem)),
+    _f("ReqNodes", 8, _job_row(lambda row: v.units_of(row)(v.num(_job(row), "num_nodes", 1)))),
+    _f("ReqTRES", 10, _job_row(lambda row: _tres(row, billing=True))),
     _f("Reservation", 11, _job_only(_jt("reservation"))),
     _f("Start", 19, _stamp(lambda row: _times(row)[0])),
     _f("State", 10, _state),
@@ -279,19 +287,19 @@ FIELDS: dict[str, Field] = dict([
     _f("WCKey", 10, _job_only(_jt("wckey"))),
     _f("WorkDir", 15, _job_only(_jt("work_dir"))),
     _usage("MaxVMSize", 10), _usage("MaxVMSizeNode", 14), _usage("MaxVMSizeTask", 14),
-    _usage("AveVMSize", 10, lambda row: v.kilobytes(_AVE_VM(row))),
+    _usage("AveVMSize", 10, sf.in_kilobytes(_AVE_VM)),
     _usage("MaxRSS", 10), _usage("MaxRSSNode", 10), _usage("MaxRSSTask", 10),
-    _usage("AveRSS", 10, lambda row: v.kilobytes(_AVE_RSS(row))),
+    _usage("AveRSS", 10, sf.in_kilobytes(_AVE_RSS)),
     _usage("MaxPages", 8), _usage("MaxPagesNode", 12), _usage("MaxPagesTask", 14),
     _usage("AvePages", 10), _usage("MinCPU", 10), _usage("MinCPUNode", 10),
     _usage("MinCPUTask", 10), _usage("AveCPU", 10), _usage("AveCPUFreq", 10),
     _usage("ConsumedEnergy", 14),
-    _usage("MaxDiskRead", 12, lambda row: _megabytes(_READ(row))),
+    _usage("MaxDiskRead", 12, _megabytes(_READ)),
     _usage("MaxDiskReadNode", 15), _usage("MaxDiskReadTask", 15),
-    _usage("AveDiskRead", 14, lambda row: _megabytes(_AVE_READ(row))),
-    _usage("MaxDiskWrite", 12, lambda row: _megabytes(_WRITE(row))),
+    _usage("AveDiskRead", 14, _megabytes(_AVE_READ)),
+    _usage("MaxDiskWrite", 12, _megabytes(_WRITE)),
     _usage("MaxDiskWriteNode", 16), _usage("MaxDiskWriteTask", 16),
-    _usage("AveDiskWrite", 14, lambda row: _megabytes(_AVE_WRITE(row))),
+    _usage("AveDiskWrite", 14, _megabytes(_AVE_WRITE)),
     _usage("TRESUsageInAve", 14, _TRES_IN_AVE), _usage("TRESUsageInMax", 14),
     _usage("TRESUsageInMaxNode", 18), _usage("TRESUsageInMaxTask", 18),
     _usage("TRESUsageInMin", 14, _TRES_IN_AVE), _usage("TRESUsageInMinNode", 18),

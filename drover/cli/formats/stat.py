@@ -3,10 +3,10 @@
 
 Names, default widths and justification are Slurm 22.05's (``sstat/sstat.c``
 field table: a negative length there means left-justified); ``DEFAULT_FIELDS``
-is its ``STAT_FIELDS``. Memory prints as sacct prints it (``values.kilobytes``),
-CPU times as sacct's TotalCPU (``values.cpu_time``, whole seconds as sstat has
-them), byte counts as sstat's exact conversion (``values.exact_units``: ``1048576``
-→ ``1M``, ``5329`` as is). What Drover does not gather prints as a site without that plugin shows
+is its ``STAT_FIELDS``. Sizes print as Slurm's ``convert_num_unit`` from bytes
+(``values.Units``: exact, ``1048576`` → ``1M``, ``5329`` as is; ``--noconvert``: bytes),
+as sacct prints them; CPU times as sacct's TotalCPU (``values.cpu_time``, whole seconds
+as sstat has them). What Drover does not gather prints as a site without that plugin shows
 it: pages and energy 0, CPU frequency requests ``Unknown``. Averages are over
 the step's tasks; each step's task 0 is where the extremes are.
 """
@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from drover.cli.formats import values as v
 from drover.cli.formats.engine import Field
-from drover.cli.formats.values import cpu_time, exact_units, kilobytes
+from drover.cli.formats.values import cpu_time
 from drover.timefmt import format_hms
 
 TYPE_CHECKING = False  # importing typing costs a command ~15 ms of start-up
@@ -64,19 +64,31 @@ def node(row: Row) -> str:
     return names[0] if names else ""
 
 
+def in_bytes(get: Callable[[Row], int]) -> RowGetter:
+    """A byte count in the row's units (Slurm's ``convert_num_unit`` from UNIT_NONE)."""
+    return lambda row: v.units_of(row)(get(row))
+
+
+def in_kilobytes(get: Callable[[Row], int]) -> RowGetter:
+    """A memory figure in kilobytes, printed as Slurm prints the bytes it keeps."""
+    return lambda row: v.units_of(row)(get(row) * 1024)
+
+
 def _tres(parts: dict[str, str]) -> str:
     return ",".join(f"{k}={parts[k]}" for k in sorted(parts))
 
 
 def tres_in(cpu: Callable[[Row], int], disk: Callable[[Row], int],
             mem: Callable[[Row], int], vmem: Callable[[Row], int]) -> RowGetter:
-    return lambda row: _tres({"cpu": format_hms(cpu(row)), "energy": "0",
-                              "fs/disk": str(disk(row)), "mem": kilobytes(mem(row)),
-                              "pages": "0", "vmem": kilobytes(vmem(row))})
+    """A TRESUsageIn figure: CPU time, then sizes as the other size fields print them."""
+    fs, rss, vm = in_bytes(disk), in_kilobytes(mem), in_kilobytes(vmem)
+    return lambda row: _tres({"cpu": format_hms(cpu(row)), "energy": "0", "fs/disk": fs(row),
+                              "mem": rss(row), "pages": "0", "vmem": vm(row)})
 
 
 def tres_out(disk: Callable[[Row], int]) -> RowGetter:
-    return lambda row: _tres({"energy": "0", "fs/disk": str(disk(row))})
+    fs = in_bytes(disk)
+    return lambda row: _tres({"energy": "0", "fs/disk": fs(row)})
 
 
 def tres_in_where(where: Callable[[Row], str], energy: bool) -> RowGetter:
@@ -112,27 +124,27 @@ def task0(row: Row) -> str:
 FIELDS: dict[str, Field] = dict([
     _f("AveCPU", 10, lambda row: cpu_time(cpu_s(row))),
     _f("AveCPUFreq", 10, _const("0")),
-    _f("AveDiskRead", 12, lambda row: exact_units(_AVE_READ(row))),
-    _f("AveDiskWrite", 12, lambda row: exact_units(_AVE_WRITE(row))),
+    _f("AveDiskRead", 12, in_bytes(_AVE_READ)),
+    _f("AveDiskWrite", 12, in_bytes(_AVE_WRITE)),
     _f("AvePages", 10, _const("0")),
-    _f("AveRSS", 10, lambda row: kilobytes(_RSS(row))),
-    _f("AveVMSize", 10, lambda row: kilobytes(_VM(row))),
+    _f("AveRSS", 10, in_kilobytes(_RSS)),
+    _f("AveVMSize", 10, in_kilobytes(_VM)),
     _f("ConsumedEnergy", 14, _const("0")),
     _f("ConsumedEnergyRaw", 17, _const("0")),
     _f("JobID", -12, step_id),
-    _f("MaxDiskRead", 12, lambda row: exact_units(_READ(row))),
+    _f("MaxDiskRead", 12, in_bytes(_READ)),
     _f("MaxDiskReadNode", 15, node),
     _f("MaxDiskReadTask", 15, task0),
-    _f("MaxDiskWrite", 12, lambda row: exact_units(_WRITE(row))),
+    _f("MaxDiskWrite", 12, in_bytes(_WRITE)),
     _f("MaxDiskWriteNode", 16, node),
     _f("MaxDiskWriteTask", 16, task0),
     _f("MaxPages", 8, _const("0")),
     _f("MaxPagesNode", 12, node),
     _f("MaxPagesTask", 14, task0),
-    _f("MaxRSS", 10, lambda row: kilobytes(_MAX_RSS(row))),
+    _f("MaxRSS", 10, in_kilobytes(_MAX_RSS)),
     _f("MaxRSSNode", 10, node),
     _f("MaxRSSTask", 10, task0),
-    _f("MaxVMSize", 10, lambda row: kilobytes(_MAX_VM(row))),
+    _f("MaxVMSize", 10, in_kilobytes(_MAX_VM)),
     _f("MaxVMSizeNode", 14, node),
     _f("MaxVMSizeTask", 14, task0),
     _f("MinCPU", 10, lambda row: cpu_time(cpu_s(row))),

@@ -183,22 +183,40 @@ def expected_end(r: Record, missing: str) -> str:
     return missing
 
 
-def exact_units(n: float, unit: int = 0) -> str:
-    """Slurm's ``convert_num_unit`` as sacct and sstat call it (CONVERT_NUM_UNIT_EXACT):
-    divide by 1024 while the value stays whole or a half, starting from ``unit``
-    (0 none, 1 K, 2 M...). ``0``, ``5329``, ``2048`` → ``2K``, ``1536`` → ``1.50K``."""
-    if int(n) == 0:
-        return "0"
-    while n >= 1024 and int(n) % 512 == 0 and unit < 5:
-        n /= 1024
-        unit += 1
-    return f"{int(n) if n == int(n) else f'{n:.2f}'}{' KMGTP'[unit].strip()}"
+class Units:
+    """How sacct and sstat print a size: Slurm's ``convert_num_unit`` with their
+    ``--units`` and ``--noconvert``. Called with a value and its unit (0 none, 1 K,
+    2 M...): ``to`` (sacct ``--units=[KMGTP]``) converts up or down to that unit and
+    overrides ``convert``; else it divides by 1024 while the value stays whole or a half
+    (CONVERT_NUM_UNIT_EXACT: ``2048`` → ``2K``, ``1536`` → ``1.50K``, ``5329`` as is), or
+    with ``convert`` off (``--noconvert``) keeps the value's unit. Under 1 prints ``0``."""
+
+    __slots__ = ("to", "convert")
+
+    def __init__(self, to: int | None = None, convert: bool = True) -> None:
+        self.to = to
+        self.convert = convert
+
+    def __call__(self, n: float, unit: int = 0) -> str:
+        if int(n) == 0:
+            return "0"
+        if self.to is not None:
+            n *= 1024.0 ** (unit - self.to)  # powers of two: exact, as Slurm's loop
+            unit = self.to
+        elif self.convert:
+            while n >= 1024 and int(n) % 512 == 0 and unit < 5:
+                n /= 1024
+                unit += 1
+        return f"{int(n) if n == int(n) else f'{n:.2f}'}{' KMGTP'[unit].strip()}"
 
 
-def kilobytes(kb: int) -> str:
-    """A memory figure as sacct and sstat print it (MaxRSS, AveVMSize...): ``1264K``,
-    ``102400`` → ``100M``."""
-    return exact_units(kb, 1)
+EXACT = Units()
+
+
+def units_of(row: Record) -> Units:
+    """A sacct or sstat row's ``"units"`` (its command's options), else the default."""
+    u = row.get("units")
+    return u if isinstance(u, Units) else EXACT
 
 
 def cpu_time(seconds: float) -> str:
