@@ -1,7 +1,7 @@
 """``scontrol``: show and change jobs, nodes, partitions (Slurm 22.05's words).
 
-    scontrol [-o] [-d] [-Q] show job [ID] | node [NAME] | partition [NAME] | config
-             | hostnames [LIST] | hostlist LIST
+    scontrol [-o] [-d] [-Q] show job [ID] | step [ID[.STEP]] | node [NAME] | partition [NAME]
+             | config | hostnames [LIST] | hostlist LIST
     scontrol ping | version | token [username=U] [lifespan=S]
     scontrol hold|uhold|release|requeue ID[,ID...] [ID...]
     scontrol update JobId=N TimeLimit=.. Partition=.. Name=.. Nice=.. Priority=.. Comment=..
@@ -91,6 +91,44 @@ def show_job(ctl: Ctl, opts: Opts, ident: str | None) -> int:
         print("No jobs in the system")
         return 0
     sys.stdout.write("".join(rf.render_job(j, opts.oneliner) for j in jobs))
+    return 0
+
+
+# Slurm's NO_VAL: the step part of "Job step 12.4294967294 not found" for a bare job id
+_NO_STEP = "4294967294"
+
+
+def show_step(ctl: Ctl, opts: Opts, ident: str | None) -> int:
+    """Running steps, as ``scontrol_print_step``: one job's (``12``), one step
+    (``12.0``, ``10_3.batch``) or all; Slurm's words when none is found."""
+    from drover.cli.formats import steps as sf
+
+    params: dict[str, Any] = {"state": "R,S,CG"}
+    if ident:
+        try:
+            spec = parse_job_spec(ident)
+        except ValueError:
+            _err("slurm_get_job_steps error: Invalid job id specified")
+            return 1
+        params = {"all_states": "1", "job": str(spec.job_id)}
+    try:
+        jobs = [j for j in ctl.get("/api/jobs/", params).get("jobs", []) if isinstance(j, dict)]
+    except _errors() as exc:
+        _err(f"slurm_get_job_steps error: {_why(exc)}")
+        return 1
+    rows = sf.step_rows(jobs)
+    if ident:
+        if not any(spec.matches(j) for j in jobs):
+            _err("slurm_get_job_steps error: Invalid job id specified")
+            return 1
+        rows = [r for r in rows if spec.matches(r) and spec.step in (None, r["step"])]
+        if not rows:
+            print(f"Job step {spec.api_id()}.{spec.step or _NO_STEP} not found")
+            return 1
+    if not rows:
+        print("No job steps in the system")
+        return 0
+    sys.stdout.write("".join(rf.render(sf.step_lines(r), opts.oneliner) for r in rows))
     return 0
 
 
@@ -212,6 +250,8 @@ def show(ctl_factory: Callable[[], Ctl], opts: Opts, words: Sequence[str]) -> in
         return show_hostlist(ident, sort=what == "hostlistsorted")
     if what in ("job", "jobs", "jobid"):
         return show_job(ctl_factory(), opts, ident)
+    if what in ("step", "steps", "stepid"):
+        return show_step(ctl_factory(), opts, ident)
     if what in ("node", "nodes", "nodename"):
         return show_node(ctl_factory(), opts, ident)
     if what in ("partition", "partitions", "partitionname"):
@@ -416,10 +456,17 @@ def update_job(ctl: Ctl, ids: str, pairs: Sequence[tuple[str, str]]) -> int:
     rc = 0
     for text in split_job_ids(ids):
         try:
-            targets = parse_job_spec(text).api_ids()
+            spec = parse_job_spec(text)
         except ValueError:
             _err(f"scontrol: error: Invalid job id {text}")
             return 1
+        if spec.step is not None:
+            # slurmctld's update_job_str reads a job id alone: a step id is not one
+            _err(f"Invalid job id specified for job {text}")
+            _err("slurm_update error: Invalid job id specified")
+            rc = 1
+            continue
+        targets = spec.api_ids()
         for job_id in targets:
             try:
                 changes = body if delta is None else _relative_limit(ctl, job_id, body,

@@ -259,6 +259,7 @@ def build_parser() -> SlurmArgumentParser:
     p.add_argument("-q", "--qos", action="append")
     p.add_argument("-R", "--reservation")
     p.add_argument("-S", "--sort")
+    p.add_argument("-s", "--steps", action="append", nargs="?", const="")
     p.add_argument("--start", action="store_true")
     p.add_argument("-t", "--states")
     p.add_argument("-u", "--user", action="append")
@@ -420,6 +421,10 @@ def main(argv: Sequence[str] | None = None, fetch: Fetch | None = None) -> int:
     """The command; ``fetch`` (params → job records) replaces the controller in tests."""
     fetch = fetch or fetch_jobs
     args = build_parser().parse_args(argv)
+    if args.steps is not None:
+        from drover.cli.squeue_steps import main_steps
+
+        return main_steps(args, fetch)
     try:
         q = make_query(args)
     except ValueError as exc:
@@ -435,15 +440,20 @@ def main(argv: Sequence[str] | None = None, fetch: Fetch | None = None) -> int:
     layout, errors = build_layout(args.format, args.Format, args.long, args.start)
     for e in errors:
         print(f"squeue: error: {e}", file=sys.stderr)
-    if not args.iterate:
-        return run_once(args, q, layout, fetch)
+    return repeat(lambda: run_once(args, q, layout, fetch), args.iterate)
+
+
+def repeat(once: Callable[[], int], every: int | None) -> int:
+    """``once()``, and with ``-i`` again every ``every`` seconds until it fails or ^C."""
+    if not every:
+        return once()
     try:
         while True:
-            rc = run_once(args, q, layout, fetch)
+            rc = once()
             if rc:
                 return rc
             print()
-            time.sleep(max(args.iterate, 1))
+            time.sleep(max(every, 1))
     except KeyboardInterrupt:
         return 0
 

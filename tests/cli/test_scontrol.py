@@ -294,3 +294,60 @@ def test_show_hostnames(capsys: pytest.CaptureFixture[str],
     assert run(capsys, ["show", "hostnames"], FakeCtl()) == ("n1\nn2\nn3\n", "", 0)
     assert run(capsys, ["show", "hostnames", "a[1,3]"], FakeCtl()) == ("a1\na3\n", "", 0)
     assert run(capsys, ["show", "hostlist", "n1,n2,n3"], FakeCtl()) == ("n[1-3]\n", "", 0)
+
+
+def steps_ctl() -> FakeCtl:
+    from tests.cli.test_squeue_steps import queue
+
+    return FakeCtl({("GET", "/api/jobs/"): {"jobs": queue()}})
+
+
+def test_show_step_prints_slurms_step_record(capsys: pytest.CaptureFixture[str]) -> None:
+    from drover.timefmt import format_timestamp
+
+    out, err, rc = run(capsys, ["show", "step", "12.0"], steps_ctl())
+    assert (out, err, rc) == (
+        f"StepId=12.0 UserId=1000 StartTime={format_timestamp(scenario.T0 - 30)} "
+        "TimeLimit=UNLIMITED\n"
+        "   State=RUNNING Partition=debug NodeList=n1\n"
+        "   Nodes=1 CPUs=2 Tasks=2 Name=hostname Network=(null)\n"
+        "   TRES=cpu=2,mem=1G,node=1\n"
+        "   ResvPorts=(null)\n"
+        "   CPUFreqReq=Default Dist=Block\n"
+        "   SrunHost:Pid=n1:0\n\n", "", 0)
+
+
+def test_show_steps_lists_every_running_step(capsys: pytest.CaptureFixture[str]) -> None:
+    ctl = steps_ctl()
+    out, _, rc = run(capsys, ["-o", "show", "steps"], ctl)
+    assert [ln.split()[0] for ln in out.splitlines()] == \
+        ["StepId=12.0", "StepId=12.batch", "StepId=10_3.0"]
+    assert "Name=batch Network=(null) TRES=cpu=4,mem=1G,node=1 ResvPorts=(null) " \
+        "CPUFreqReq=Default SrunHost:Pid=(null):0" in out
+    assert (rc, ctl.calls[0][2]) == (0, {"state": "R,S,CG"})
+
+
+def test_show_step_of_an_array_task_and_of_a_job(capsys: pytest.CaptureFixture[str]) -> None:
+    out, _, rc = run(capsys, ["show", "step", "10_3.0"], steps_ctl())
+    assert (out.split()[0], rc) == ("StepId=10_3.0", 0)
+    out, _, _ = run(capsys, ["show", "step", "12"], steps_ctl())
+    assert out.count("StepId=") == 2
+
+
+def test_show_step_says_what_is_not_found(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, ["show", "step", "12.7"], steps_ctl()) == \
+        ("Job step 12.7 not found\n", "", 1)
+    pending = jobs_ctl(scenario.job(30))
+    assert run(capsys, ["show", "step", "30"], pending) == \
+        ("Job step 30.4294967294 not found\n", "", 1)
+    assert run(capsys, ["show", "step", "99.0"], jobs_ctl()) == \
+        ("", "slurm_get_job_steps error: Invalid job id specified\n", 1)
+    assert run(capsys, ["show", "steps"], jobs_ctl()) == ("No job steps in the system\n", "", 0)
+
+
+def test_update_refuses_a_step_id(capsys: pytest.CaptureFixture[str]) -> None:
+    ctl = FakeCtl()
+    out, err, rc = run(capsys, ["update", "JobId=3.0", "TimeLimit=10"], ctl)
+    assert (out, err, rc) == ("", "Invalid job id specified for job 3.0\n"
+                                  "slurm_update error: Invalid job id specified\n", 1)
+    assert ctl.calls == []
