@@ -1,4 +1,5 @@
-"""WebSocket consumers: the live queue, a live job page (state + output tail), live nodes.
+"""WebSocket consumers: the live queue, a live job page (state, steps, output tail), live
+nodes.
 
 Each consumer checks the user on connect and joins the Channels groups that
 scheduler/events.py broadcasts to after commit ("queue", "user.<name>", "nodes";
@@ -11,7 +12,9 @@ see.
 Messages to the browser (typed payloads)::
 
     {"type": "snapshot", "rows": [row, ...]}   (on connect: the queue or the nodes now)
-    {"type": "job", "job": <job record>, "row": <present.job_row>, "detail": ...}
+    {"type": "job", "job": <job record>, "row": <present.job_row>, "detail": ...,
+     "steps": [<present.step_row>, ...]}   (job page: "detail" and "steps")
+    {"type": "steps", "rows": [<present.step_row>, ...]}   (job page: new usage samples)
     {"type": "node", "node": <node record>, "row": <present.node_row>}
     {"type": "output", "stream": "stdout"|"stderr", "text": str, "reset": bool,
      "truncated": bool}
@@ -34,12 +37,15 @@ from django.contrib.auth import get_user_model
 from portal.web import backend
 from portal.web.access import get_job_for, is_operator, queue_jobs
 from portal.web.cluster import node_rows
-from portal.web.present import is_active, job_detail, job_row, node_row
+from portal.web.present import is_active, job_detail, job_row, node_row, step_rows
 from portal.web.tail import Tail, Unreadable, missing_problem
 
 USER_TTL_S = 2.0
 TAIL_INTERVAL_S = 0.75
 RECORD_REFRESH_S = 10.0  # re-read the job now and then, in case a broadcast was missed
+#: What a step's usage sample changes (scheduler.actions.step_usage).
+USAGE_KEYS = ("ntasks", "cpu_time_s", "rss_kb", "max_rss_kb", "vmsize_kb", "max_vmsize_kb",
+              "read_bytes", "write_bytes")
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 
@@ -110,6 +116,9 @@ class QueueConsumer(_Guarded):
                 continue
             await self.send_json({"type": "job", "job": record, "row": job_row(record)})
 
+    async def job_steps(self, event: dict[str, Any]) -> None:
+        """Steps' usage samples, for job pages in the same group: no queue row shows them."""
+
 
 class NodesConsumer(_Guarded):
     """``/ws/nodes/``: node state for the cluster page and the dashboard."""
@@ -166,10 +175,30 @@ class JobConsumer(_Guarded):
         if is_active(record.get("state", "")) and self.tailer.done():
             self.tailer = asyncio.create_task(self._tail())  # requeued: follow the new run
 
+    async def job_steps(self, event: dict[str, Any]) -> None:
+        """New usage samples: their figures go into the steps this page shows. Only into
+        a step shown RUNNING: a sample read before the step ended may arrive after its
+        end, and a step not shown yet arrives with its job's record."""
+        mine = [j for j in event.get("jobs") or [] if j.get("job_id") == self.pk]
+        if not mine or not await self.may_see(str(mine[-1].get("user"))):
+            return
+        samples = {str(s.get("step")): s for j in mine for s in j.get("steps") or []}
+        steps: list[dict[str, Any]] = []
+        changed = False
+        for step in self.record.get("steps") or []:
+            sample = samples.get(str(step.get("step")))
+            if sample is not None and step.get("state") == "RUNNING":
+                step = {**step, **{k: sample[k] for k in USAGE_KEYS if k in sample}}
+                changed = True
+            steps.append(step)
+        if changed:
+            self.record = {**self.record, "steps": steps}
+            await self.send_json({"type": "steps", "rows": step_rows(self.record)})
+
     async def _send_record(self) -> None:
         r = self.record
         await self.send_json({"type": "job", "job": r, "row": job_row(r),
-                              "detail": job_detail(r)})
+                              "detail": job_detail(r), "steps": step_rows(r)})
 
     async def _tail(self) -> None:
         tails: dict[str, Tail] = {}

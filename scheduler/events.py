@@ -11,6 +11,10 @@ Groups and message shapes (``type`` is the consumer handler, dots -> underscores
   ``{"type": "job.updates", "jobs": [<job record>, ...]}``
 * ``"user.<username>"``: the same, with that user's jobs only (a job's live page
   listens to its owner's group: one send per user, not one per job)
+* ``"user.<username>"`` also: running steps' new usage samples, one message per agent
+  sync and owner: ``{"type": "job.steps", "jobs": [{"job_id": int, "user": str,
+  "steps": [<step record>, ...]}, ...]}`` (only the steps sampled; a job's live page
+  merges their figures into the steps it shows)
 * ``"nodes"``: ``{"type": "node.update", "node": <node record>}``
 * ``"agent.<node>"``: ``{"type": "agent.wake"}``: an order waits for that node's agent
 
@@ -117,6 +121,7 @@ def _runs_in(loop: asyncio.AbstractEventLoop) -> bool:
 
 #: The groups each kind of announcement goes to, as prefixes (``user`` is ``user.<name>``).
 JOB_GROUPS = ("queue", "user")
+STEP_GROUPS = ("user",)
 NODE_GROUPS = ("nodes",)
 
 
@@ -212,6 +217,19 @@ def broadcast_records(jobs: list[dict[str, Any]], nodes: list[dict[str, Any]]) -
     messages of ``broadcast_nodes`` and ``broadcast_jobs`` for a whole agent sync."""
     messages = [("nodes", {"type": "node.update", "node": r}) for r in nodes]
     messages += _record_messages(jobs)
+    if messages:
+        transaction.on_commit(lambda: _send(messages))
+
+
+def broadcast_step_usage(jobs: list[dict[str, Any]]) -> None:
+    """After commit, send the new usage of running steps to their owners' groups, one
+    message per owner: ``jobs`` as ``job.steps`` carries them (built by the caller from
+    the rows it writes; no read-back). Not to "queue": no queue page shows steps."""
+    by_user: dict[str, list[dict[str, Any]]] = {}
+    for job in jobs:
+        by_user.setdefault(str(job["user"]), []).append(job)
+    messages = [(group_name("user", user), {"type": "job.steps", "jobs": mine})
+                for user, mine in sorted(by_user.items())]
     if messages:
         transaction.on_commit(lambda: _send(messages))
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from portal.web import backend
 from portal.web.access import get_job_for, is_operator, min_job_age_s, queue_jobs
 from portal.web.csp import csp
-from portal.web.present import by_job_id, is_active, job_detail, job_row
+from portal.web.present import by_job_id, is_active, job_detail, job_row, step_rows
 from portal.web.tail import read_tail
 
 
@@ -46,7 +46,7 @@ def detail(request: HttpRequest, job_id: str) -> HttpResponse:
                                       finished=not is_active(record.get("state", "")))
             outputs.append({"stream": stream, "path": path, "text": text, "problem": problem})
     return render(request, "portal/job.html", {
-        "nav": "queue", "job": info, "outputs": outputs,
+        "nav": "queue", "job": info, "outputs": outputs, "steps": step_rows(record),
         "ws_path": f"/ws/jobs/{job.pk}/",
         "script": job.script,
     })

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -150,6 +151,53 @@ def job_detail(job: Mapping[str, Any]) -> dict[str, Any]:
         "work_dir": job.get("work_dir") or "",
         "stdout": job.get("stdout") or "",
         "stderr": job.get("stderr") or "",
+    }
+
+
+def size_kb(kb: int | None) -> str:
+    """Kibibytes for people, as sacct's ``--units`` picks them: 812K, 1.5M, 3.2G, 1.1T."""
+    value = float(kb or 0)
+    for unit in ("K", "M", "G"):
+        if value < 1024:
+            return f"{value:.0f}{unit}" if unit == "K" or value >= 100 else f"{value:.1f}{unit}"
+        value /= 1024
+    return f"{value:.1f}T"
+
+
+def step_rows(job: Mapping[str, Any], now: float | None = None) -> list[dict[str, Any]]:
+    """The job page's step table: one row per step of ``job``'s record, in sacct's order
+    (the record keeps them so). ``now`` (epoch seconds) ends a running step's elapsed."""
+    clock = time.time() if now is None else now
+    prefix = display_id(job)
+    cpus = int(job.get("num_cpus") or 0)
+    return [step_row(prefix, step, clock, cpus) for step in job.get("steps") or []]
+
+
+def step_row(prefix: str, step: Mapping[str, Any], now: float,
+             job_cpus: int = 0) -> dict[str, Any]:
+    """One step as the job page shows it; ``prefix`` is the job's id as people read it,
+    ``job_cpus`` the CPUs of a step without a count of its own (the batch step's)."""
+    state = str(step.get("state") or "")
+    running = state == "RUNNING"
+    start, end = step.get("start_time"), step.get("end_time")
+    elapsed = max(0, int((end if end else now) - start)) if start else 0
+    cpus = step.get("num_cpus") or job_cpus
+    return {
+        "key": str(step["step"]),
+        "step_id": f"{prefix}.{step['step']}",
+        "name": step.get("name") or str(step["step"]),  # the batch step's is its id
+        "state": state,
+        "state_class": state_class(state),
+        "running": running,
+        "exit_code": "—" if running else exit_code(step.get("exit_code")),
+        "start_time_text": timestamp(start),
+        "elapsed": format_elapsed(elapsed),
+        "run_time_s": elapsed,
+        "cpus": cpus,
+        "ntasks": step.get("ntasks") or 0,
+        "cpu_time": format_elapsed(int(step.get("cpu_time_s") or 0)),
+        "max_rss": size_kb(step.get("max_rss_kb")) if step.get("max_rss_kb") else "—",
+        "rss": size_kb(step.get("rss_kb")) if running and step.get("rss_kb") else "",
     }
 
 

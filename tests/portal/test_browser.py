@@ -152,3 +152,60 @@ def test_a_job_submitted_in_the_browser_goes_live_from_queued_to_completed(
         len(live_cluster.node_names))
     assert not errors, errors
     context.close()
+
+
+def log_in(context: Any, cluster: Any, errors: list[str]) -> Any:
+    page = context.new_page()
+    watch_errors(page, errors)
+    page.goto(f"{cluster.url}/login/")
+    page.fill("#id_username", cluster.username)
+    page.fill("#id_password", cluster.password)
+    page.click(".login-card button[type=submit]")
+    sync_api.expect(page).to_have_url(f"{cluster.url}/")
+    return page
+
+
+# A step's name is srun's -J: markup too, shown as text in the live row.
+STEP_NAME = "<img src=x onerror=alert(1)>step"
+
+
+def test_a_step_srun_starts_while_the_job_page_is_open_appears_without_reload(
+        live_cluster: Any, browser: Any, tmp_path: Path) -> None:
+    expect = sync_api.expect
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page = log_in(context, live_cluster, errors)
+    # The job waits for the page to be open before its srun starts.
+    script = ("#!/bin/bash\n#SBATCH -n 2\nwhile [ ! -e go ]; do sleep 0.2; done\n"
+              f"srun -n 2 -J '{STEP_NAME}' sleep 2\necho finished\n")
+    job_id = live_cluster.sbatch("-J", "steps-live", "-o", "out.txt", input=script,
+                                 cwd=tmp_path)
+    live_cluster.wait_state(job_id, "RUNNING")
+    page.goto(f"{live_cluster.url}/jobs/{job_id}/")
+    expect(page.locator("[data-live-status]")).to_have_text("live")
+    steps = page.locator("table[data-steps] tbody")
+    expect(steps.locator('tr[data-key="batch"] td').first).to_have_text(f"{job_id}.batch",
+                                                                        timeout=15_000)
+    page.evaluate("() => { window.__marker = 1; }")
+    navigations = page.evaluate("performance.getEntriesByType('navigation').length")
+
+    (tmp_path / "go").touch()
+    row = steps.locator('tr[data-key="0"]')
+    expect(row.locator("td").first).to_have_text(f"{job_id}.0", timeout=30_000)
+    expect(row.locator("td").nth(1)).to_have_text(STEP_NAME)  # text, not markup
+    assert row.locator("img").count() == 0
+    expect(row.locator("td").nth(7)).to_have_text("2")  # tasks
+    expect(row.locator(".badge")).to_have_text("COMPLETED", timeout=30_000)
+    expect(row.locator("td").nth(3)).to_have_text("0:0")
+    expect(page.locator("[data-badge]")).to_have_text("COMPLETED", timeout=30_000)
+    expect(steps.locator('tr[data-key="batch"] .badge')).to_have_text("COMPLETED")
+    expect(page.locator("[data-steps-empty]")).to_be_hidden()
+    assert page.evaluate("window.__marker") == 1, "the job page was reloaded"
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == navigations
+    shoot(page, "job-steps")
+    page.set_viewport_size({"width": 390, "height": 800})  # a phone: the table scrolls
+    expect(steps.locator('tr[data-key="0"] td.col-start')).to_be_hidden()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(page, "job-steps-narrow")
+    assert not errors, errors
+    context.close()

@@ -350,3 +350,142 @@ def test_events_broadcast_reaches_the_owners_queue_socket(cluster: Any) -> None:
         await comm.disconnect()
 
     run(go())
+
+
+def _in_a_thread(action: Any) -> Any:
+    """Run ``action`` in a transaction of a pool thread, as a request or agent sync would:
+    its announcements go out after commit."""
+    from django.db import connection, transaction
+
+    def go() -> Any:
+        try:
+            with transaction.atomic():
+                return action()
+        finally:
+            connection.close()  # this pool thread's: the test database is dropped after
+
+    return sync_to_async(go, thread_sensitive=False)()
+
+
+def _usage(job_id: int, step: str, when: float, **fields: Any) -> dict[str, Any]:
+    sample: dict[str, Any] = {
+        "job_id": job_id, "step": step, "ntasks": 2, "pids": [1], "time": when,
+        "cpu_time_s": 1.0, "rss_kb": 1024, "max_rss_kb": 2048, "vmsize_kb": 4096,
+        "max_vmsize_kb": 4096, "read_bytes": 0, "write_bytes": 0}
+    sample.update(fields)
+    return sample
+
+
+async def _next_of(comm: WebsocketCommunicator, kind: str) -> dict[str, Any]:
+    """The next message of type ``kind`` (output of the tail in between is skipped)."""
+    while True:
+        msg = await comm.receive_json_from(timeout=3)
+        if msg["type"] == kind:
+            return msg
+
+
+def test_the_job_socket_sends_the_steps_with_the_job(cluster: Any) -> None:
+    from scheduler.models import JobStep
+
+    alice = make_user("alice")
+    job = make_job("alice", state="RUNNING", name="withsteps")
+    JobStep.objects.create(job=job, step="batch", state="RUNNING")
+    JobStep.objects.create(job=job, step="0", name="<script>x</script>", state="COMPLETED")
+
+    async def go() -> None:
+        comm = await connect(alice, f"/ws/jobs/{job.id}/")
+        msg = await comm.receive_json_from()
+        assert [s["step_id"] for s in msg["steps"]] == [f"{job.id}.batch", f"{job.id}.0"]
+        assert msg["steps"][1]["name"] == "<script>x</script>"  # data; live.js sets textContent
+        assert msg["steps"][1]["state_class"] == "completed"
+        await comm.disconnect()
+
+    run(go())
+
+
+def test_a_step_srun_creates_and_ends_reaches_the_open_job_page(cluster: Any) -> None:
+    from scheduler.actions.steps import do_create_step, do_end_step
+
+    alice = make_user("alice")
+    job = make_job("alice", state="RUNNING", batch_host="n1", alloc={"n1": {"cpus": 4}})
+
+    async def go() -> None:
+        comm = await connect(alice, f"/ws/jobs/{job.id}/")
+        assert (await comm.receive_json_from())["steps"] == []
+        await _in_a_thread(lambda: do_create_step(alice, str(job.id),
+                                                  {"name": "hostname", "ntasks": 2}))
+        made = await _next_of(comm, "job")
+        assert [(s["step_id"], s["name"], s["state"], s["cpus"], s["ntasks"])
+                for s in made["steps"]] == [(f"{job.id}.0", "hostname", "RUNNING", 2, 2)]
+        await _in_a_thread(lambda: do_end_step(alice, str(job.id), "0",
+                                               {"exit_code": 3, "max_rss_kb": 4096}))
+        ended = (await _next_of(comm, "job"))["steps"][0]
+        assert (ended["state"], ended["exit_code"], ended["max_rss"]) == ("FAILED", "3:0", "4.0M")
+        await comm.disconnect()
+
+    run(go())
+
+
+def test_usage_samples_reach_the_job_page_once_each_and_not_the_queue(cluster: Any) -> None:
+    import time
+
+    from scheduler.actions.step_usage import record_step_usage
+    from scheduler.models import JobStep
+
+    alice = make_user("alice")
+    job = make_job("alice", state="RUNNING", batch_host="n1", alloc={"n1": {"cpus": 4}})
+    other = make_job("alice", state="RUNNING", batch_host="n1", alloc={"n1": {"cpus": 1}})
+    JobStep.objects.create(job=job, step="batch", state="RUNNING")
+    JobStep.objects.create(job=job, step="0", name="done", state="COMPLETED", max_rss_kb=7)
+    JobStep.objects.create(job=other, step="batch", state="RUNNING")
+    now = time.time()
+
+    async def go() -> None:
+        page = await connect(alice, f"/ws/jobs/{job.id}/")
+        await page.receive_json_from()
+        queue = await connect(alice, "/ws/queue/")
+        await queue.receive_json_from()  # snapshot
+        sample = [_usage(job.id, "batch", now, rss_kb=3 * 1024, max_rss_kb=5 * 1024),
+                  _usage(other.id, "batch", now)]
+        assert await _in_a_thread(lambda: record_step_usage("n1", sample)) == 2
+        msg = await _next_of(page, "steps")
+        batch, done = msg["rows"]
+        assert (batch["rss"], batch["max_rss"], batch["cpu_time"]) == ("3.0M", "5.0M", "0:01")
+        assert done["max_rss"] == "7K"  # an ended step keeps its own figures
+        assert await queue.receive_nothing(timeout=0.3)  # queue rows show no steps
+        # The same sample again (the agent resends it) is stored but not announced.
+        await _in_a_thread(lambda: record_step_usage("n1", sample[:1]))
+        assert await page.receive_nothing(timeout=0.3)
+        await page.disconnect()
+        await queue.disconnect()
+
+    run(go())
+
+
+def test_a_usage_sample_of_someone_elses_job_is_not_relayed(cluster: Any) -> None:
+    from scheduler.models import JobStep
+
+    make_user("alice")
+    opal = make_user("opal", operator=True)
+    job = make_job("alice", state="RUNNING")
+    JobStep.objects.create(job=job, step="batch", state="RUNNING")
+    sample = {"job_id": job.id, "user": "alice",
+              "steps": [{"step": "batch", "rss_kb": 2048, "max_rss_kb": 2048}]}
+
+    async def go() -> None:
+        comm = await connect(opal, f"/ws/jobs/{job.id}/")
+        await comm.receive_json_from()
+        assert (await _steps_after(comm, sample))[0]["rss"] == "2.0M"  # an operator: yes
+        opal.is_staff = False  # demoted while the page is open
+        await sync_to_async(opal.save)()
+        await get_channel_layer().group_send("user.alice",
+                                             {"type": "job.steps", "jobs": [sample]})
+        assert await nothing_more(comm)
+        await comm.disconnect()
+
+    run(go())
+
+
+async def _steps_after(comm: WebsocketCommunicator, sample: dict[str, Any]) -> Any:
+    await get_channel_layer().group_send("user.alice", {"type": "job.steps", "jobs": [sample]})
+    return (await _next_of(comm, "steps"))["rows"]

@@ -285,3 +285,76 @@ def test_an_operator_cancels_anyones_job(operator: Any, cluster: Any) -> None:
     logged_in(operator).post(f"/jobs/{job.id}/cancel/")
     job.refresh_from_db()
     assert job.state == "CANCELLED"
+
+
+def _steps(job: Any) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from scheduler.models import JobStep
+
+    start = timezone.now() - dt.timedelta(minutes=2)
+    JobStep.objects.create(job=job, step="batch", state="RUNNING", start_time=start,
+                           cpu_time_s=5.0, max_rss_kb=2048, rss_kb=1024)
+    JobStep.objects.create(job=job, step="0", name="hostname", state="COMPLETED",
+                           start_time=start, end_time=start + dt.timedelta(seconds=75),
+                           cpus=4, ntasks=4, cpu_time_s=61.0, max_rss_kb=1536 * 1024)
+    JobStep.objects.create(job=job, step="1", name="false", state="FAILED", exit_code=1,
+                           start_time=start, end_time=start, ntasks=2, cpus=2)
+    JobStep.objects.create(job=job, step="2", name="mpi", state="RUNNING", start_time=start,
+                           ntasks=2, cpus=2, cpu_time_s=3.0, max_rss_kb=900, rss_kb=800)
+
+
+def _step_cells(html: str) -> dict[str, list[str]]:
+    """The step table's rows by step key: each cell's text (badges included), tags stripped."""
+    body = html.split("data-steps>", 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r'<tr data-key="([^"]*)"[^>]*>(.*?)</tr>', body, re.S)
+    return {key: [re.sub(r"<[^>]+>", "", c).strip()
+                  for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)] for key, tr in rows}
+
+
+def test_the_job_page_lists_its_steps_as_sacct_does(alice: Any, cluster: Any) -> None:
+    job = make_job("alice", name="sim", state="RUNNING", ntasks=4, alloc={"n1": {"cpus": 4}})
+    _steps(job)
+    html = logged_in(alice).get(f"/jobs/{job.id}/").content.decode()
+    cells = _step_cells(html)
+    assert list(cells) == ["batch", "0", "1", "2"]  # the batch step first, then srun's
+    batch, zero, one, two = (cells[k] for k in ("batch", "0", "1", "2"))
+    # StepID, Name, State, ExitCode, Start, Elapsed, CPUs, Tasks, CPU time, MaxRSS, RSS
+    assert batch[:4] == [f"{job.id}.batch", "batch", "RUNNING", "—"]
+    assert batch[6:] == ["4", "1", "0:05", "2.0M", "1.0M"]  # the job's CPUs; current RSS
+    assert zero[:4] == [f"{job.id}.0", "hostname", "COMPLETED", "0:0"]
+    assert zero[5:] == ["1:15", "4", "4", "1:01", "1.5G", ""]  # no current RSS once ended
+    assert one[2:4] == ["FAILED", "1:0"] and one[9] == "—"
+    assert two[2] == "RUNNING" and two[10] == "800K"
+    assert 'badge badge-completed">COMPLETED' in html and 'badge badge-failed">FAILED' in html
+    assert "data-steps-empty hidden" in html
+
+
+def test_a_pending_job_page_says_it_has_no_steps_yet(alice: Any, cluster: Any) -> None:
+    job = make_job("alice", state="PENDING")
+    html = logged_in(alice).get(f"/jobs/{job.id}/").content.decode()
+    assert _step_cells(html) == {}
+    assert "data-steps-empty>" in html
+
+
+def test_step_names_are_escaped_on_the_job_page(alice: Any, cluster: Any) -> None:
+    from scheduler.models import JobStep
+
+    job = make_job("alice", state="RUNNING")
+    JobStep.objects.create(job=job, step="0", name=XSS, state="RUNNING")
+    html = logged_in(alice).get(f"/jobs/{job.id}/").content.decode()
+    assert XSS not in html
+    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2  # the cell and its title
+
+
+def test_someone_elses_steps_are_not_shown_but_an_operator_sees_them(
+        alice: Any, bob: Any, operator: Any, cluster: Any) -> None:
+    from scheduler.models import JobStep
+
+    job = make_job("bob", state="RUNNING")
+    JobStep.objects.create(job=job, step="0", name="bobs-secret-step", state="RUNNING")
+    refused = logged_in(alice).get(f"/jobs/{job.id}/")
+    assert refused.status_code == 404 and b"bobs-secret-step" not in refused.content
+    assert "bobs-secret-step" in logged_in(operator).get(f"/jobs/{job.id}/").content.decode()

@@ -2,7 +2,7 @@
 //
 // The server formats everything (portal/web/present.py); this module only puts
 // the values into the page with textContent (never innerHTML), keeps rows in
-// order, and ticks the run time of running jobs between updates.
+// order, and ticks the run time of running jobs (and steps) between updates.
 
 const OUTPUT_LIMIT = 512 * 1024; // characters kept in an output <pre>
 
@@ -315,6 +315,43 @@ function jobPage(root) {
     root.dataset.state = detail.state;
   }
 
+  // The step table: rebuilt from the server's rows (present.step_rows) on every update.
+  const stepsBody = root.querySelector("table[data-steps] tbody");
+  const stepsEmpty = root.querySelector("[data-steps-empty]");
+  const stepTicks = new Set();
+
+  function steps(rows) {
+    if (!stepsBody) return;
+    for (const t of stepTicks) ticking.delete(t);
+    stepTicks.clear();
+    stepsBody.replaceChildren(
+      ...rows.map((s) => {
+        const elapsed = el("td", { class: "mono num", text: s.elapsed });
+        if (s.running) {
+          const t = { row: s, received: performance.now(), cells: [elapsed] };
+          stepTicks.add(t);
+          ticking.add(t);
+        }
+        return el(
+          "tr",
+          { "data-key": s.key, "data-state": s.state },
+          el("td", { class: "mono", text: s.step_id }),
+          el("td", { class: "name", title: s.name, text: s.name }),
+          el("td", {}, badge(s.state, s.state_class)),
+          el("td", { class: "mono num", text: s.exit_code }),
+          el("td", { class: "mono col-start", text: s.start_time_text }),
+          elapsed,
+          el("td", { class: "num", text: s.cpus }),
+          el("td", { class: "num", text: s.ntasks }),
+          el("td", { class: "mono num", text: s.cpu_time }),
+          el("td", { class: "mono num", text: s.max_rss }),
+          el("td", { class: "mono num", text: s.rss }),
+        );
+      }),
+    );
+    if (stepsEmpty) stepsEmpty.hidden = rows.length > 0;
+  }
+
   function output(message) {
     const pre = root.querySelector(`[data-output="${CSS.escape(message.stream)}"]`);
     if (!pre) return;
@@ -331,7 +368,10 @@ function jobPage(root) {
   }
 
   connect(root.dataset.ws, (message) => {
-    if (message.type === "job" && message.detail) fill(message.detail);
+    if (message.type === "job" && message.detail) {
+      fill(message.detail);
+      if (message.steps) steps(message.steps);
+    } else if (message.type === "steps") steps(message.rows);
     else if (message.type === "output") output(message);
     else if (message.type === "output.done") root.dataset.outputDone = "1";
     else if (message.type === "output.problem") {
