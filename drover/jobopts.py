@@ -107,6 +107,16 @@ _OPTIONS: tuple[tuple[str, str, int, str], ...] = (
 )
 LONG = {o[0]: o for o in _OPTIONS}
 SHORT = {o[1]: o for o in _OPTIONS if o[1]}
+# salloc takes sbatch's options but a script's (and --array, --wrap), plus its own.
+_SALLOC_OWN = (("bell", "", 0, ""), ("no-bell", "", 0, ""), ("immediate", "I", 2, ""),
+               ("kill-command", "K", 2, "kill_command"), ("no-shell", "", 0, "no_shell"),
+               ("x11", "", 2, ""))
+_NOT_SALLOC = {"array", "batch", "error", "export", "export-file", "ignore-pbs", "input",
+               "open-mode", "output", "parsable", "requeue", "no-requeue", "test-only",
+               "wait", "wrap"}
+SALLOC_LONG = {**{k: o for k, o in LONG.items() if k not in _NOT_SALLOC},
+               **{o[0]: o for o in _SALLOC_OWN}}
+SALLOC_SHORT = {o[1]: o for o in SALLOC_LONG.values() if o[1]}
 
 # SBATCH_* input variables: variable → long option (a flag is set by any value).
 ENV_OPTIONS = {
@@ -175,14 +185,15 @@ def _unrecognized(word: str) -> OptionError:
     return OptionError([f"{PROG}: unrecognized option '{word}'", TRY_HELP], 255)
 
 
-def _lookup_long(word: str) -> tuple[str, str, int, str]:
+def _lookup_long(word: str, table: Mapping[str, tuple[str, str, int, str]]
+                 ) -> tuple[str, str, int, str]:
     name = word[2:].split("=", 1)[0]
-    if name in LONG:
-        return LONG[name]
-    matches = [n for n in LONG if n.startswith(name)] if name else []
-    targets = {LONG[n][3] or n for n in matches}
+    if name in table:
+        return table[name]
+    matches = [n for n in table if n.startswith(name)] if name else []
+    targets = {table[n][3] or n for n in matches}
     if len(targets) == 1:
-        return LONG[matches[0]]
+        return table[matches[0]]
     if len(matches) > 1:
         choices = " ".join(f"'--{n}'" for n in matches)
         raise OptionError([f"{PROG}: option '--{name}' is ambiguous; possibilities: {choices}",
@@ -190,8 +201,11 @@ def _lookup_long(word: str) -> tuple[str, str, int, str]:
     raise _unrecognized(word)
 
 
-def _scan(argv: Sequence[str], *, stop_at_script: bool) -> tuple[list[tuple[str, str]], int]:
-    """(long name, value) pairs in order, and the index of the first non-option word."""
+def _scan(argv: Sequence[str], *, stop_at_script: bool, salloc: bool = False
+          ) -> tuple[list[tuple[str, str]], int]:
+    """(long name, value) pairs in order, and the index of the first non-option word;
+    ``salloc``: with salloc's options instead of sbatch's."""
+    long, short = (SALLOC_LONG, SALLOC_SHORT) if salloc else (LONG, SHORT)
     found: list[tuple[str, str]] = []
     i = 0
     while i < len(argv):
@@ -200,7 +214,7 @@ def _scan(argv: Sequence[str], *, stop_at_script: bool) -> tuple[list[tuple[str,
             return found, i + 1
         if word.startswith("--"):
             has_arg = "=" in word
-            opt = _lookup_long(word)
+            opt = _lookup_long(word, long)
             if opt[2] == 0 and has_arg:
                 raise OptionError([f"{PROG}: option '--{opt[0]}' doesn't allow an argument",
                                    TRY_HELP], 255)
@@ -219,9 +233,9 @@ def _scan(argv: Sequence[str], *, stop_at_script: bool) -> tuple[list[tuple[str,
             j = 1
             while j < len(word):
                 letter = word[j]
-                if letter not in SHORT:
+                if letter not in short:
                     raise OptionError([f"{PROG}: invalid option -- '{letter}'", TRY_HELP], 255)
-                opt = SHORT[letter]
+                opt = short[letter]
                 rest = word[j + 1:]
                 if opt[2] == 0:
                     found.append((opt[0], ""))
@@ -245,7 +259,7 @@ def _scan(argv: Sequence[str], *, stop_at_script: bool) -> tuple[list[tuple[str,
 # --- from words to option values -----------------------------------------------------
 
 def _set(store: dict[str, Any], long_name: str, value: str, now: datetime | None) -> None:
-    dest = LONG[long_name][3]
+    dest = SALLOC_LONG[long_name][3] if long_name in SALLOC_LONG else LONG[long_name][3]
     if not dest:
         return
     if dest in ("help", "version"):
@@ -405,7 +419,7 @@ _CONVERTERS: dict[str, Any] = {
     "signal": _signal, "nice": _nice, "array": _array, "hold": _flag, "exclusive": _exclusive,
     "mail_type": _mail_type,
     "requeue": _flag, "no_requeue": _flag, "parsable": _flag, "test_only": _flag,
-    "quiet": _flag, "wait": _flag, "verbose": _verbose,
+    "quiet": _flag, "wait": _flag, "verbose": _verbose, "no_shell": _flag,
 }
 
 
@@ -615,9 +629,11 @@ def wrap_script(command: str) -> str:
 
 # --- the whole thing -----------------------------------------------------------------
 
-def parse_command_line(argv: Sequence[str], now: datetime | None = None) -> CommandLine:
-    """Options of the command line (checked), the script path and its arguments."""
-    found, end = _scan(argv, stop_at_script=True)
+def parse_command_line(argv: Sequence[str], now: datetime | None = None,
+                       salloc: bool = False) -> CommandLine:
+    """Options of the command line (checked), the script path (salloc's command) and its
+    arguments."""
+    found, end = _scan(argv, stop_at_script=True, salloc=salloc)
     store: dict[str, Any] = {}
     for name, value in found:
         _set(store, name, value, now)
@@ -691,6 +707,52 @@ def parse_sbatch(argv: list[str], script_text: str | None, environ: Mapping[str,
         test_only=bool(opts.get("test_only")), wait=bool(opts.get("wait")),
         verbose=int(opts.get("verbose", 0)), clusters=opts.get("clusters"),
         script_path=line.script_path)
+
+
+class SallocRequest:
+    """What salloc sends (``job_desc``), the command it runs after, and how."""
+
+    def __init__(self, job_desc: dict[str, Any], command: list[str], no_shell: bool,
+                 kill_command: str | None, quiet: bool) -> None:
+        self.job_desc = job_desc
+        self.command = command
+        self.no_shell = no_shell
+        self.kill_command = kill_command  # -K's signal ("" for the default), None without -K
+        self.quiet = quiet
+
+
+def parse_salloc(argv: list[str], environ: Mapping[str, str], cwd: str,
+                 default_command: Sequence[str], *,
+                 now: datetime | None = None) -> SallocRequest:
+    """salloc's request: an allocation (no script) and the command to run in it.
+
+    Options as sbatch reads them, from the command line and ``SALLOC_*`` variables
+    (the ``SBATCH_*`` names with salloc's prefix). With no command (and no ``--no-shell``)
+    it is ``default_command``; the job is named after the command, as salloc does.
+    Raises :class:`OptionError` (its lines name sbatch).
+    """
+    line = parse_command_line(argv, now, salloc=True)
+    env_opts: dict[str, Any] = {}
+    for var, long_name in ENV_OPTIONS.items():
+        value = environ.get("SALLOC_" + var.removeprefix("SBATCH_"))
+        if value is not None and long_name in SALLOC_LONG:
+            _set(env_opts, long_name, "" if LONG[long_name][2] == 0 else value, now)
+    opts = _merge(env_opts, line.options)
+    work_dir = os.path.abspath(os.path.join(cwd, opts["chdir"]) if "chdir" in opts else cwd)
+    desc = _job_desc(opts, "", work_dir, {})  # the command runs in salloc's environment
+    for key in ("script", "requeue", "test_only"):
+        del desc[key]
+    desc["allocation"] = True
+    desc["submit_dir"] = os.path.abspath(cwd)
+    command = [line.script_path, *line.script_args] if line.script_path else []
+    no_shell = bool(opts.get("no_shell"))
+    if not command and not no_shell:
+        command = list(default_command)
+    if command:
+        desc["command"] = " ".join(command)
+        desc.setdefault("name", os.path.basename(command[0]))
+    return SallocRequest(desc, command, no_shell, opts.get("kill_command"),
+                         bool(opts.get("quiet")))
 
 
 _PASS_THROUGH = ("name", "partition", "account", "qos", "dependency", "array", "constraint",

@@ -235,13 +235,15 @@ def _apply_starts(decision: core.Decision, now: datetime
             row = split_array_task(row, start.array_task_id, new_ids)
             metas[row.pk] = start.job_id
         _allocate(row, start, nodes, gpu_used, now)
+        started.append(row.pk)
+        if not row.batch:  # an allocation: salloc polls for it; no agent runs anything
+            continue
         host = nodes[row.batch_host]
         payload = launch_payload(row, cluster=cluster, kill_wait_s=kill_wait,
                                  array_tasks=array_tasks.get(start.job_id, ()),
                                  default_mem_per_cpu=def_mem_cpu, working=working)
         AgentOrder.objects.create(node=host, kind="launch", job=row, payload=payload)
         woken.add(host.name)
-        started.append(row.pk)
     for node in nodes.values():
         _node_state(node, now)
         node.save(update_fields=["alloc_cpus", "alloc_memory_mb", "alloc_gres", "state",

@@ -7,6 +7,8 @@
   terminate order waits in the outbox, so a node that comes back kills what is left.
 * A RUNNING job past start + time limit + KillWait + 60 s whose agent has not
   reported its end gets a terminate order (reason timeout), once.
+* An allocation (salloc's job: no agent runs it) past start + time limit ends
+  TIMEOUT here; salloc, polling its job, then stops its command.
 
 Job ends go through ``scheduler.actions.jobs.do_finish_job``, which frees the
 resources the same way as an agent's "ended" event.
@@ -50,6 +52,7 @@ def check_nodes(now: datetime | None = None) -> HealthReport:
                                         ).order_by("pk"):
             _node_down(node, now, report)
     _time_limit_backstop(now, report)
+    _allocation_time_limits(now, report)
     return report
 
 
@@ -86,7 +89,7 @@ def _node_down(node: Node, now: datetime, report: HealthReport) -> None:
 
 def _time_limit_backstop(now: datetime, report: HealthReport) -> None:
     kill_wait = config.get_int("KillWait")
-    candidates = Job.objects.filter(state=JobState.RUNNING, kill_requested=False,
+    candidates = Job.objects.filter(state=JobState.RUNNING, kill_requested=False, batch=True,
                                     time_limit_min__isnull=False, start_time__isnull=False)
     # start + limit + KillWait + grace < now, computed per row in Python over a narrow query
     rows = candidates.values_list("pk", "start_time", "time_limit_min")
@@ -107,3 +110,13 @@ def _time_limit_backstop(now: datetime, report: HealthReport) -> None:
             events.broadcast_jobs([pk])
         report.timeouts.append(pk)
 
+
+
+def _allocation_time_limits(now: datetime, report: HealthReport) -> None:
+    rows = Job.objects.filter(state=JobState.RUNNING, batch=False, time_limit_min__isnull=False,
+                              start_time__isnull=False).values_list("pk", "start_time",
+                                                                    "time_limit_min")
+    for pk, start, limit in rows:
+        if start + timedelta(minutes=limit) <= now and do_finish_job(
+                Job(pk=pk), JobState.TIMEOUT, 0, 0, end_time=now, reason="TimeLimit"):
+            report.timeouts.append(pk)

@@ -103,10 +103,9 @@ def working_cluster(settings: Mapping[str, str]) -> str:
             f"{select}")
 
 
-def job_env(job: Job, cluster: str, array_tasks: Sequence[int] = (),
-            default_mem_per_cpu: int = 0, working: str = "") -> dict[str, str]:
-    """The environment of ``job``'s batch script (the job must hold its allocation);
-    ``working``: SLURM_WORKING_CLUSTER (:func:`working_cluster`), unset when empty."""
+def allocation_env(job: Job, cluster: str, default_mem_per_cpu: int = 0) -> dict[str, str]:
+    """The ``SLURM_*`` variables that describe ``job``'s allocation (the job must hold it):
+    what salloc sets for its command, and the batch script gets too."""
     alloc: dict[str, dict[str, Any]] = job.alloc or {}
     # The batch host first, as Slurm orders SLURM_JOB_CPUS_PER_NODE.
     names = sorted(alloc, key=lambda n: (n != job.batch_host, n))
@@ -114,19 +113,12 @@ def job_env(job: Job, cluster: str, array_tasks: Sequence[int] = (),
     cpus = [int(alloc[n].get("cpus", 0)) for n in names]
     tasks = [int(alloc[n].get("ntasks", 1)) for n in names]
     host = alloc.get(job.batch_host, {})
-    gpus = [int(g) for g in host.get("gpus") or []]
     start = int(job.start_time.timestamp()) if job.start_time else 0
-    env = {str(k): str(v) for k, v in (job.environment or {}).items()}
-    submit_dir = job.submit_dir or job.work_dir
     slurm = {
-        "ENVIRONMENT": "BATCH",
         "SLURM_CLUSTER_NAME": cluster,
         "SLURM_JOB_ID": str(job.id),
         "SLURM_JOBID": str(job.id),
         "SLURM_JOB_NAME": job.name,
-        "SLURM_JOB_USER": job.user,
-        "SLURM_JOB_UID": str(job.uid),
-        "SLURM_JOB_GID": str(job.gid),
         "SLURM_JOB_PARTITION": job.partition,
         "SLURM_JOB_QOS": job.qos,
         "SLURM_JOB_NODELIST": nodelist,
@@ -135,22 +127,9 @@ def job_env(job: Job, cluster: str, array_tasks: Sequence[int] = (),
         "SLURM_NNODES": str(len(names)),
         "SLURM_JOB_CPUS_PER_NODE": counts(cpus),
         "SLURM_TASKS_PER_NODE": counts(tasks),
-        "SLURM_CPUS_ON_NODE": str(host.get("cpus", cpus[0] if cpus else 1)),
-        "SLURM_SUBMIT_DIR": submit_dir or job.work_dir,
+        "SLURM_SUBMIT_DIR": job.submit_dir or job.work_dir,
         "SLURM_SUBMIT_HOST": job.submit_host,
-        "SLURM_PRIO_PROCESS": "0",
-        "SLURM_NODEID": "0",
-        "SLURM_PROCID": "0",
-        "SLURM_LOCALID": "0",
-        "SLURM_GTIDS": "0",
-        "SLURMD_NODENAME": job.batch_host,
-        "SLURM_TOPOLOGY_ADDR": job.batch_host,
-        "SLURM_TOPOLOGY_ADDR_PATTERN": "node",
-        "SLURM_JOB_START_TIME": str(start),
-        "SLURM_NODE_ALIASES": "(null)",  # no cloud nodes with addresses set at boot
     }
-    if working:
-        slurm["SLURM_WORKING_CLUSTER"] = working
     if job.account:
         slurm["SLURM_JOB_ACCOUNT"] = job.account
     if job.time_limit_min is not None and start:
@@ -169,6 +148,37 @@ def job_env(job: Job, cluster: str, array_tasks: Sequence[int] = (),
         slurm["SLURM_MEM_PER_CPU"] = str(default_mem_per_cpu)
     elif int(host.get("mem_mb", 0)):
         slurm["SLURM_MEM_PER_NODE"] = str(host["mem_mb"])
+    return slurm
+
+
+def job_env(job: Job, cluster: str, array_tasks: Sequence[int] = (),
+            default_mem_per_cpu: int = 0, working: str = "") -> dict[str, str]:
+    """The environment of ``job``'s batch script (the job must hold its allocation);
+    ``working``: SLURM_WORKING_CLUSTER (:func:`working_cluster`), unset when empty."""
+    host = (job.alloc or {}).get(job.batch_host, {})
+    gpus = [int(g) for g in host.get("gpus") or []]
+    start = int(job.start_time.timestamp()) if job.start_time else 0
+    env = {str(k): str(v) for k, v in (job.environment or {}).items()}
+    slurm = allocation_env(job, cluster, default_mem_per_cpu)
+    slurm.update({
+        "ENVIRONMENT": "BATCH",
+        "SLURM_JOB_USER": job.user,
+        "SLURM_JOB_UID": str(job.uid),
+        "SLURM_JOB_GID": str(job.gid),
+        "SLURM_CPUS_ON_NODE": str(host.get("cpus", 1)),
+        "SLURM_PRIO_PROCESS": "0",
+        "SLURM_NODEID": "0",
+        "SLURM_PROCID": "0",
+        "SLURM_LOCALID": "0",
+        "SLURM_GTIDS": "0",
+        "SLURMD_NODENAME": job.batch_host,
+        "SLURM_TOPOLOGY_ADDR": job.batch_host,
+        "SLURM_TOPOLOGY_ADDR_PATTERN": "node",
+        "SLURM_JOB_START_TIME": str(start),
+        "SLURM_NODE_ALIASES": "(null)",  # no cloud nodes with addresses set at boot
+    })
+    if working:
+        slurm["SLURM_WORKING_CLUSTER"] = working
     if job.restarts:
         slurm["SLURM_RESTART_COUNT"] = str(job.restarts)
     if gpus:

@@ -154,7 +154,10 @@ class Job(models.Model):
     nodes = models.CharField(max_length=1024, blank=True)
     alloc = models.JSONField(default=dict)
     batch_host = models.CharField(max_length=128, blank=True)
-    script = models.TextField()
+    # False for an allocation (salloc): no script and no batch step; its nodes stay held
+    # until salloc relinquishes them, it is cancelled, or its time limit passes.
+    batch = models.BooleanField(default=True)
+    script = models.TextField(blank=True)
     argv = models.JSONField(default=list)
     environment = models.JSONField(default=dict)
     work_dir = models.CharField(max_length=4096)

@@ -172,7 +172,7 @@ def job_json(r: Record) -> dict[str, Any]:
         "array_task_id": r.get("array_task_id"),
         "array_max_tasks": v.array_throttle(r),
         "array_task_string": (v.array_task_range(r) or "") if r.get("array_task_str") else "",
-        "batch_flag": True,
+        "batch_flag": r.get("batch_flag") is not False,
         "batch_host": r.get("batch_host") or "",
         "cluster": r.get("cluster") or "",
         "command": r.get("command") or "",

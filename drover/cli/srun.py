@@ -9,7 +9,7 @@ shows it while it runs and ``scancel N.<step>`` reaches it. Each task gets
 ``SLURM_PROCID/LOCALID/NODEID/NTASKS/STEP_ID/JOB_ID``; ``-o/-e`` patterns are
 expanded per task; stdin goes to task 0; the exit status is the first failing
 task's. Every task runs on this node. Outside an allocation srun refuses
-(interactive allocations come later).
+(``salloc`` makes one).
 """
 
 from __future__ import annotations

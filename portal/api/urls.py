@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from portal import agentapi
 from portal.api.errors import unknown_url
 from portal.api.views import accounting_admin as acct
-from portal.api.views import cluster, jobs, priority, reservations
+from portal.api.views import cluster, jobs, priority, reports, reservations
 
 JOB = r"(?P<job_id>[^/]+)"
 
@@ -22,6 +22,7 @@ urlpatterns = [
     re_path(rf"^jobs/{JOB}/hold/?$", jobs.JobHoldView.as_view(), name="api-job-hold"),
     re_path(rf"^jobs/{JOB}/release/?$", jobs.JobReleaseView.as_view(), name="api-job-release"),
     re_path(rf"^jobs/{JOB}/requeue/?$", jobs.JobRequeueView.as_view(), name="api-job-requeue"),
+    re_path(rf"^jobs/{JOB}/allocation/?$", jobs.JobAllocationView.as_view(), name="api-job-alloc"),
     re_path(r"^nodes/?$", cluster.NodesView.as_view(), name="api-nodes"),
     re_path(r"^nodes/(?P<name>[^/]+)/?$", cluster.NodeDetailView.as_view(), name="api-node"),
     re_path(r"^partitions/?$", cluster.PartitionsView.as_view(), name="api-partitions"),
@@ -43,6 +44,7 @@ urlpatterns = [
     re_path(r"^accounting/associations/?$", acct.AssociationsView.as_view(),
             name="api-acct-associations"),
     re_path(r"^accounting/qos/?$", acct.QosView.as_view(), name="api-acct-qos"),
+    re_path(r"^accounting/reports/(?P<report>[^/]+)/?$", reports.ReportView.as_view()),
     re_path(r"^accounting/modify/?$", acct.ModifyView.as_view(), name="api-acct-modify"),
     re_path(r"^accounting/delete/?$", acct.DeleteView.as_view(), name="api-acct-delete"),
     re_path(r"^priority/?$", priority.PriorityView.as_view(), name="api-priority"),

@@ -191,9 +191,9 @@ def do_cancel_job(actor: Any, job: Job, signal: str | int | None = None,
             job.kill_requested = True
             job.cancelled_by = actor_uid(actor)
             job.save(update_fields=["kill_requested", "cancelled_by"])
-            if job.batch_host or job.alloc:
+            if job.batch and (job.batch_host or job.alloc):
                 _order(job, "terminate", {"reason": "cancel"})
-            else:  # allocated but never handed to an agent: nothing to wait for
+            else:  # never handed to an agent (or an allocation): nothing to wait for
                 _finish_locked(job, JobState.CANCELLED, 0, int(_signal.SIGTERM), reason="None")
         events.broadcast_jobs([job.id])
 
@@ -660,15 +660,18 @@ def batch_step_state(job_state: str, exit_code: int, signal: int) -> str:
     return step_end_state(exit_code, signal)
 
 
-def mark_ended(job: Job, step: JobStep, state: str, reason: str, exit_code: int,
+def mark_ended(job: Job, step: JobStep | None, state: str, reason: str, exit_code: int,
                signal: int, now: datetime, cpu_time_s: float, max_rss_kb: int) -> None:
-    """A job's end and its ``batch`` step's, on the rows in memory (the caller saves)."""
+    """A job's end and its ``batch`` step's (an allocation has none), on the rows in memory
+    (the caller saves)."""
     job.state, job.reason = state, reason
     job.exit_code, job.exit_signal = exit_code, signal
     job.derived_exit_code = max(job.derived_exit_code, exit_code)
     job.end_time = now
     job.cpu_time_s, job.max_rss_kb = cpu_time_s, max_rss_kb
     job.kill_requested = False
+    if step is None:
+        return
     step.state = batch_step_state(state, exit_code, signal)
     step.exit_code, step.exit_signal = exit_code, signal
     step.end_time = now
@@ -681,8 +684,9 @@ def _finish_locked(job: Job, state: str, exit_code: int, signal: int, *,
     now = end_time or timezone.now()
     if job.start_time is None:
         job.start_time = now
-    step, _ = JobStep.objects.get_or_create(
-        job=job, step="batch", defaults={"start_time": job.start_time, "nodes": job.batch_host})
+    step = JobStep.objects.get_or_create(
+        job=job, step="batch", defaults={"start_time": job.start_time,
+                                         "nodes": job.batch_host})[0] if job.batch else None
     mark_ended(job, step, state,
                reason if reason is not None else end_state(exit_code, signal)[1],
                exit_code, signal, now, cpu_time_s, max_rss_kb)
@@ -691,7 +695,8 @@ def _finish_locked(job: Job, state: str, exit_code: int, signal: int, *,
     job.save(update_fields=["state", "reason", "exit_code", "exit_signal", "derived_exit_code",
                             "start_time", "end_time", "cpu_time_s", "max_rss_kb",
                             "kill_requested"])
-    step.save()
+    if step is not None:
+        step.save()
     close_open_steps(job, now)
     events.broadcast_nodes(nodes)
     events.request_cycle()

@@ -52,7 +52,7 @@ STR_FIELDS = ("script", "cwd", "submit_dir", "command", "submit_host", "name", "
 INT_FIELDS = ("nodes_min", "nodes_max", "ntasks", "cpus_per_task", "ntasks_per_node",
               "mem_per_node_mb", "mem_per_cpu_mb", "time_limit_min", "time_min_min", "nice",
               "begin_time")
-BOOL_FIELDS = ("hold", "exclusive", "test_only", "requeue")
+BOOL_FIELDS = ("hold", "exclusive", "test_only", "requeue", "allocation")
 NICE_LIMIT = 2147483645
 
 
@@ -150,7 +150,10 @@ def normalize(desc: Any) -> dict[str, Any]:
 
 
 def _check(user: Any, d: dict[str, Any]) -> _Checked:
-    if not d.get("script"):
+    allocation = bool(d.get("allocation"))
+    if allocation and (d.get("script") or d.get("array")):  # salloc sends neither
+        raise SlurmError("REST_FAIL_PARSING", "an allocation has no script and no array")
+    if not allocation and not d.get("script"):
         raise SlurmError("JOB_SCRIPT_MISSING")
     if not d.get("cwd"):
         raise SlurmError("MISSING_WORK_DIR")
@@ -185,10 +188,11 @@ def _check(user: Any, d: dict[str, Any]) -> _Checked:
         raise SlurmError("ACCESS_DENIED", "only operators may set a negative nice value")
     now = timezone.now()
     fields: dict[str, Any] = {
-        "name": d.get("name") or "sbatch", "user": username, "uid": pw.pw_uid, "group": group,
-        "gid": pw.pw_gid, "account": account, "partition": part.name, "qos": qos,
-        "dependency": dependency, "nice": nice, "submit_time": now,
-        "script": d["script"], "argv": d["argv"], "environment": d["environment"],
+        "name": d.get("name") or ("interactive" if allocation else "sbatch"),
+        "user": username, "uid": pw.pw_uid, "group": group, "gid": pw.pw_gid,
+        "account": account, "partition": part.name, "qos": qos,
+        "dependency": dependency, "nice": nice, "submit_time": now, "batch": not allocation,
+        "script": d.get("script", ""), "argv": d["argv"], "environment": d["environment"],
         "work_dir": d["cwd"], "submit_dir": d.get("submit_dir") or d["cwd"],
         "command": d.get("command", ""), "stdout": d.get("stdout", ""),
         "stderr": d.get("stderr", ""),

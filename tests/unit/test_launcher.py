@@ -16,7 +16,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 BIN = REPO / "bin"
 COMMANDS = ["sbatch", "srun", "squeue", "scancel", "sinfo", "scontrol", "sacct", "sprio",
-            "sshare", "sacctmgr", "sdiag", "sstat"]
+            "sshare", "sacctmgr", "sdiag", "sstat", "sreport", "salloc"]
 
 
 def _env(**extra: str) -> dict[str, str]:

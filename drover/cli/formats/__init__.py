@@ -1,6 +1,7 @@
 """Output formats shared by the commands: see :mod:`drover.cli.formats.engine`.
 
-Field tables: :mod:`.jobs` (squeue), :mod:`.nodes` (sinfo), :mod:`.acct` (sacct);
+Field tables: :mod:`.jobs` (squeue), :mod:`.nodes` (sinfo), :mod:`.acct` (sacct),
+:mod:`.report` (sreport);
 Key=Value records: :mod:`.records` (scontrol show).
 """
 

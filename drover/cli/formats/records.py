@@ -86,7 +86,8 @@ def job_lines(r: Record) -> list[str]:
         f"Account={v.text(r, 'account')} QOS={v.text(r, 'qos')}",
         f"JobState={v.state(r)} Reason={v.reason(r)} Dependency={v.text(r, 'dependency')}",
         f"Requeue={0 if r.get('requeue') is False else 1} Restarts={v.num(r, 'restarts')} "
-        f"BatchFlag=1 Reboot=0 ExitCode={v.exit_code(r)}",
+        f"BatchFlag={0 if r.get('batch_flag') is False else 1} Reboot=0 "
+        f"ExitCode={v.exit_code(r)}",
         f"RunTime={format_hms(v.num(r, 'run_time_s'))} "
         f"TimeLimit={_limit(r.get('time_limit_min'))} "
         f"TimeMin={_limit(r.get('time_min_min')) if r.get('time_min_min') else 'N/A'}",

@@ -1,5 +1,6 @@
 """/api/jobs/: submit, list, show, update, steps (sstat's running ones; srun's create and
-end), signal/cancel (a job or one step), hold, release, requeue."""
+end), signal/cancel (a job or one step), hold, release, requeue, and salloc's allocation
+(polled, then relinquished)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 
 from portal.api.views.queries import accounting_jobs, parse_fields, queue_jobs, recent_cutoff
 from scheduler import config
+from scheduler.actions import allocations
 from scheduler.actions import jobs as job_actions
 from scheduler.actions import steps as step_actions
 from scheduler.actions.access import can_act_on
@@ -145,3 +147,18 @@ class AccountingJobsView(APIView):  # type: ignore[misc]
     def get(self, request: Request) -> Response:
         jobs = job_records(accounting_jobs(request.user, request.query_params))
         return Response({"jobs": [accounted(j) for j in jobs]})
+
+
+class JobAllocationView(APIView):  # type: ignore[misc]
+    @extend_schema(responses=OpenApiTypes.OBJECT,
+                   summary="An allocation's state and, once granted, its environment (salloc)")
+    def get(self, request: Request, job_id: str) -> Response:
+        with config.cached():
+            return Response(allocations.allocation_record(
+                allocations.allocation_of(request.user, job_id)))
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT,
+                   summary="Relinquish an allocation with its command's exit status (salloc)")
+    def post(self, request: Request, job_id: str) -> Response:
+        job = allocations.do_relinquish_allocation(request.user, job_id, _body(request))
+        return Response({"job_id": job.id, "state": job.state})

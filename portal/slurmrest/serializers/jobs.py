@@ -46,7 +46,8 @@ def _common(rec: dict[str, Any], version: Version) -> dict[str, Any]:
     return {
         "account": rec["account"], "admin_comment": "", "array_task_string":
         (rec["array_task_str"] or "").strip("[]"),
-        "batch_features": "", "batch_flag": True, "batch_host": rec["batch_host"],
+        "batch_features": "", "batch_flag": rec.get("batch_flag", True),
+        "batch_host": rec["batch_host"],
         "flags": [], "burst_buffer": "", "burst_buffer_state": "",
         "cluster": config.get("ClusterName"), "cluster_features": "",
         "command": rec["command"], "comment": rec["comment"], "container": "",
