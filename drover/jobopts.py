@@ -117,6 +117,20 @@ _NOT_SALLOC = {"array", "batch", "error", "export", "export-file", "ignore-pbs",
 SALLOC_LONG = {**{k: o for k, o in LONG.items() if k not in _NOT_SALLOC},
                **{o[0]: o for o in _SALLOC_OWN}}
 SALLOC_SHORT = {o[1]: o for o in SALLOC_LONG.values() if o[1]}
+# srun outside a job asks for an allocation with salloc's options but salloc's own; its
+# -i/-o/-e/--export are the tasks' and -K/-W mean other things; the rest is the step's.
+_SRUN_OWN = (("cpu-bind", "", 1, ""), ("cpu_bind", "", 1, ""), ("error", "e", 1, "task_error"),
+             ("exact", "", 0, ""), ("export", "", 1, ""), ("input", "i", 1, "task_input"),
+             ("jobid", "", 1, "jobid"), ("kill-on-bad-exit", "K", 2, ""), ("label", "l", 0, ""),
+             ("mpi", "", 1, ""), ("multi-prog", "", 0, ""), ("output", "o", 1, "task_output"),
+             ("overlap", "", 0, ""), ("pty", "", 0, "pty"), ("unbuffered", "u", 0, ""),
+             ("wait", "W", 1, ""))
+SRUN_LONG = {**{k: o for k, o in SALLOC_LONG.items()
+                if k not in ("bell", "no-bell", "kill-command", "no-shell")},
+             **{o[0]: o for o in _SRUN_OWN}}
+SRUN_SHORT = {o[1]: o for o in SRUN_LONG.values() if o[1]}
+_TABLES = {"sbatch": (LONG, SHORT), "salloc": (SALLOC_LONG, SALLOC_SHORT),
+           "srun": (SRUN_LONG, SRUN_SHORT)}
 
 # SBATCH_* input variables: variable → long option (a flag is set by any value).
 ENV_OPTIONS = {
@@ -201,12 +215,12 @@ def _lookup_long(word: str, table: Mapping[str, tuple[str, str, int, str]]
     raise _unrecognized(word)
 
 
-def _scan(argv: Sequence[str], *, stop_at_script: bool, salloc: bool = False
-          ) -> tuple[list[tuple[str, str]], int]:
-    """(long name, value) pairs in order, and the index of the first non-option word;
-    ``salloc``: with salloc's options instead of sbatch's."""
-    long, short = (SALLOC_LONG, SALLOC_SHORT) if salloc else (LONG, SHORT)
-    found: list[tuple[str, str]] = []
+def _scan(argv: Sequence[str], *, stop_at_script: bool, prog: str = "sbatch"
+          ) -> tuple[list[tuple[tuple[str, str, int, str], str]], int]:
+    """(option, value) pairs in order, and the index of the first non-option word;
+    with ``prog``'s options (sbatch's, salloc's or srun's)."""
+    long, short = _TABLES[prog]
+    found: list[tuple[tuple[str, str, int, str], str]] = []
     i = 0
     while i < len(argv):
         word = argv[i]
@@ -228,7 +242,7 @@ def _scan(argv: Sequence[str], *, stop_at_script: bool, salloc: bool = False
                 value = argv[i]
             else:
                 value = ""
-            found.append((opt[0], value))
+            found.append((opt, value))
         elif word.startswith("-") and len(word) > 1:
             j = 1
             while j < len(word):
@@ -238,14 +252,14 @@ def _scan(argv: Sequence[str], *, stop_at_script: bool, salloc: bool = False
                 opt = short[letter]
                 rest = word[j + 1:]
                 if opt[2] == 0:
-                    found.append((opt[0], ""))
+                    found.append((opt, ""))
                     j += 1
                     continue
                 if rest or opt[2] == 2:
-                    found.append((opt[0], rest))
+                    found.append((opt, rest))
                 elif i + 1 < len(argv):
                     i += 1
-                    found.append((opt[0], argv[i]))
+                    found.append((opt, argv[i]))
                 else:
                     raise OptionError([f"{PROG}: option requires an argument -- '{letter}'",
                                        TRY_HELP], 255)
@@ -258,8 +272,9 @@ def _scan(argv: Sequence[str], *, stop_at_script: bool, salloc: bool = False
 
 # --- from words to option values -----------------------------------------------------
 
-def _set(store: dict[str, Any], long_name: str, value: str, now: datetime | None) -> None:
-    dest = SALLOC_LONG[long_name][3] if long_name in SALLOC_LONG else LONG[long_name][3]
+def _set(store: dict[str, Any], opt: tuple[str, str, int, str], value: str,
+         now: datetime | None) -> None:
+    dest = opt[3]
     if not dest:
         return
     if dest in ("help", "version"):
@@ -419,7 +434,7 @@ _CONVERTERS: dict[str, Any] = {
     "signal": _signal, "nice": _nice, "array": _array, "hold": _flag, "exclusive": _exclusive,
     "mail_type": _mail_type,
     "requeue": _flag, "no_requeue": _flag, "parsable": _flag, "test_only": _flag,
-    "quiet": _flag, "wait": _flag, "verbose": _verbose, "no_shell": _flag,
+    "quiet": _flag, "wait": _flag, "verbose": _verbose, "no_shell": _flag, "pty": _flag,
 }
 
 
@@ -630,13 +645,13 @@ def wrap_script(command: str) -> str:
 # --- the whole thing -----------------------------------------------------------------
 
 def parse_command_line(argv: Sequence[str], now: datetime | None = None,
-                       salloc: bool = False) -> CommandLine:
-    """Options of the command line (checked), the script path (salloc's command) and its
-    arguments."""
-    found, end = _scan(argv, stop_at_script=True, salloc=salloc)
+                       prog: str = "sbatch") -> CommandLine:
+    """Options of ``prog``'s command line (checked), the script path (salloc's and srun's
+    command) and its arguments."""
+    found, end = _scan(argv, stop_at_script=True, prog=prog)
     store: dict[str, Any] = {}
-    for name, value in found:
-        _set(store, name, value, now)
+    for opt, value in found:
+        _set(store, opt, value, now)
     rest = list(argv[end:])
     return CommandLine(store, rest[0] if rest else None, rest[1:])
 
@@ -645,7 +660,8 @@ def _env_options(environ: Mapping[str, str], now: datetime | None) -> dict[str, 
     store: dict[str, Any] = {}
     for var, long_name in ENV_OPTIONS.items():
         if var in environ:
-            _set(store, long_name, "" if LONG[long_name][2] == 0 else environ[var], now)
+            opt = LONG[long_name]
+            _set(store, opt, "" if opt[2] == 0 else environ[var], now)
     return store
 
 
@@ -653,8 +669,8 @@ def _script_options(script: str, now: datetime | None) -> dict[str, Any]:
     store: dict[str, Any] = {}
     for words in script_directives(script):
         found, _ = _scan(words, stop_at_script=False)
-        for name, value in found:
-            _set(store, name, value, now)
+        for opt, value in found:
+            _set(store, opt, value, now)
     return store
 
 
@@ -727,32 +743,56 @@ def parse_salloc(argv: list[str], environ: Mapping[str, str], cwd: str,
     """salloc's request: an allocation (no script) and the command to run in it.
 
     Options as sbatch reads them, from the command line and ``SALLOC_*`` variables
-    (the ``SBATCH_*`` names with salloc's prefix). With no command (and no ``--no-shell``)
-    it is ``default_command``; the job is named after the command, as salloc does.
-    Raises :class:`OptionError` (its lines name sbatch).
+    (the ``SBATCH_*`` names with salloc's prefix). With no command (and no
+    ``--no-shell``) it is ``default_command``. Raises :class:`OptionError` (its lines
+    name sbatch).
     """
-    line = parse_command_line(argv, now, salloc=True)
-    env_opts: dict[str, Any] = {}
-    for var, long_name in ENV_OPTIONS.items():
-        value = environ.get("SALLOC_" + var.removeprefix("SBATCH_"))
-        if value is not None and long_name in SALLOC_LONG:
-            _set(env_opts, long_name, "" if LONG[long_name][2] == 0 else value, now)
-    opts = _merge(env_opts, line.options)
-    work_dir = os.path.abspath(os.path.join(cwd, opts["chdir"]) if "chdir" in opts else cwd)
-    desc = _job_desc(opts, "", work_dir, {})  # the command runs in salloc's environment
-    for key in ("script", "requeue", "test_only"):
-        del desc[key]
-    desc["allocation"] = True
-    desc["submit_dir"] = os.path.abspath(cwd)
+    line = parse_command_line(argv, now, prog="salloc")
+    opts = _merge(_prefixed_env_options("SALLOC_", SALLOC_LONG, environ, now), line.options)
     command = [line.script_path, *line.script_args] if line.script_path else []
     no_shell = bool(opts.get("no_shell"))
     if not command and not no_shell:
         command = list(default_command)
+    return SallocRequest(allocation_desc(opts, command, cwd), command, no_shell,
+                         opts.get("kill_command"), bool(opts.get("quiet")))
+
+
+def srun_allocation(line: CommandLine, environ: Mapping[str, str], cwd: str, *,
+                    now: datetime | None = None) -> dict[str, Any]:
+    """The allocation srun asks for outside a job: its command line's options (``line``,
+    from ``parse_command_line(argv, prog="srun")``) over ``SLURM_*`` input variables.
+    Raises :class:`OptionError`."""
+    command = [line.script_path, *line.script_args] if line.script_path else []
+    opts = _merge(_prefixed_env_options("SLURM_", SRUN_LONG, environ, now), line.options)
+    return allocation_desc(opts, command, cwd)
+
+
+def _prefixed_env_options(prefix: str, table: Mapping[str, tuple[str, str, int, str]],
+                          environ: Mapping[str, str], now: datetime | None) -> dict[str, Any]:
+    """Options from the ``SBATCH_*`` input variables under another command's prefix."""
+    store: dict[str, Any] = {}
+    for var, long_name in ENV_OPTIONS.items():
+        value = environ.get(prefix + var.removeprefix("SBATCH_"))
+        if value is not None and long_name in table:
+            opt = table[long_name]
+            _set(store, opt, "" if opt[2] == 0 else value, now)
+    return store
+
+
+def allocation_desc(opts: Mapping[str, Any], command: Sequence[str],
+                    cwd: str) -> dict[str, Any]:
+    """The job description of an allocation (no script) for ``command``, named after it
+    as salloc and srun do."""
+    work_dir = os.path.abspath(os.path.join(cwd, opts["chdir"]) if "chdir" in opts else cwd)
+    desc = _job_desc(opts, "", work_dir, {})  # the command runs in its own environment
+    for key in ("script", "requeue", "test_only"):
+        del desc[key]
+    desc["allocation"] = True
+    desc["submit_dir"] = os.path.abspath(cwd)
     if command:
         desc["command"] = " ".join(command)
         desc.setdefault("name", os.path.basename(command[0]))
-    return SallocRequest(desc, command, no_shell, opts.get("kill_command"),
-                         bool(opts.get("quiet")))
+    return desc
 
 
 _PASS_THROUGH = ("name", "partition", "account", "qos", "dependency", "array", "constraint",

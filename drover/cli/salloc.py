@@ -2,8 +2,8 @@
 it back when the command ends; Slurm 22.05's messages on stderr.
 
 The request is sbatch's options without a script (drover/jobopts.py), submitted
-as an allocation. salloc polls it every second (``GET /api/jobs/N/allocation/``)
-until it runs, then starts the command in its own process group (the terminal's
+as an allocation and waited for (drover/cli/allocation.py, shared with srun), then
+salloc starts the command in its own process group (the terminal's
 foreground one when salloc is interactive) with the allocation's ``SLURM_*``
 variables, so ``srun`` inside makes steps of the job. When the command exits
 the allocation is relinquished with its exit status (``POST`` to the same path):
@@ -22,31 +22,22 @@ import pwd
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from drover import jobopts
-from drover.api import ApiError, ApiUnreachable, Client
-from drover.cli import common
+from drover.api import Client
+from drover.cli import allocation, common
 
 PROG = "salloc"
-POLL_S = 1.0
-FINISHED = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL",
-            "PREEMPTED", "BOOT_FAIL", "DEADLINE"}
-# Signals that interrupt a pending request; while the command runs they are the
-# command's (the terminal sends them to its process group), salloc lets them pass.
-INTERRUPTS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+WORDS = allocation.Words(PROG, "Job submit/allocate failed",
+                         "Job allocation {job_id} has been revoked.", "Job aborted due to signal")
 # A command killed by one of these most likely was by the user: salloc exits 0.
 USER_SIGNALS = {signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGKILL}
 
 
-class Interrupted(Exception):
-    """A signal arrived while the allocation was pending."""
-
-
 def say(text: str) -> None:
-    print(f"{PROG}: {text}", file=sys.stderr, flush=True)
+    allocation.say(WORDS, text)
 
 
 def default_command() -> list[str]:
@@ -58,21 +49,12 @@ def default_command() -> list[str]:
     return [shell or os.environ.get("SHELL") or "/bin/sh"]
 
 
-def _option_error(exc: jobopts.OptionError) -> int:
-    for line in exc.stdout:
-        print(line.replace("sbatch", PROG, 1))
-    for line in exc.stderr:
-        print(line.replace("sbatch", PROG, 1), file=sys.stderr)
-    sys.stderr.flush()
-    return exc.code
-
-
 def main(argv: Sequence[str] | None = None, client: Any = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         request = jobopts.parse_salloc(args, os.environ, os.getcwd(), default_command())
     except jobopts.OptionError as exc:
-        return _option_error(exc)
+        return allocation.option_error(PROG, exc)
     except OSError:
         common.die(PROG, "getcwd failed", 1)
     try:
@@ -80,19 +62,9 @@ def main(argv: Sequence[str] | None = None, client: Any = None) -> int:
     except (KeyError, ValueError):
         common.die(PROG, f"Invalid signal specification: {request.kill_command}", 1)
     client = client or common.client()
-    import _socket
-
-    request.job_desc["submit_host"] = _socket.gethostname()
-    try:
-        job_id = int(client.post("/api/jobs/", request.job_desc)["job_id"])
-    except ApiError as exc:
-        for line in exc.detail:
-            print(f"{PROG}: error: {line}", file=sys.stderr)
-        common.die(PROG, f"Job submit/allocate failed: {exc.error}", 1)
-    except ApiUnreachable:
-        common.die(PROG, f"Job submit/allocate failed: {common.UNREACHABLE}", 1)
+    job_id = allocation.submit(client, WORDS, request.job_desc)
     say(f"Pending job allocation {job_id}")
-    record = _wait_granted(client, job_id)
+    record = allocation.wait_granted(client, WORDS, job_id)
     if record is None:
         return 1
     say(f"Granted job allocation {job_id}")
@@ -106,70 +78,10 @@ def main(argv: Sequence[str] | None = None, client: Any = None) -> int:
     return exit_status(status)
 
 
-def _wait_granted(client: Client, job_id: int) -> dict[str, Any] | None:
-    """The allocation's record once it runs; None (after Slurm's messages) when it was
-    revoked or the wait interrupted."""
-    def interrupt(_signum: int, _frame: object) -> None:
-        raise Interrupted
-
-    old = {s: signal.signal(s, interrupt) for s in INTERRUPTS}
-    queued = False
-    try:
-        while True:
-            record = _poll(client, job_id)
-            state = record.get("state") if record else None
-            if state == "RUNNING":
-                if queued:
-                    say(f"job {job_id} has been allocated resources")
-                return record
-            if state in FINISHED:
-                say(f"Job allocation {job_id} has been revoked.")
-                say("error: Job submit/allocate failed: "
-                    "Job/step already completing or completed")
-                return None
-            if state == "PENDING" and not queued:
-                say(f"job {job_id} queued and waiting for resources")
-                queued = True
-            time.sleep(POLL_S)
-    except Interrupted:
-        for s in INTERRUPTS:  # a second Ctrl-C must not cut the withdrawal short
-            signal.signal(s, signal.SIG_IGN)
-        _post(client, job_id, {"exit_code": 0, "signal": 0})
-        say(f"Job allocation {job_id} has been revoked.")
-        say("Job aborted due to signal")
-        return None
-    finally:
-        for s, handler in old.items():
-            signal.signal(s, handler)
-
-
-def _poll(client: Client, job_id: int) -> dict[str, Any] | None:
-    """The allocation's record; None while the controller cannot be reached."""
-    try:
-        answer: dict[str, Any] = client.get(f"/api/jobs/{job_id}/allocation/")
-    except ApiUnreachable:
-        return None
-    except ApiError as exc:
-        if exc.status == 404:  # purged: nothing left to wait for
-            return {"state": "CANCELLED"}
-        return None
-    return answer
-
-
-def _post(client: Client, job_id: int, body: dict[str, int]) -> None:
-    try:
-        client.post(f"/api/jobs/{job_id}/allocation/", body)
-    except ApiError as exc:
-        if exc.error != "Job/step already completing or completed":
-            say(f"error: Unable to clean up job allocation {job_id}: {exc.error}")
-    except ApiUnreachable:
-        say(f"error: Unable to clean up job allocation {job_id}: {common.UNREACHABLE}")
-
-
 def relinquish(client: Client, job_id: int, status: int) -> None:
     """Give the allocation back, with the command's wait status (Popen's: -N for signal N)."""
     say(f"Relinquishing job allocation {job_id}")
-    _post(client, job_id, {"exit_code": max(status, 0), "signal": max(-status, 0)})
+    allocation.give_back(client, WORDS, job_id, max(status, 0), max(-status, 0))
 
 
 def exit_status(status: int) -> int:
@@ -238,12 +150,12 @@ def _supervise(client: Client, job_id: int, proc: subprocess.Popen[bytes], kill_
                kill_wait_s: int) -> tuple[int, bool]:
     while True:
         try:
-            return proc.wait(timeout=POLL_S), False
+            return proc.wait(timeout=allocation.POLL_S), False
         except subprocess.TimeoutExpired:
             pass
-        record = _poll(client, job_id)
+        record = allocation.poll(client, job_id)
         state = record.get("state") if record else None
-        if state in FINISHED:
+        if state in allocation.FINISHED:
             break
     if state == "TIMEOUT":
         say(f"Job {job_id} has exceeded its time limit and its allocation has been revoked.")

@@ -1,20 +1,29 @@
-"""``srun`` inside a batch job: a job step of ``-n N`` copies of a command, run as local
-child processes.
+"""``srun``: a job step of ``-n N`` copies of a command, run as local child processes;
+outside a job, in an allocation of its own first.
 
-The allocation is found through ``SLURM_JOB_ID``/``SLURM_JOBID`` (or ``--jobid``),
-even when every other ``SLURM_*`` variable was stripped (snakemake, submitit do
-that). The step is recorded with the controller (``drover.cli.srunstep``: its id,
-then its end, exit status and usage), so sacct lists it as ``N.<step>``, sstat
-shows it while it runs and ``scancel N.<step>`` reaches it. Each task gets
+Options are read as Slurm's srun reads them (drover/jobopts.py: salloc's allocation
+options, srun's own for the tasks). Inside a job the allocation is found through
+``SLURM_JOB_ID``/``SLURM_JOBID`` (or ``--jobid``), even when every other ``SLURM_*``
+variable was stripped (snakemake, submitit do that). Outside one srun asks for an
+allocation with its options, as salloc does (drover/cli/allocation.py), named after
+the command; ``job N queued and waiting for resources`` and ``job N has been allocated
+resources`` only when it had to wait. The tasks then run as step N.0 with the
+allocation's ``SLURM_*`` variables, and the allocation is given back with their status
+when they end: COMPLETED, or FAILED as Slurm records ``srun false``. Interrupted while
+pending, the request is withdrawn; revoked while the tasks run (scancel, the time
+limit), they get SIGTERM, then SIGKILL after KillWait.
+
+The step is recorded with the controller (``drover.cli.srunstep``: its id, then its
+end, exit status and usage), so sacct lists it as ``N.<step>``, sstat shows it while
+it runs and ``scancel N.<step>`` reaches it. Each task gets
 ``SLURM_PROCID/LOCALID/NODEID/NTASKS/STEP_ID/JOB_ID``; ``-o/-e`` patterns are
 expanded per task; stdin goes to task 0; the exit status is the first failing
-task's. Every task runs on this node. Outside an allocation srun refuses
-(``salloc`` makes one).
+task's. Every task runs on this node, task 0 on srun's terminal: ``--pty`` (``srun
+--pty bash``) sends the other tasks' output to /dev/null, as Slurm does.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import getpass
 import os
@@ -22,50 +31,16 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
-from drover.cli import srunstep
-from drover.cli.slurmargs import SlurmArgumentParser, add_version
+from drover import jobopts
+from drover.cli import allocation, common, srunstep
 
-OUTSIDE = "srun: error: interactive srun outside an allocation is not supported yet; use sbatch"
-
-
-def build_parser() -> SlurmArgumentParser:
-    p = SlurmArgumentParser("srun", add_help=False)
-    add_version(p)
-    p.add_argument("--help", action="help")
-    p.add_argument("-n", "--ntasks", type=int)
-    p.add_argument("-N", "--nodes")
-    p.add_argument("-c", "--cpus-per-task", type=int)
-    p.add_argument("--cpu-bind", "--cpu_bind")
-    p.add_argument("-u", "--unbuffered", action="store_true")
-    p.add_argument("-o", "--output")
-    p.add_argument("-e", "--error")
-    p.add_argument("-i", "--input")
-    p.add_argument("--gpus", "-G")
-    p.add_argument("--gpus-per-task")
-    p.add_argument("--gres")
-    p.add_argument("--jobid")
-    p.add_argument("-J", "--job-name")
-    p.add_argument("-l", "--label", action="store_true")
-    p.add_argument("--mpi")
-    p.add_argument("--export")
-    p.add_argument("--exclusive", action="store_true")
-    p.add_argument("--overlap", action="store_true")
-    p.add_argument("--mem")
-    p.add_argument("--mem-per-cpu")
-    p.add_argument("-t", "--time")
-    p.add_argument("-K", "--kill-on-bad-exit", nargs="?", const="1")
-    p.add_argument("-W", "--wait", type=int)
-    p.add_argument("-Q", "--quiet", action="store_true")
-    p.add_argument("-v", "--verbose", action="count", default=0)
-    p.add_argument("-p", "--partition")
-    p.add_argument("-A", "--account")
-    p.add_argument("--ntasks-per-node", type=int)
-    p.add_argument("-D", "--chdir")
-    p.add_argument("command", nargs=argparse.REMAINDER)
-    return p
+PROG = "srun"
+WORDS = allocation.Words(PROG, "Unable to allocate resources",
+                         "Job allocation {job_id} has been revoked", None)
 
 
 def job_id_from(env: Mapping[str, str], option: str | None) -> str | None:
@@ -131,9 +106,12 @@ class Files:
 def run_tasks(command: Sequence[str], ntasks: int, *, job_id: str, step: int,
               env: Mapping[str, str], output: str | None = None, error: str | None = None,
               stdin: str | None = None, cpus_per_task: int | None = None,
-              job_name: str | None = None, cwd: str | None = None) -> list[int]:
+              job_name: str | None = None, cwd: str | None = None, pty: bool = False,
+              revoked: Callable[[], int | None] | None = None) -> list[int]:
     """Start the tasks, wait for all; their wait statuses (-N: killed by signal N). A
-    command that cannot be started stops the tasks started and counts as exit code 2."""
+    command that cannot be started stops the tasks started and counts as exit code 2.
+    ``pty``: only task 0 writes to srun's terminal. ``revoked``, asked every second, says
+    when the allocation is gone (its KillWait): the tasks are stopped."""
     files = Files()
     procs: list[subprocess.Popen[bytes]] = []
     try:
@@ -152,6 +130,8 @@ def run_tasks(command: Sequence[str], ntasks: int, *, job_id: str, step: int,
                 err = subprocess.DEVNULL
             elif out is not None:
                 err = subprocess.STDOUT if out is subprocess.DEVNULL else out
+            if pty and task > 0:
+                out = err = subprocess.DEVNULL
             inp: Any = None if task == 0 else subprocess.DEVNULL
             if stdin and stdin.lower() == "none":
                 inp = subprocess.DEVNULL
@@ -167,20 +147,27 @@ def run_tasks(command: Sequence[str], ntasks: int, *, job_id: str, step: int,
             finally:
                 if inp not in (None, subprocess.DEVNULL):
                     inp.close()
-        return _wait(procs)
+        return _wait(procs, revoked)
     finally:
         files.close()
 
 
-def _stop(procs: Sequence[subprocess.Popen[bytes]]) -> None:
+def _stop(procs: Sequence[subprocess.Popen[bytes]], grace_s: float | None = None) -> None:
+    """SIGTERM, then (after ``grace_s``) SIGKILL to those still running."""
     for p in procs:
         with contextlib.suppress(OSError):
             p.terminate()
+    deadline = None if grace_s is None else time.monotonic() + grace_s
     for p in procs:
-        p.wait()
+        try:
+            p.wait(None if deadline is None else max(deadline - time.monotonic(), 0))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
 
 
-def _wait(procs: Sequence[subprocess.Popen[bytes]]) -> list[int]:
+def _wait(procs: Sequence[subprocess.Popen[bytes]],
+          revoked: Callable[[], int | None] | None = None) -> list[int]:
     def forward(signum: int, _frame: object) -> None:
         for p in procs:
             with contextlib.suppress(OSError):
@@ -189,10 +176,28 @@ def _wait(procs: Sequence[subprocess.Popen[bytes]]) -> list[int]:
     old = {s: signal.signal(s, forward)
            for s in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)}
     try:
+        while revoked is not None and not _ended(procs, allocation.POLL_S):
+            kill_wait = revoked()
+            if kill_wait is not None:
+                print(f"srun: Job step aborted: Waiting up to {kill_wait + 2} seconds for "
+                      "job step to finish.", file=sys.stderr, flush=True)
+                _stop(procs, kill_wait)
+                break
         return [p.wait() for p in procs]
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
+
+
+def _ended(procs: Sequence[subprocess.Popen[bytes]], timeout_s: float) -> bool:
+    """Whether every task ended within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    try:
+        for p in procs:
+            p.wait(max(deadline - time.monotonic(), 0))
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 def exit_status(codes: Sequence[int]) -> int:
@@ -213,40 +218,72 @@ def exit_status(codes: Sequence[int]) -> int:
     return status
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    env = os.environ
-    job_id = job_id_from(env, args.jobid)
-    if job_id is None:
-        print(OUTSIDE, file=sys.stderr)
-        return 1
-    command = list(args.command)
-    if command and command[0] == "--":
-        command = command[1:]
+def main(argv: Sequence[str] | None = None, client: Any = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        line = jobopts.parse_command_line(args, prog=PROG)
+    except jobopts.OptionError as exc:
+        return allocation.option_error(PROG, exc)
+    opts = line.options
+    command = [line.script_path, *line.script_args] if line.script_path else []
     if not command:
         print("srun: fatal: No command given to execute.", file=sys.stderr)
         return 1
-    ntasks = args.ntasks
-    if ntasks is None:
-        default = env.get("SLURM_NTASKS", "")
-        ntasks = int(default) if default.isdigit() and int(default) > 0 else 1
-    if ntasks < 1:
-        print("srun: error: Invalid number of tasks (-n 0)", file=sys.stderr)
-        return 1
+    env: Mapping[str, str] = os.environ
+    job_id = job_id_from(env, opts.get("jobid"))
+    if job_id is not None:
+        return run_step(command, opts, job_id, env)[0]
     try:
-        step, recorded = srunstep.create(job_id, args.job_name or os.path.basename(command[0]),
-                                         ntasks, args.cpus_per_task)
+        desc = jobopts.srun_allocation(line, env, os.getcwd())
+    except jobopts.OptionError as exc:
+        return allocation.option_error(PROG, exc)
+    client = client or common.client()
+    new_id = allocation.submit(client, WORDS, desc)
+    record = allocation.wait_granted(client, WORDS, new_id)
+    if record is None:
+        return 1
+    gone: list[bool] = []
+
+    def revoked() -> int | None:
+        answer = allocation.poll(client, new_id)
+        if answer and answer.get("state") in allocation.FINISHED:
+            gone.append(True)
+            return int(record.get("kill_wait_s", 30))
+        return None
+
+    status, codes = run_step(command, opts, str(new_id),
+                             {**env, **record.get("environment", {})}, revoked)
+    if not gone:
+        allocation.give_back(client, WORDS, new_id, *srunstep.exit_and_signal(codes))
+    return status
+
+
+def run_step(command: Sequence[str], opts: Mapping[str, Any], job_id: str,
+             env: Mapping[str, str], revoked: Callable[[], int | None] | None = None
+             ) -> tuple[int, list[int]]:
+    """Run the tasks as a step of ``job_id``: srun's exit status and the tasks' wait
+    statuses."""
+    ntasks = opts.get("ntasks")
+    if ntasks is None:  # Slurm's default: SLURM_NTASKS, else one task per node
+        default = env.get("SLURM_NTASKS") or env.get("SLURM_NNODES") or ""
+        ntasks = int(default) if default.isdigit() and int(default) > 0 else 1
+    name = opts.get("name")
+    cpus_per_task = opts.get("cpus_per_task")
+    try:
+        step, recorded = srunstep.create(job_id, name or os.path.basename(command[0]),
+                                         ntasks, cpus_per_task)
     except srunstep.StepRefused as exc:
         print(f"srun: error: Unable to create step for job {job_id}: {exc}", file=sys.stderr)
-        return 1
+        return 1, [1]
     sys.stdout.flush()
     codes = run_tasks(command, ntasks, job_id=job_id, step=step, env=env,
-                      output=args.output, error=args.error, stdin=args.input,
-                      cpus_per_task=args.cpus_per_task, job_name=args.job_name,
-                      cwd=args.chdir)
+                      output=opts.get("task_output"), error=opts.get("task_error"),
+                      stdin=opts.get("task_input"), cpus_per_task=cpus_per_task,
+                      job_name=name, cwd=opts.get("chdir"), pty=bool(opts.get("pty")),
+                      revoked=revoked)
     if recorded:
         srunstep.end(job_id, step, codes)
-    return exit_status(codes)
+    return exit_status(codes), codes
 
 
 if __name__ == "__main__":

@@ -62,9 +62,10 @@ def end(job_id: str, step: int, codes: Sequence[int]) -> None:
     import resource
 
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    exit_code, signum = exit_and_signal(codes)
     body = {
-        "exit_code": max((c for c in codes if c > 0), default=0),
-        "signal": next((-c for c in codes if c < 0), 0),
+        "exit_code": exit_code,
+        "signal": signum,
         "end_time": time.time(),
         "cpu_time_s": round(usage.ru_utime + usage.ru_stime, 3),
         "max_rss_kb": int(usage.ru_maxrss),  # kilobytes on Linux
@@ -73,6 +74,12 @@ def end(job_id: str, step: int, codes: Sequence[int]) -> None:
         _client().patch(f"/api/jobs/{job_id}/steps/{step}/", body)
     except (api.ApiError, api.ApiUnreachable, clientconf.ClientConfError) as exc:
         _warn(f"Unable to record the end of step {job_id}.{step}: {exc}")
+
+
+def exit_and_signal(codes: Sequence[int]) -> tuple[int, int]:
+    """The tasks' end as Slurm records it: the largest exit code, the first killing signal."""
+    return (max((c for c in codes if c > 0), default=0),
+            next((-c for c in codes if c < 0), 0))
 
 
 def local_step_id(job_id: str) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from drover.cli import salloc
+from drover.cli import allocation, salloc
 from tests.cli.fakectl import FakeCtl, api_error
 
 ENV = {"SLURM_JOB_ID": "7", "SLURM_JOB_NODELIST": "n1", "SLURM_NTASKS": "2"}
@@ -18,7 +18,7 @@ ALLOC = "/api/jobs/7/allocation/"
 
 @pytest.fixture(autouse=True)
 def fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(salloc, "POLL_S", 0.01)
+    monkeypatch.setattr(allocation, "POLL_S", 0.01)
 
 
 def states(*names: str) -> Any:

@@ -4,6 +4,8 @@ with the controller (a fake one here) when there is one."""
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -13,8 +15,8 @@ from typing import Any
 import pytest
 
 from drover.api import ApiUnreachable
+from drover.cli import allocation, srunstep
 from drover.cli import srun as srun_cli
-from drover.cli import srunstep
 from tests.cli.fakectl import FakeCtl, api_error
 
 SRUN = [sys.executable, "-c", "import sys; from drover.cli.srun import main; sys.exit(main())"]
@@ -75,11 +77,15 @@ def test_common_options_are_accepted(tmp_path: Path, args: list[str]) -> None:
     assert r.returncode == 0, r.stderr
 
 
-def test_outside_an_allocation_it_refuses(tmp_path: Path) -> None:
-    r = srun(["true"], {}, tmp_path)
-    assert r.returncode == 1
-    assert r.stderr == ("srun: error: interactive srun outside an allocation is not "
-                        "supported yet; use sbatch\n")
+def test_pty_leaves_the_terminal_to_task_zero(tmp_path: Path) -> None:
+    r = srun(["-n", "3", "--pty", "sh", "-c", "echo $SLURM_PROCID"], {"SLURM_JOB_ID": "4"},
+             tmp_path)
+    assert (r.returncode, r.stdout) == (0, "0\n")
+
+
+def test_bad_options_are_sruns(tmp_path: Path) -> None:
+    r = srun(["--frob", "true"], {"SLURM_JOB_ID": "4"}, tmp_path)
+    assert (r.returncode, r.stderr.splitlines()[0]) == (255, "srun: unrecognized option '--frob'")
 
 
 def test_without_a_controller_the_tasks_run_as_an_unrecorded_step(tmp_path: Path) -> None:
@@ -158,3 +164,107 @@ def test_an_end_the_controller_cannot_take_is_a_warning(
 def test_a_job_id_that_is_no_number_is_refused(ctl: FakeCtl, capsys: Any) -> None:
     assert srun_cli.main(["--jobid", "x/y", "true"]) == 1
     assert "Invalid job id specified" in capsys.readouterr().err and ctl.calls == []
+
+
+# ---- outside a job: an allocation of its own (a fake controller) ------------------------------
+
+ALLOC = "/api/jobs/7/allocation/"
+
+
+@pytest.fixture()
+def alloc_ctl(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeCtl:
+    fake = FakeCtl({("POST", "/api/jobs/"): {"job_id": 7},
+                    ("POST", "/api/jobs/7/steps/"): {"job_id": 7, "step": 0}})
+    monkeypatch.setattr(srunstep, "_client", lambda: fake)
+    monkeypatch.setattr(allocation, "POLL_S", 0.01)
+    for key in [k for k in os.environ if k.startswith("SLURM_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    return fake
+
+
+def states(*names: str, interrupt_at: int | None = None) -> Any:
+    """Answers for the allocation's polls: each state in turn, the last one after; SIGINT
+    to this process at poll number ``interrupt_at``."""
+    polls: list[str] = []
+
+    def answer(_params: Any) -> dict[str, Any]:
+        polls.append("")
+        if len(polls) == interrupt_at:
+            os.kill(os.getpid(), signal.SIGINT)
+        state = names[min(len(polls), len(names)) - 1]
+        record: dict[str, Any] = {"job_id": 7, "state": state, "kill_wait_s": 1}
+        if state == "RUNNING":
+            record["environment"] = {"SLURM_JOB_ID": "7", "SLURM_JOB_NODELIST": "n1",
+                                     "SLURM_NNODES": "1", "SLURM_JOB_NAME": "sh"}
+        return record
+
+    return answer
+
+
+def test_outside_a_job_it_waits_for_an_allocation_runs_step_0_and_relinquishes(
+        alloc_ctl: FakeCtl, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    alloc_ctl.answers[("GET", ALLOC)] = states("PENDING", "PENDING", "RUNNING")
+    rc = srun_cli.main(["-N1", "-n2", "-t", "5", "-p", "debug", "-o", "out-%j.%s-%t", "sh", "-c",
+                        "echo $SLURM_PROCID/$SLURM_NTASKS/$SLURM_JOB_NODELIST"], client=alloc_ctl)
+    assert rc == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "srun: job 7 queued and waiting for resources",
+        "srun: job 7 has been allocated resources"]
+    assert (tmp_path / "out-7.0-1").read_text() == "1/2/n1\n"
+    desc = alloc_ctl.calls[0][2]
+    assert (desc["allocation"], desc["nodes_min"], desc["ntasks"], desc["time_limit_min"],
+            desc["partition"], desc["name"], desc["command"], "stdout" in desc) == (
+        True, 1, 2, 5, "debug", "sh", "sh -c echo $SLURM_PROCID/$SLURM_NTASKS/$SLURM_JOB_NODELIST",
+        False)
+    assert [c[:2] for c in alloc_ctl.calls[-3:]] == [
+        ("POST", "/api/jobs/7/steps/"), ("PATCH", "/api/jobs/7/steps/0/"), ("POST", ALLOC)]
+    assert alloc_ctl.calls[-1][2] == {"exit_code": 0, "signal": 0}
+
+
+def test_granted_at_once_it_says_nothing_and_a_failing_step_fails_the_job(
+        alloc_ctl: FakeCtl, capsys: pytest.CaptureFixture[str]) -> None:
+    alloc_ctl.answers[("GET", ALLOC)] = states("RUNNING")
+    assert srun_cli.main(["false"], client=alloc_ctl) == 1
+    assert capsys.readouterr().err == (
+        f"srun: error: {socket.gethostname()}: task 0: Exited with exit code 1\n")
+    assert alloc_ctl.calls[0][2]["name"] == "false"
+    assert alloc_ctl.calls[-1] == ("POST", ALLOC, {"exit_code": 1, "signal": 0})
+
+
+def test_a_refused_request_fails_as_slurm_says(
+        alloc_ctl: FakeCtl, capsys: pytest.CaptureFixture[str]) -> None:
+    alloc_ctl.answers[("POST", "/api/jobs/")] = api_error("Invalid partition name specified", 400)
+    with pytest.raises(SystemExit) as exc:
+        srun_cli.main(["-p", "nope", "true"], client=alloc_ctl)
+    assert exc.value.code == 1
+    assert capsys.readouterr().err == (
+        "srun: error: Unable to allocate resources: Invalid partition name specified\n")
+
+
+def test_ctrl_c_while_pending_withdraws_the_request(
+        alloc_ctl: FakeCtl, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    alloc_ctl.answers[("GET", ALLOC)] = states("PENDING", interrupt_at=2)
+    assert srun_cli.main(["touch", "ran"], client=alloc_ctl) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "srun: job 7 queued and waiting for resources", "srun: Job allocation 7 has been revoked"]
+    assert alloc_ctl.calls[-1] == ("POST", ALLOC, {"exit_code": 0, "signal": 0})
+    assert not (tmp_path / "ran").exists()
+
+
+def test_an_allocation_cancelled_while_pending_is_revoked(
+        alloc_ctl: FakeCtl, capsys: pytest.CaptureFixture[str]) -> None:
+    alloc_ctl.answers[("GET", ALLOC)] = states("PENDING", "CANCELLED")
+    assert srun_cli.main(["true"], client=alloc_ctl) == 1
+    assert capsys.readouterr().err.splitlines()[-2:] == [
+        "srun: Job allocation 7 has been revoked",
+        "srun: error: Unable to allocate resources: Job/step already completing or completed"]
+
+
+def test_revoked_while_the_tasks_run_they_are_stopped_and_nothing_relinquished(
+        alloc_ctl: FakeCtl, capsys: pytest.CaptureFixture[str]) -> None:
+    alloc_ctl.answers[("GET", ALLOC)] = states("RUNNING", "RUNNING", "TIMEOUT")
+    assert srun_cli.main(["sleep", "30"], client=alloc_ctl) == 143
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "srun: Job step aborted: Waiting up to 3 seconds for job step to finish.")
+    assert ("POST", ALLOC) not in [c[:2] for c in alloc_ctl.calls]
