@@ -8,7 +8,9 @@ the job records of one window instead of on hourly rollup tables:
 * Reported = the TRES count of the cluster's nodes x the window length;
 * Planned (Slurm's "Reserved" before 22.05) = what eligible pending jobs asked for
   while they waited in the window, at most the time left idle;
-* Down and PLND Down are 0: Drover keeps no history of node states;
+* Down = the TRES count of each node x the seconds of its node events (DOWN or
+  drained) inside the window, at most what allocations leave of Reported; PLND Down
+  is 0 (Drover has no planned-down state);
 * Idle = Reported - Allocated - Down - PLND Down - Planned.
 
 An account's usage is the sum over its subtree (``root`` sums everything), as
@@ -69,11 +71,12 @@ class Assoc:
 
 
 def utilization(uses: Iterable[JobUse], waiting_tres_s: int, capacity: int,
-                window: Window) -> dict[str, int]:
+                window: Window, down_tres_s: int = 0) -> dict[str, int]:
     """``sreport cluster Utilization`` in TRES-seconds (see the module docstring)."""
     reported = capacity * window.seconds
     allocated = sum(u.tres_s for u in uses)
-    down = planned_down = 0
+    # A draining node's jobs count as allocated: its down time is what they leave.
+    down, planned_down = min(down_tres_s, max(0, reported - allocated)), 0
     free = max(0, reported - allocated - down - planned_down)
     planned = min(waiting_tres_s, free)
     return {"count": capacity, "allocated": allocated, "down": down,

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from scheduler import config, events
 from scheduler.actions.jobs import do_finish_job
+from scheduler.actions.node_history import note_node_state
 from scheduler.models import AgentOrder, Job, JobState, Node
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ def _node_down(node: Node, now: datetime, report: HealthReport) -> None:
             return
         node.state = "DOWN"
         node.reason, node.reason_user, node.reason_time = NOT_RESPONDING, "slurm", now
+        note_node_state(node, now)
         node.save(update_fields=["state", "reason", "reason_user", "reason_time"])
         report.down.append(node.name)
         jobs = list(Job.objects.filter(state__in=HOLDING, alloc__has_key=node.name)

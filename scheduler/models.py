@@ -73,6 +73,32 @@ class Node(models.Model):
         return self.name
 
 
+class NodeEvent(models.Model):
+    """A span of a node out of service (Slurm's node event, ``sacctmgr show event``): DOWN,
+    DRAIN (drained) or DRNG (draining), as ``node_state_string_compact`` names them.
+
+    Keyed by the node's name and carrying its TRES counts, as slurmdbd's event table
+    does, so that the history outlives a node taken out of slurm.conf. ``time_end`` is
+    None while the state lasts.
+    """
+
+    node_name = models.CharField(max_length=128)
+    state = models.CharField(max_length=16)
+    reason = models.CharField(max_length=255, blank=True)
+    user = models.CharField(max_length=64, blank=True)
+    tres = models.JSONField(default=dict)  # {"cpu": 8, "mem": 64000, "gres/gpu": 2}
+    time_start = models.DateTimeField()
+    time_end = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["time_start", "id"]
+        indexes = [models.Index(fields=["node_name", "time_end"]),
+                   models.Index(fields=["time_start"])]
+
+    def __str__(self) -> str:
+        return f"{self.node_name} {self.state} {self.time_start:%Y-%m-%dT%H:%M:%S}"
+
+
 class Partition(models.Model):
     name = models.CharField(max_length=64, unique=True)
     nodes = models.ManyToManyField(Node, related_name="partitions", blank=True)

@@ -7,7 +7,8 @@ wins unless it is ``cluster``. A preempted job gets a ``terminate`` order with
 reason ``requeue`` (it comes back PENDING, its restart count raised, not
 eligible before 121 s, as in Slurm) or
 ``cancel``; for the latter its reason is set to ``Preempted`` while it stops, so
-that its end is recorded as PREEMPTED rather than CANCELLED.
+that its end is recorded as PREEMPTED rather than CANCELLED. An allocation (salloc's:
+nothing runs on an agent) ends PREEMPTED at once in either mode.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from django.utils import timezone
 from accounting.models import Qos
 from scheduler import config as conf
 from scheduler import events
+from scheduler.actions.allocations import end_preempted_allocation
 from scheduler.core import preempt as core
 from scheduler.core import types
 from scheduler.models import AgentOrder, Job, JobState, Node, Partition
@@ -81,11 +83,17 @@ def decide(snapshot: types.Snapshot, decision: types.Decision, config: types.Sch
 
 
 def apply(preemptions: list[core.Preemption]) -> list[int]:
-    """Send the terminate orders (inside the cycle's transaction); the preempted job ids."""
+    """Send the terminate orders, end allocations (inside the cycle's transaction); the
+    preempted job ids."""
     done: list[int] = []
     for p in sorted(preemptions, key=lambda p: p.victim):
         job = Job.objects.select_for_update().filter(pk=p.victim).first()
         if job is None or job.state not in _HOLDING or job.kill_requested:
+            continue
+        if not job.batch:
+            end_preempted_allocation(job)
+            log.info("allocation %s preempted for job %s", job.pk, p.for_job)
+            done.append(job.pk)
             continue
         job.kill_requested = True
         fields = ["kill_requested"]

@@ -1,7 +1,7 @@
 """Job and node records -> the plain data of ``accounting.reports`` (sreport).
 
 A fixed number of queries whatever the window: the jobs that ran in it, the jobs
-that waited in it, the nodes, and the association tree.
+that waited in it, the node events in it, the nodes, and the association tree.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from django.db.models.functions import Coalesce
 from accounting import reports
 from accounting.records import association_records
 from scheduler import config
-from scheduler.models import Job, JobState, Node
+from scheduler.actions.node_history import gpu_count
+from scheduler.models import Job, JobState, Node, NodeEvent
 from scheduler.records import epoch
-from scheduler.snapshot import gres_counts
 
 #: The TRES a report can be about, as ``sreport -T`` names them.
 TRES = ("cpu", "mem", "gres/gpu")
@@ -70,14 +70,22 @@ def waiting_tres_s(window: reports.Window, tres: str, now: int) -> int:
     return total
 
 
+def down_tres_s(window: reports.Window, tres: str, now: int) -> int:
+    """TRES-seconds of nodes out of service (their events) inside the window."""
+    rows = NodeEvent.objects.filter(
+        Q(time_end__isnull=True) | Q(time_end__gt=_dt(window.start)),
+        time_start__lt=_dt(window.end)).values_list("time_start", "time_end", "tres")
+    return sum(window.overlap(epoch(start), epoch(end), now) * int(counts.get(tres, 0))
+               for start, end, counts in rows)
+
+
 def capacity(tres: str) -> int:
     """The cluster's count of ``tres``: CPUs, MB of memory or GPUs over all nodes."""
     if tres == "cpu":
         return int(Node.objects.aggregate(n=Coalesce(Sum("cpus"), 0))["n"])
     if tres == "mem":
         return int(Node.objects.aggregate(n=Coalesce(Sum("real_memory_mb"), 0))["n"])
-    return sum(count for spec in Node.objects.values_list("gres", flat=True)
-               for name, count in gres_counts(spec).items() if name.split(":")[0] == "gpu")
+    return sum(gpu_count(spec) for spec in Node.objects.values_list("gres", flat=True))
 
 
 def tree() -> list[reports.Assoc]:
@@ -110,7 +118,7 @@ def build(name: str, window: reports.Window, tres: str, now: int, *,
     percentages divide by (the cluster's Reported time, or its used time for job sizes)."""
     uses = job_uses(window, tres, now)
     util = reports.utilization(uses, waiting_tres_s(window, tres, now), capacity(tres),
-                               window)
+                               window, down_tres_s(window, tres, now))
     out: dict[str, Any] = {"report": name, "cluster": config.settings_map()["ClusterName"],
                            "tres": tres, "start": window.start,
                            "end": window.end, "total": util["reported"]}

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
+from drover.cli import sacctmgr_events
 from drover.cli.formats.engine import Column, Field, parse_names
 from drover.cli.slurmargs import VERSION_LINE
 from drover.timefmt import format_hms
@@ -29,7 +31,8 @@ VERBS = {"list": "list", "show": "list", "add": "add", "create": "add", "modify"
          "update": "modify", "delete": "delete", "remove": "delete"}
 ENTITIES = {"cluster": "cluster", "clusters": "cluster", "account": "account",
             "accounts": "account", "user": "user", "users": "user", "association": "assoc",
-            "associations": "assoc", "assoc": "assoc", "qos": "qos"}
+            "associations": "assoc", "assoc": "assoc", "qos": "qos", "event": "event",
+            "events": "event"}
 NO_PRIVILEGE = " Your user doesn't have privilege to perform this action"
 JOBS_ACTIVE = "Job(s) active, cancel job(s) before remove"  # ESLURM_JOBS_RUNNING_ON_ASSOC
 
@@ -265,8 +268,9 @@ def fetch_rows(ctl: Ctl, entity: str, opts: Options, names: list[str],
     return rows, DEFAULTS["user_assoc"]
 
 
-def render(rows: Sequence[Record], spec: str, opts: Options) -> tuple[list[str], list[str]]:
-    columns, unknown = parse_names(spec, FIELDS, width_mark="%", plain_right=True,
+def render(rows: Sequence[Record], spec: str, opts: Options,
+           table: Mapping[str, Field] = FIELDS) -> tuple[list[str], list[str]]:
+    columns, unknown = parse_names(spec, table, width_mark="%", plain_right=True,
                                    overflow="+")
     columns = [_tree_column(c) if c.key == "Account" and rows and rows[0].get("_tree")
                else c for c in columns]
@@ -300,8 +304,26 @@ def _format(values: dict[str, str]) -> str | None:
 def do_list(ctl: Ctl, entity: str, opts: Options) -> int:
     names, where, _values, tree = split_words(opts.words[2:])
     spec = _format(where)
+    if entity == "event":
+        return _list_events(ctl, opts, names, where, spec)
     rows, default = fetch_rows(ctl, entity, opts, names, where, tree)
-    lines, errors = render(rows, spec or default, opts)
+    return _print(*render(rows, spec or default, opts))
+
+
+def _list_events(ctl: Ctl, opts: Options, names: list[str], where: dict[str, str],
+                 spec: str | None) -> int:
+    cluster = str(((ctl.get("/api/accounting/cluster/").get("clusters") or [{}])[0]
+                   ).get("name") or "")
+    try:
+        rows = sacctmgr_events.fetch(ctl, names, where, cluster, datetime.now().astimezone())
+    except sacctmgr_events.EventUsage as exc:
+        raise Usage("\n".join(exc.args)) from None
+    except ValueError as exc:  # drover.timefmt.TimeFormatError: a bad Start= or End=
+        raise Usage(f" {exc}") from None
+    return _print(*render(rows, spec or sacctmgr_events.DEFAULT, opts, sacctmgr_events.FIELDS))
+
+
+def _print(lines: list[str], errors: list[str]) -> int:
     for e in errors:
         print(e, file=sys.stderr)
     if errors:
@@ -471,6 +493,8 @@ def main(argv: Sequence[str] | None = None, ctl: Ctl | None = None) -> int:
     try:
         if verb == "list":
             return do_list(ctl, entity, opts)
+        if entity == "event":
+            raise Usage(f" Events can only be listed, not {opts.words[0]}ed.")
         if not _confirm(opts):
             return 1
         cluster = str(((ctl.get("/api/accounting/cluster/").get("clusters") or [{}])[0]

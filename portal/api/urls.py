@@ -45,6 +45,7 @@ urlpatterns = [
             name="api-acct-associations"),
     re_path(r"^accounting/qos/?$", acct.QosView.as_view(), name="api-acct-qos"),
     re_path(r"^accounting/reports/(?P<report>[^/]+)/?$", reports.ReportView.as_view()),
+    re_path(r"^accounting/events/?$", reports.EventsView.as_view(), name="api-acct-events"),
     re_path(r"^accounting/modify/?$", acct.ModifyView.as_view(), name="api-acct-modify"),
     re_path(r"^accounting/delete/?$", acct.DeleteView.as_view(), name="api-acct-delete"),
     re_path(r"^priority/?$", priority.PriorityView.as_view(), name="api-priority"),

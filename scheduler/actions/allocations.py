@@ -6,11 +6,13 @@ until salloc relinquishes it (Slurm's REQUEST_COMPLETE_JOB_ALLOCATION), it is
 cancelled, or its time limit passes (scheduler/health.py ends it TIMEOUT).
 Relinquishing a pending allocation cancels it (salloc interrupted while waiting);
 a running one ends as its command did: COMPLETED, or FAILED with the command's
-exit code or signal, as slurmctld records ``salloc false``.
+exit code or signal, as slurmctld records ``salloc false``. A preempted one ends
+PREEMPTED at once, whatever the PreemptMode (:func:`end_preempted_allocation`).
 """
 
 from __future__ import annotations
 
+import signal as _signal
 from typing import Any
 
 from django.db import transaction
@@ -73,3 +75,13 @@ def do_relinquish_allocation(actor: Any, spec: str, body: dict[str, Any]) -> Job
             _finish_locked(job, state, exit_code, signal, reason=reason)
         events.broadcast_jobs([job.id])
     return job
+
+
+def end_preempted_allocation(job: Job) -> None:
+    """End a preempted allocation (row locked by the caller) PREEMPTED now.
+
+    No agent runs anything for it, so there is no terminate order to wait on. With
+    PreemptMode=REQUEUE too: slurmctld's job_requeue refuses a non-batch job
+    (ESLURM_BATCH_ONLY) and slurm_job_preempt falls back to killing it as preempted.
+    """
+    _finish_locked(job, JobState.PREEMPTED, 0, int(_signal.SIGTERM), reason="None")

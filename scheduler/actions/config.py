@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from drover.slurmconf import NodeConf, PartitionConf, SlurmConf
 from scheduler import events
+from scheduler.actions.node_history import note_node_state
 from scheduler.models import ACTIVE_STATES, ClusterSetting, Job, JobState, Node, Partition
 
 RUNNING_STATES = (JobState.RUNNING, JobState.SUSPENDED, JobState.COMPLETING)
@@ -221,6 +222,7 @@ def _apply_declared_state(node: Node, state: str, reason: str = "") -> None:
         node.reason = reason or "set in slurm.conf"
         node.reason_user = "root"
         node.reason_time = timezone.now()
+        note_node_state(node, node.reason_time)
 
 
 def _partition_fields(pc: PartitionConf) -> dict[str, Any]:

@@ -5,6 +5,7 @@ the agent says about itself (version, boot time), adopts reported hardware only
 for fields slurm.conf left at Slurm's defaults (CPUs=1, RealMemory=1), and
 brings the node into service: UNKNOWN -> IDLE, and DOWN -> IDLE as
 ReturnToService allows (1: only a node that was DOWN for not responding; 2: any).
+Each change in or out of service is a node event (``node_history``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.utils import timezone
 from scheduler import config, events
 from scheduler.actions.access import is_operator
 from scheduler.actions.errors import SlurmError
+from scheduler.actions.node_history import note_node_state
 from scheduler.models import Job, JobState, Node
 
 NOT_RESPONDING = "Not responding"
@@ -61,6 +63,7 @@ def do_update_node(actor: Any, node: Node, state: str, reason: str = "") -> Node
             node.reason, node.reason_user, node.reason_time = reason, actor.get_username(), now
         elif not node.drain and node.state != "DOWN":
             node.reason, node.reason_user, node.reason_time = "", "", None
+        note_node_state(node, now)
         node.save()
         from scheduler.actions.jobs import recompute_node
 
@@ -102,6 +105,7 @@ def return_to_service(node: Node) -> bool:
         node.state = "IDLE"
         if not node.drain:
             node.reason, node.reason_user, node.reason_time = "", "", None
+        note_node_state(node, timezone.now())
         return True
     return False
 

@@ -11,6 +11,7 @@ import pytest
 from accounting import reports
 from accounting.models import Account, Association
 from scheduler import reports_load
+from scheduler.models import NodeEvent
 from tests.api.builders import make_cluster, make_job, make_user, set_param
 from tests.api.conftest import client_for
 
@@ -64,6 +65,21 @@ def test_utilization_clips_jobs_to_the_window_and_counts_running_ones(site: None
     assert util == {"count": 8, "allocated": allocated, "down": 0, "planned_down": 0,
                     "planned": planned, "idle": 8 * DAY - allocated - planned,
                     "reported": 8 * DAY}
+
+
+def test_down_counts_node_events_clipped_to_the_window(site: None) -> None:
+    cpus = {"cpu": 2, "mem": 4000, "gres/gpu": 0}
+    # n1 down from before the window to after it; n2 drained for its last 1000 s, still.
+    NodeEvent.objects.create(node_name="n1", state="DOWN", reason="PSU", tres=cpus,
+                             time_start=at(-500), time_end=at(DAY + 500))
+    NodeEvent.objects.create(node_name="n2", state="DRAIN", reason="fan", tres=cpus,
+                             time_start=at(DAY - 1000))
+    NodeEvent.objects.create(node_name="n3", state="DOWN", reason="old", tres=cpus,
+                             time_start=at(-900), time_end=at(-100))
+    util = build("utilization")["utilization"]
+    assert util["down"] == 2 * DAY + 2 * 1000
+    assert util["planned_down"] == 0
+    assert util["idle"] == 8 * DAY - util["allocated"] - util["down"] - util["planned"]
 
 
 def test_memory_utilization_counts_megabytes(site: None) -> None:

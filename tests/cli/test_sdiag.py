@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from drover.cli import sdiag
 from tests.cli import golden
@@ -29,13 +25,6 @@ GOLDEN_FIGURES = {
 }
 
 
-@pytest.fixture
-def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def run(capsys: Any, argv: list[str], ctl: FakeCtl) -> tuple[str, str, int]:

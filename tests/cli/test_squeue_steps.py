@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
 
-from drover.cli import squeue
 from drover.cli.formats.steps import step_rows
 from drover.timefmt import format_timestamp
 from tests.cli import scenario
+from tests.cli.test_squeue import run
 
 T0 = scenario.T0
 
@@ -35,17 +34,6 @@ def queue() -> list[dict[str, Any]]:
     return [j13, j12]
 
 
-def run(capsys: pytest.CaptureFixture[str], argv: Sequence[str],
-        records: list[dict[str, Any]]) -> tuple[str, str, int, list[Mapping[str, str]]]:
-    seen: list[Mapping[str, str]] = []
-
-    def fetch(params: Mapping[str, str]) -> list[dict[str, Any]]:
-        seen.append(params)
-        return records
-
-    rc = squeue.main(list(argv), fetch=fetch)
-    out, err = capsys.readouterr()
-    return out, err, rc, seen
 
 
 def line(sid: str, name: str, part: str, user: str, used: str, nodes: str) -> str:

@@ -11,8 +11,7 @@ seconds, +9 for the N(P%) formats).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -31,13 +30,7 @@ TREE = [("root", "", 0, 18060), ("root", "root1", 1, 0), ("chem", "", 1, 660),
         ("science", "bob1", 2, 4000), ("physics", "", 2, 7200), ("physics", "al1", 3, 7200)]
 
 
-@pytest.fixture(autouse=True)
-def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("utc")  # tests/cli/conftest.py
 
 
 def answer(report: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -101,6 +101,26 @@ def test_a_job_that_may_not_be_requeued_is_cancelled(people: dict[str, Any]) -> 
     assert AgentOrder.objects.get(kind="terminate").payload == {"reason": "cancel"}
 
 
+@pytest.mark.parametrize("mode", ["cancel", "requeue"])
+def test_a_preempted_allocation_ends_preempted_at_once(people: dict[str, Any],
+                                                       mode: str) -> None:
+    # Nothing runs on an agent for salloc's job, and Slurm cannot requeue it either.
+    set_param("PreemptType", "preempt/qos")
+    set_param("PreemptMode", "REQUEUE")
+    qos_pair(mode=mode)
+    victims = fill(batch=False)
+    high = make_job(qos="high", cpus_per_task=2)
+    run_cycle_once()
+    assert not AgentOrder.objects.filter(kind="terminate").exists()
+    gone = [v for v in victims if Job.objects.get(pk=v.pk).state == "PREEMPTED"]
+    assert len(gone) == 1
+    victim = Job.objects.get(pk=gone[0].pk)
+    assert victim.end_time is not None and not victim.alloc and not victim.kill_requested
+    run_cycle_once()
+    high.refresh_from_db()
+    assert high.state == "RUNNING"
+
+
 # ---- dependencies ------------------------------------------------------------------------
 
 

@@ -1,4 +1,5 @@
-"""/api/accounting/reports/<report>/: sreport's figures (scheduler.reports_load).
+"""/api/accounting/reports/<report>/: sreport's figures (scheduler.reports_load), and
+/api/accounting/events/: the node events of ``sacctmgr show event`` (scheduler.node_events).
 
 Query: ``start``, ``end`` (epoch seconds; the CLI rounds them as sreport does;
 default yesterday 00:00 to today 00:00, local time), ``tres`` (cpu, mem,
@@ -7,6 +8,8 @@ gres/gpu), ``accounts``, ``users`` (comma lists), ``top``, ``group``,
 
 As in Slurm, any user may read reports; with ``PrivateData=usage`` in slurm.conf a
 user who is not an operator sees only their own usage, and not the cluster's.
+Events (query: ``nodes``, ``states``, ``start``, ``end``) are open to every user
+too, unless ``PrivateData=events``: then to operators only.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounting.reports import DEFAULT_GROUPING, Window
-from scheduler import config, reports_load
+from scheduler import config, node_events, reports_load
 from scheduler.actions.access import is_operator
 from scheduler.actions.errors import SlurmError
 
@@ -40,6 +43,10 @@ def _int(request: Request, key: str, default: int) -> int:
         raise SlurmError("REST_FAIL_PARSING", f"{key} must be an integer") from None
 
 
+def _epoch(request: Request, key: str) -> int | None:
+    return None if request.query_params.get(key) in (None, "") else _int(request, key, 0)
+
+
 def _flag(request: Request, key: str) -> bool:
     return str(request.query_params.get(key) or "").lower() in {"1", "true", "yes"}
 
@@ -49,9 +56,9 @@ def _default_window(now: datetime) -> tuple[int, int]:
     return int((today - timedelta(days=1)).timestamp()), int(today.timestamp())
 
 
-def _private_usage() -> bool:
+def _private(kind: str) -> bool:
     private = config.settings_map().get("PrivateData", "")
-    return "usage" in {p.strip().lower() for p in private.split(",")}
+    return kind in {p.strip().lower() for p in private.split(",")}
 
 
 class ReportView(APIView):  # type: ignore[misc]
@@ -72,7 +79,7 @@ class ReportView(APIView):  # type: ignore[misc]
         if window.seconds <= 0:
             raise SlurmError("REST_FAIL_PARSING", "end must be after start")
         users = _csv(request, "users")
-        if _private_usage() and not is_operator(request.user):
+        if _private("usage") and not is_operator(request.user):
             if report == "utilization":
                 raise SlurmError("ACCESS_DENIED")
             users = [request.user.get_username()]
@@ -84,3 +91,19 @@ class ReportView(APIView):  # type: ignore[misc]
             report, window, tres, int(now.timestamp()), accounts=_csv(request, "accounts"),
             users=users, top=_int(request, "top", 10), group=_flag(request, "group"),
             grouping=grouping, flat=_flag(request, "flat")))
+
+
+class EventsView(APIView):  # type: ignore[misc]
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="sacctmgr show event: node events")
+    def get(self, request: Request) -> Response:
+        if _private("events") and not is_operator(request.user):
+            raise SlurmError("ACCESS_DENIED")
+        states = [s.upper() for s in _csv(request, "states")]
+        unknown = [s for s in states if s not in node_events.STATES]
+        if unknown:
+            raise SlurmError("REST_FAIL_PARSING", f"unknown state {unknown[0]!r}; one of "
+                             + ", ".join(node_events.STATES))
+        return Response({"events": node_events.event_records(
+            config.settings_map()["ClusterName"], nodes=_csv(request, "nodes"), states=states,
+            start=_epoch(request, "start"), end=_epoch(request, "end"),
+            now=int(timezone.now().timestamp()))})
