@@ -21,14 +21,14 @@ STATES = {"DOWN": ("DOWN",), "DRAIN": ("DRAIN", "DRNG"), "FAIL": ("FAIL",)}
 
 
 def event_records(cluster: str, *, nodes: Sequence[str] = (), states: Sequence[str] = (),
-                  start: int | None = None, end: int | None = None,
-                  now: int) -> list[dict[str, Any]]:
+                  start: int | None = None, end: int | None = None
+                  ) -> list[dict[str, Any]]:
     rows = NodeEvent.objects.all()
     if start is not None:
-        until = datetime.fromtimestamp(now if end is None else end, tz=UTC)
         rows = rows.filter(Q(time_end__isnull=True)
-                           | Q(time_end__gte=datetime.fromtimestamp(start, tz=UTC)),
-                           time_start__lt=until)
+                           | Q(time_end__gte=datetime.fromtimestamp(start, tz=UTC)))
+    if start is not None and end is not None:  # no end: up to now, which every event starts before
+        rows = rows.filter(time_start__lt=datetime.fromtimestamp(end, tz=UTC))
     if nodes:
         rows = rows.filter(node_name__in=[n for expr in nodes for n in expand_hosts(expr)])
     if states:

@@ -78,3 +78,13 @@ def test_any_user_lists_events_unless_private_data_events() -> None:
     set_param("PrivateData", "events")
     assert client_for("bob").get("/api/accounting/events/").status_code == 403
     assert client_for("root").get("/api/accounting/events/").status_code == 200
+
+
+def test_an_event_of_this_very_second_is_listed_in_a_window_up_to_now() -> None:
+    (n1,) = make_cluster(nodes=1)
+    root = make_user("root", operator=True)
+    do_update_node(root, n1, "DRAIN", "test")
+    do_update_node(root, Node.objects.get(pk=n1.pk), "RESUME")
+    hour_ago = int((timezone.now() - timedelta(hours=1)).timestamp())
+    rows = client_for("root").get("/api/accounting/events/", {"start": hour_ago}).json()
+    assert [(r["node_name"], r["state"]) for r in rows["events"]] == [("n1", "DRAIN")]

@@ -105,5 +105,4 @@ class EventsView(APIView):  # type: ignore[misc]
                              + ", ".join(node_events.STATES))
         return Response({"events": node_events.event_records(
             config.settings_map()["ClusterName"], nodes=_csv(request, "nodes"), states=states,
-            start=_epoch(request, "start"), end=_epoch(request, "end"),
-            now=int(timezone.now().timestamp()))})
+            start=_epoch(request, "start"), end=_epoch(request, "end"))})
