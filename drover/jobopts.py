@@ -656,15 +656,6 @@ def parse_command_line(argv: Sequence[str], now: datetime | None = None,
     return CommandLine(store, rest[0] if rest else None, rest[1:])
 
 
-def _env_options(environ: Mapping[str, str], now: datetime | None) -> dict[str, Any]:
-    store: dict[str, Any] = {}
-    for var, long_name in ENV_OPTIONS.items():
-        if var in environ:
-            opt = LONG[long_name]
-            _set(store, opt, "" if opt[2] == 0 else environ[var], now)
-    return store
-
-
 def _script_options(script: str, now: datetime | None) -> dict[str, Any]:
     store: dict[str, Any] = {}
     for words in script_directives(script):
@@ -697,7 +688,7 @@ def parse_sbatch(argv: list[str], script_text: str | None, environ: Mapping[str,
     """
     line = parse_command_line(argv, now)
     cli = line.options
-    env_opts = _env_options(environ, now)
+    env_opts = _prefixed_env_options("SBATCH_", LONG, environ, now)
     wrap = cli.get("wrap", env_opts.get("wrap"))
     if wrap is not None:
         if line.script_path is not None:
@@ -769,7 +760,8 @@ def srun_allocation(line: CommandLine, environ: Mapping[str, str], cwd: str, *,
 
 def _prefixed_env_options(prefix: str, table: Mapping[str, tuple[str, str, int, str]],
                           environ: Mapping[str, str], now: datetime | None) -> dict[str, Any]:
-    """Options from the ``SBATCH_*`` input variables under another command's prefix."""
+    """Options from the ``SBATCH_*`` input variables, or the same under another command's
+    prefix (``SALLOC_``, ``SLURM_``), those of them ``table`` has."""
     store: dict[str, Any] = {}
     for var, long_name in ENV_OPTIONS.items():
         value = environ.get(prefix + var.removeprefix("SBATCH_"))

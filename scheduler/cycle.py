@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from django.db import OperationalError, connection, transaction
@@ -141,16 +142,12 @@ def run_cycle_once(now: datetime | None = None, wait_s: float = 0.0,
 def _decide(loaded: snapshot.Loaded, now: int) -> tuple[core.Decision, bool]:
     """The core's decision, and whether it ran the backfill pass (scheduler/passes.py:
     the main pass alone unless the backfill is due or could start a job now)."""
-    config = loaded.config
-    planned = passes.backfill_due(config)
-    main_only = config if planned or not config.backfill else replace(config, backfill=False)
-    decision = run_cycle(loaded.snapshot, main_only, now, _MEMO)
-    if not planned and config.backfill and passes.room_left(loaded.snapshot, decision):
-        planned = True
-        decision = run_cycle(loaded.snapshot, config, now, _MEMO)
-    if planned:
+    due = passes.backfill_due(loaded.config)
+    decision = run_cycle(loaded.snapshot, loaded.config, now, _MEMO,
+                         None if due else partial(passes.room_left, loaded.snapshot))
+    if decision.backfill:
         passes.backfilled()
-    return decision, planned
+    return decision, decision.backfill
 
 
 def _record_stats(loaded: snapshot.Loaded, decision: core.Decision, result: CycleResult) -> None:

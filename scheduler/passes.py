@@ -17,6 +17,7 @@ victims reads the whole plan's outcome).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from scheduler import config as conf
 from scheduler.core import types as core
@@ -41,14 +42,14 @@ def backfill_due(config: core.SchedConfig) -> bool:
     return preempting or time.monotonic() - _last_backfill >= interval_s()
 
 
-def room_left(snapshot: core.Snapshot, decision: core.Decision) -> bool:
-    """Whether, after the main pass's starts, a CPU is free on a node that takes jobs
+def room_left(snapshot: core.Snapshot, starts: Sequence[core.Start]) -> bool:
+    """Whether, after the main pass's ``starts``, a CPU is free on a node that takes jobs
     while an eligible job still waits: only then may the backfill start one now."""
-    started = {(s.job_id, s.array_task_id) for s in decision.starts}
+    started = {(s.job_id, s.array_task_id) for s in starts}
     if all(not j.eligible or j.key in started for j in snapshot.pending):
         return False
     taken: dict[str, int] = {}
-    for s in decision.starts:
+    for s in starts:
         for g in s.grants:
             taken[g.node] = taken.get(g.node, 0) + g.cpus
     return any(n.available and n.cpus - n.alloc_cpus - taken.get(n.name, 0) > 0

@@ -64,9 +64,8 @@ def submit(client: Client, words: Words, desc: dict[str, Any]) -> int:
     try:
         return int(client.post("/api/jobs/", desc)["job_id"])
     except ApiError as exc:
-        for line in exc.detail:
-            print(f"{words.prog}: error: {line}", file=sys.stderr)
-        common.die(words.prog, f"{words.failed}: {exc.error}", 1)
+        common.print_submit_error(words.prog, exc, words.failed)
+        raise SystemExit(1) from None
     except ApiUnreachable:
         common.die(words.prog, f"{words.failed}: {common.UNREACHABLE}", 1)
 

@@ -31,9 +31,9 @@ def client() -> api.Client:
         raise SystemExit(1) from None
 
 
-def print_submit_error(prog: str, exc: api.ApiError) -> None:
-    """Each detail line, then ``Batch job submission failed: <error>``, as sbatch does."""
+def print_submit_error(prog: str, exc: api.ApiError,
+                       failed: str = "Batch job submission failed") -> None:
+    """Each detail line, then ``<failed>: <error>``, as sbatch (salloc, srun) does."""
     for line in exc.detail:
         print(f"{prog}: error: {line}", file=sys.stderr)
-    print(f"{prog}: error: Batch job submission failed: {exc.error}", file=sys.stderr,
-          flush=True)
+    print(f"{prog}: error: {failed}: {exc.error}", file=sys.stderr, flush=True)

@@ -13,9 +13,9 @@ one's.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
-import tempfile
 import time
 
 from drover import api, clientconf
@@ -33,7 +33,9 @@ class StepRefused(Exception):
     """The controller said no; the message is its error text."""
 
 
+@functools.cache
 def _client() -> api.Client:
+    """One connection for the step's creation and its end."""
     return api.Client(clientconf.load(), timeout=TIMEOUT_S)
 
 
@@ -85,6 +87,7 @@ def exit_and_signal(codes: Sequence[int]) -> tuple[int, int]:
 def local_step_id(job_id: str) -> int:
     """Unrecorded steps count up per job (0, 1, ...), in a small file beside the job's temp."""
     import fcntl
+    import tempfile  # only here: it imports a dozen modules srun does not need otherwise
 
     path = os.path.join(tempfile.gettempdir(), f"drover-steps-{os.getuid()}-{job_id}")
     try:

@@ -22,6 +22,7 @@ from scheduler import config, events
 from scheduler.actions.access import actor_uid, check_job_access
 from scheduler.actions.errors import SlurmError
 from scheduler.actions.jobs import _finish_locked, _locked, end_state, jobs_for_spec
+from scheduler.actions.steps import number
 from scheduler.launch import allocation_env
 from scheduler.models import FINISHED_STATES, Job, JobState
 
@@ -48,17 +49,10 @@ def allocation_record(job: Job) -> dict[str, Any]:
     return record
 
 
-def _number(body: dict[str, Any], key: str) -> int:
-    value = body.get(key, 0)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise SlurmError("REST_FAIL_PARSING", f"{key} must be a non-negative integer")
-    return value
-
-
 def do_relinquish_allocation(actor: Any, spec: str, body: dict[str, Any]) -> Job:
     """End the allocation ``spec`` names: pending -> CANCELLED by ``actor``; running ->
     the end ``exit_code``/``signal`` (salloc's command's) say. ALREADY_DONE once ended."""
-    exit_code, signal = _number(body, "exit_code"), _number(body, "signal")
+    exit_code, signal = number(body, "exit_code", 0), number(body, "signal", 0)
     job = allocation_of(actor, spec)
     with transaction.atomic():
         job = _locked(job)

@@ -27,6 +27,7 @@ from django.utils import timezone
 from scheduler import events
 from scheduler.actions.access import actor_uid, check_job_access
 from scheduler.actions.errors import SlurmError
+from scheduler.bulk import update_rows
 from scheduler.models import Job, JobState, JobStep
 
 _STEP_SPEC = re.compile(r"^(\d+(?:_\d+)?)\.(\d+)$")
@@ -66,7 +67,7 @@ def _job_of(spec: str) -> Job:
     return next((j for j in rows if j.id == base), rows[0])
 
 
-def _number(body: dict[str, Any], key: str, default: int | None = None) -> int:
+def number(body: dict[str, Any], key: str, default: int | None = None) -> int:
     value = body.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise SlurmError("REST_FAIL_PARSING", f"{key} must be a non-negative integer")
@@ -85,8 +86,8 @@ def do_create_step(actor: Any, spec: str, body: dict[str, Any]) -> JobStep:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
         raise SlurmError("REST_FAIL_PARSING", "name must be a command name")
-    ntasks = _number(body, "ntasks", 1)
-    cpus_per_task = _number(body, "cpus_per_task", 1)
+    ntasks = number(body, "ntasks", 1)
+    cpus_per_task = number(body, "cpus_per_task", 1)
     if ntasks < 1 or cpus_per_task < 1:
         raise SlurmError("BAD_TASK_COUNT")
     job = _job_of(spec)
@@ -128,11 +129,11 @@ def do_end_step(actor: Any, spec: str, step: str, body: dict[str, Any]) -> JobSt
     seconds), ``cpu_time_s`` and ``max_rss_kb``. Idempotent: a step that has ended
     already (reported before, or ended with its job) keeps its end; usage figures
     only grow (the agent's samples may have seen more)."""
-    exit_code, signal = _number(body, "exit_code", 0), _number(body, "signal", 0)
+    exit_code, signal = number(body, "exit_code", 0), number(body, "signal", 0)
     cpu = body.get("cpu_time_s", 0.0)
     if isinstance(cpu, bool) or not isinstance(cpu, int | float) or not 0 <= cpu < 1e12:
         raise SlurmError("REST_FAIL_PARSING", "cpu_time_s must be a non-negative number")
-    max_rss = _number(body, "max_rss_kb", 0)
+    max_rss = number(body, "max_rss_kb", 0)
     end = body.get("end_time")
     if end is not None and (isinstance(end, bool) or not isinstance(end, int | float)
                             or not 0 < end < 253402300800):
@@ -195,5 +196,5 @@ def close_open_steps(job: Job, now: datetime) -> None:
     """``end_open_steps`` on ``job``'s steps as stored (the paths that end one job)."""
     running = JobStep.objects.filter(job=job, state=JobState.RUNNING) \
         .exclude(step__in=list(SPECIAL_ORDER)).order_by("id")
-    JobStep.objects.bulk_update(end_open_steps(job, running, now),
-                                ["state", "end_time", "exit_code", "exit_signal", "cancelled_by"])
+    update_rows(JobStep, end_open_steps(job, running, now),
+                ["state", "end_time", "exit_code", "exit_signal", "cancelled_by"])

@@ -68,8 +68,8 @@ the decisions against a plan asked afresh every time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -96,6 +96,7 @@ class Outcome:
     planned: dict[int, Planned] = field(default_factory=dict)
     reasons: dict[tuple[int, int | None], str] = field(default_factory=dict)
     backfilled: int = 0  # the starts of the backfill pass (the last ones of ``starts``)
+    backfill: bool = False  # the backfill pass ran
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +108,16 @@ class Queued:
 
 def schedule(queue: Sequence[Queued], table: NodeTable, timeline: Timeline,
              config: SchedConfig, ledger: Ledger | None = None,
-             fits: dict[tuple[object, ...], Fit] | None = None) -> Outcome:
+             fits: dict[tuple[object, ...], Fit] | None = None,
+             backfill_if: Callable[[Sequence[Start]], bool] | None = None) -> Outcome:
     """Run the main pass, then backfill over the rest of ``queue`` (in queue order).
 
     ``ledger``: QOS and association usage; a job a limit holds back is skipped
     with its reason (it blocks nobody), and each job started is counted.
     ``fits``: fit tests by option key, kept by the caller from earlier cycles on the
-    same configuration (filled as new ones are made)."""
+    same configuration (filled as new ones are made). ``backfill_if``: asked with the
+    main pass's starts whether the backfill pass runs this time (None: it does, as
+    ``config.backfill`` says)."""
     out = Outcome()
     plan = _Plan(table, timeline, {} if fits is None else fits)
     plan.prepare(queue)
@@ -125,6 +129,9 @@ def schedule(queue: Sequence[Queued], table: NodeTable, timeline: Timeline,
             rest = i
             break
     main_starts = len(out.starts)
+    if config.backfill and backfill_if is not None and not backfill_if(out.starts):
+        config = replace(config, backfill=False)  # the rest as the main pass alone has it
+    out.backfill = config.backfill
     blocked: set[str] = set()
     caps = _Caps(config)
     # Without caps the backfill examines every job as it comes: runs of one-node jobs
@@ -797,8 +804,6 @@ def _no_room_for(full: _Shape, shape: _Shape) -> bool:
 
 def _as_uniform(table: NodeTable, option: Option) -> Request | None:
     """``option``'s request in uniform form for planning (None: it can never fit)."""
-    from dataclasses import replace
-
     from scheduler.core.select import restrict, static_capacity
 
     req = option.request

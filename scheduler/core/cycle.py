@@ -10,6 +10,7 @@ they start (:mod:`scheduler.core.limits`). The stages after ``filter`` live in
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from scheduler.core import limits, priority, types
@@ -17,7 +18,7 @@ from scheduler.core.backfill import Fit, Queued, schedule
 from scheduler.core.filters import Filter
 from scheduler.core.nodes import NodeTable
 from scheduler.core.timeline import Timeline
-from scheduler.core.types import Decision, PendingJob, SchedConfig, Snapshot
+from scheduler.core.types import Decision, PendingJob, SchedConfig, Snapshot, Start
 
 #: Distinct request shapes a Memo keeps before starting afresh (a bound on its memory
 #: in a controller that runs for months).
@@ -47,11 +48,13 @@ class Memo:
 
 
 def run_cycle(snapshot: Snapshot, config: SchedConfig, now: int,
-              memo: Memo | None = None) -> Decision:
+              memo: Memo | None = None,
+              backfill_if: Callable[[Sequence[Start]], bool] | None = None) -> Decision:
     """Decide which pending jobs start now, and why the others wait.
 
     Pure and deterministic: the same arguments give the same Decision (``memo``
-    only saves work). Reasons are keyed by job id; for array tasks sharing an id
+    only saves work; ``backfill_if``: see :func:`scheduler.core.backfill.schedule`).
+    Reasons are keyed by job id; for array tasks sharing an id
     (the pending tasks of one meta row) the reason of the first task in queue
     order wins.
     """
@@ -72,7 +75,7 @@ def run_cycle(snapshot: Snapshot, config: SchedConfig, now: int,
                         config.bf_resolution_s)
     outcome = schedule(queue, table, timeline, config,
                        limits.ledger(snapshot.running, snapshot.limits),
-                       memo.fits if memo else None)
+                       memo.fits if memo else None, backfill_if)
     reasons.update(outcome.reasons)
 
     started = {(s.job_id, s.array_task_id) for s in outcome.starts}
@@ -82,7 +85,8 @@ def run_cycle(snapshot: Snapshot, config: SchedConfig, now: int,
             continue
         by_id[job.id] = reasons.get(job.key, types.PRIORITY)
     return Decision(starts=tuple(outcome.starts), reasons=by_id, planned=outcome.planned,
-                    priorities=prio, backfilled=outcome.backfilled)
+                    priorities=prio, backfilled=outcome.backfilled,
+                    backfill=outcome.backfill)
 
 
 def _filter(ordered: list[PendingJob], filt: Filter,

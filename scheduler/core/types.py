@@ -240,3 +240,5 @@ class Decision:
     #: How many of ``starts`` the backfill pass made (behind a job that had to wait), the
     #: rest being the main pass's (sdiag's "backfilled jobs").
     backfilled: int = 0
+    #: Whether the backfill pass ran (and so ``planned`` holds every reservation).
+    backfill: bool = False
